@@ -1,0 +1,89 @@
+import CBLAS
+import Synchronization
+
+/// Whether a gemm operand is used as stored or transposed.
+public enum Transpose: Sendable {
+    case none, transposed
+
+    var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+}
+
+/// Accumulates the time and floating-point operations spent in gemm while enabled;
+/// `parseval bench step` uses it to report the share of a step spent in matrix products.
+public enum GemmProfiler {
+    static let enabled = Atomic<Bool>(false)
+    static let totals = Mutex<(nanoseconds: UInt64, flops: Double, calls: Int)>((0, 0, 0))
+
+    public static func start() {
+        totals.withLock { $0 = (0, 0, 0) }
+        enabled.store(true, ordering: .relaxed)
+    }
+    /// Stops profiling and returns seconds spent in gemm, the flops done, and the call count.
+    @discardableResult
+    public static func stop() -> (seconds: Double, flops: Double, calls: Int) {
+        enabled.store(false, ordering: .relaxed)
+        return totals.withLock { (Double($0.nanoseconds) / 1e9, $0.flops, $0.calls) }
+    }
+}
+
+/// C ← alpha · op(A) · op(B) + beta · C, row-major, through `cblas_sgemm`.
+///
+/// op(A) is m×k, op(B) is k×n, C is m×n; `lda`, `ldb`, `ldc` are the row strides of the
+/// matrices as stored (so for `transposeA == .transposed`, A is stored k×m and lda ≥ m).
+public func gemm(
+    _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if m == 0 || n == 0 { return }
+    let profiling = GemmProfiler.enabled.load(ordering: .relaxed)
+    let start = profiling ? ContinuousClock.now : nil
+    cblas_sgemm(CblasRowMajor, transposeA.cblas, transposeB.cblas,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    if let start {
+        let elapsed = ContinuousClock.now - start
+        let nanoseconds = UInt64(elapsed.components.seconds) * 1_000_000_000
+            + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+        GemmProfiler.totals.withLock { totals in
+            totals.nanoseconds += nanoseconds
+            totals.flops += 2 * Double(m) * Double(n) * Double(k)
+            totals.calls += 1
+        }
+    }
+}
+
+/// `batch` independent gemms over matrices `strideA`, `strideB`, `strideC` elements apart.
+public func batchedGemm(
+    _ transposeA: Transpose, _ transposeB: Transpose, batch: Int, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, strideA: Int,
+    b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int
+) {
+    for index in 0..<batch {
+        gemm(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha,
+             a: a + index * strideA, lda: lda, b: b + index * strideB, ldb: ldb,
+             beta: beta, c: c + index * strideC, ldc: ldc)
+    }
+}
+
+extension Tensor {
+    /// The matrix product of two rank-2 tensors, `op(self) · op(other)`.
+    public func matmul(_ other: Tensor, transposeSelf: Transpose = .none,
+                       transposeOther: Transpose = .none) -> Tensor {
+        precondition(rank == 2 && other.rank == 2, "matmul: rank-2 operands expected, got \(shape) and \(other.shape)")
+        let (m, k) = transposeSelf == .none ? (shape[0], shape[1]) : (shape[1], shape[0])
+        let (k2, n) = transposeOther == .none ? (other.shape[0], other.shape[1]) : (other.shape[1], other.shape[0])
+        precondition(k == k2, "matmul: inner dimensions differ: \(shape) and \(other.shape)")
+        var result = Tensor(zeros: [m, n])
+        withUnsafeBufferPointer { a in
+            other.withUnsafeBufferPointer { b in
+                result.withUnsafeMutableBufferPointer { c in
+                    gemm(transposeSelf, transposeOther, m: m, n: n, k: k,
+                         a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
+                         beta: 0, c: c.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return result
+    }
+}

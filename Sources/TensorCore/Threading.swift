@@ -1,0 +1,77 @@
+import CBLAS
+import CFFTW
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The one place that sets how many threads a rank uses: OpenBLAS, FFTW and the
+/// `parallelFor` used by elementwise kernels all follow `Threading.count`.
+///
+/// Default: `PARSEVAL_THREADS` if set, else the cores of this machine divided by the
+/// ranks mpirun placed on it (`OMPI_COMM_WORLD_LOCAL_SIZE`), at least 1 — so
+/// `mpirun -np 2` on 2 cores runs one thread per rank.
+public enum Threading {
+    static let configured = Atomic<Int>(0)
+    static let fftwThreadsReady = Mutex<Bool>(false)
+
+    /// The thread count in force (configures the default on first use).
+    public static var count: Int {
+        let value = configured.load(ordering: .relaxed)
+        if value > 0 { return value }
+        configure(threads: defaultCount())
+        return configured.load(ordering: .relaxed)
+    }
+
+    /// Cores per local rank, or `PARSEVAL_THREADS` when set to a positive integer.
+    public static func defaultCount(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+        if let text = environment["PARSEVAL_THREADS"], let value = Int(text), value > 0 { return value }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let localRanks = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
+        return max(1, cores / max(1, localRanks))
+    }
+
+    /// Sets the thread count for OpenBLAS, FFTW plans made from now on, and `parallelFor`.
+    public static func configure(threads: Int) {
+        precondition(threads >= 1, "Threading.configure: thread count must be at least 1, got \(threads)")
+        initializeFFTWThreads()
+        openblas_set_num_threads(Int32(threads))
+        configured.store(threads, ordering: .relaxed)
+    }
+
+    /// Calls `fftwf_init_threads` once per process. The MPI runtime calls this between
+    /// `MPI_Init_thread` and `fftwf_mpi_init`, as the FFTW manual orders.
+    public static func initializeFFTWThreads() {
+        fftwThreadsReady.withLock { ready in
+            if ready { return }
+            guard fftwf_init_threads() != 0 else { fatalError("fftwf_init_threads failed") }
+            ready = true
+        }
+    }
+}
+
+/// Runs `body` over `0..<count` split into contiguous chunks of at least `grain` items,
+/// on up to `Threading.count` threads. Chunks are disjoint; `body` must only write
+/// locations owned by its chunk.
+public func parallelFor(_ count: Int, grain: Int = 16_384, _ body: (Range<Int>) -> Void) {
+    let threads = Threading.count
+    let chunks = min(threads, max(1, count / max(grain, 1)))
+    if chunks <= 1 {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    let step = (count + chunks - 1) / chunks
+    withoutActuallyEscaping(body) { body in
+        let shared = DisjointChunks(body: body)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = chunk * step
+            let end = min(count, start + step)
+            if start < end { shared.body(start..<end) }
+        }
+    }
+}
+
+/// `@unchecked Sendable`: `parallelFor` hands each thread a disjoint range, and its
+/// contract requires `body` to write only what its range owns.
+private struct DisjointChunks: @unchecked Sendable {
+    let body: (Range<Int>) -> Void
+}

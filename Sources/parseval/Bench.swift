@@ -1,0 +1,65 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import TensorCore
+
+extension Parseval {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the kernels and steps that DESIGN.md's performance targets are judged by.",
+            discussion: """
+                Each benchmark warms up, then reports the median of --repeats runs. Under \
+                mpirun every rank runs it and rank 0 prints. Paste the output into docs/ with \
+                the machine and the command.
+                """,
+            subcommands: [GemmBench.self, FFTBench.self])
+    }
+}
+
+/// Options every benchmark takes.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Timed runs per case (the median is reported).") var repeats = 5
+    @Option(help: "Untimed runs before timing.") var warmup = 1
+    @Option(help: "Batch size of the standard encoder.") var batch = 4
+    @Option(help: "Sequence length of the standard encoder.") var sequence = 4096
+    @Option(help: "Model width of the standard encoder.") var dim = 256
+    @Option(help: "MLP width of the standard encoder.") var mlp = 1024
+    @Option(help: "Attention heads of the standard encoder.") var heads = 8
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+        if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+        for (name, value) in [("batch", batch), ("sequence", sequence), ("dim", dim), ("mlp", mlp), ("heads", heads)]
+        where value < 1 {
+            throw ValidationError("--\(name) must be at least 1, got \(value)")
+        }
+        if dim % heads != 0 { throw ValidationError("--dim \(dim) is not divisible by --heads \(heads)") }
+    }
+
+    /// Median wall time in seconds of `body` over `repeats` runs after `warmup` runs.
+    func median(_ body: () -> Void) -> Double {
+        for _ in 0..<warmup { body() }
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = ContinuousClock.now
+            body()
+            let elapsed = ContinuousClock.now - start
+            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+}
+
+/// Prints a header line naming the machine and the run, so pasted output is self-describing.
+func printBenchHeader(_ title: String, world: Communicator) {
+    let info = ProcessInfo.processInfo
+    print("# \(title)")
+    print("# host \(info.hostName), \(info.activeProcessorCount) cores, ranks \(world.size), threads/rank \(Threading.count)")
+}
+
+func formatRow(_ columns: [String], widths: [Int]) -> String {
+    zip(columns, widths).map { column, width in
+        column.count >= width ? column : String(repeating: " ", count: width - column.count) + column
+    }.joined(separator: "  ")
+}
