@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "parseval", targets: ["parseval"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Distributed", targets: ["Distributed"]),
+        .library(name: "Layers", targets: ["Layers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,16 +31,18 @@ let package = Package(
 
         // MARK: - Parseval
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
+        .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI", "CFFTW"]),
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Distributed", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Layers", "Distributed", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: - Tests (DistributedTests also run under mpirun: scripts/test.sh)
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
