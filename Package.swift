@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,6 +33,7 @@ let package = Package(
         // MARK: - Parseval
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
+        .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI", "CFFTW"]),
         .executableTarget(
             name: "parseval",
@@ -43,6 +45,7 @@ let package = Package(
         // MARK: - Tests (DistributedTests also run under mpirun: scripts/test.sh)
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
