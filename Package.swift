@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
+        .library(name: "Models", targets: ["Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,11 +35,12 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
+        .target(name: "Models", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI", "CFFTW"]),
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Layers", "Distributed", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Layers", "Optimizers", "Models", "Distributed", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
