@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Models", dependencies: ["TensorCore", "Layers"]),
-        .target(name: "Distributed", dependencies: ["TensorCore", "CMPI", "CFFTW"]),
+        .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
         .executableTarget(
             name: "parseval",
             dependencies: [
@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Optimizers", "Layers", "TensorCore"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
