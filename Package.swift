@@ -12,9 +12,11 @@ let package = Package(
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: - Native engines (system libraries; scripts/setup.sh installs them)
@@ -37,10 +39,14 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Models", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
+        .target(
+            name: "Training",
+            dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Distributed",
+                           .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Layers", "Optimizers", "Models", "Distributed", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Layers", "Optimizers", "Models", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -49,6 +55,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Optimizers", "Layers", "TensorCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
