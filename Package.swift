@@ -31,16 +31,18 @@ let package = Package(
         // MARK: - Parseval
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI", "CFFTW"]),
+        .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs"]),
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Distributed", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Distributed", "Datasets", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: - Tests (DistributedTests also run under mpirun: scripts/test.sh)
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
