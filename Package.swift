@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
@@ -38,15 +39,16 @@ let package = Package(
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Models", dependencies: ["TensorCore", "Layers"]),
+        .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
         .target(
             name: "Training",
-            dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Distributed",
+            dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Datasets", "Distributed",
                            .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Layers", "Optimizers", "Models", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Layers", "Optimizers", "Models", "Datasets", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "TensorCore"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
