@@ -129,3 +129,14 @@ public final class AllreduceRequest {
         isComplete = true
     }
 }
+
+extension Communicator {
+    /// True on every rank when every rank passed the same value (e.g. a parameter checksum).
+    public func agree(on value: UInt64) throws -> Bool {
+        var values = [value, value]
+        var low = value, high = value
+        try check(MPI_Allreduce(&values[0], &low, 1, pv_mpi_uint64(), pv_mpi_min(), handle), "MPI_Allreduce(min)", rank: rank)
+        try check(MPI_Allreduce(&values[1], &high, 1, pv_mpi_uint64(), pv_mpi_max(), handle), "MPI_Allreduce(max)", rank: rank)
+        return low == high
+    }
+}

@@ -14,11 +14,13 @@ public final class DualEncoder {
     public let activation = ReLU()
     public let output: Linear
     var pooled = Tensor(zeros: [0])
+    let headFirstParameter: Int
 
     public init(_ configuration: ModelConfiguration, seed: UInt64) {
         self.configuration = configuration
         arena = ParameterArena()
         tower = EncoderTower(configuration, arena: arena)
+        headFirstParameter = arena.entries.count
         hidden = Linear("head.fc1", arena: arena, inputSize: 4 * configuration.dim, outputSize: configuration.mlpHidden)
         output = Linear("head.fc2", arena: arena, inputSize: configuration.mlpHidden, outputSize: configuration.classes)
         arena.allocate(seed: seed)
@@ -54,8 +56,9 @@ public final class DualEncoder {
                               context: context)
     }
 
-    public func backward(_ dLogits: Tensor) {
+    public func backward(_ dLogits: Tensor, gradientsReady: ((Int) -> Void)? = nil) {
         let dFeatures = hidden.backward(activation.backward(output.backward(dLogits)))
+        gradientsReady?(headFirstParameter)
         let batch = dFeatures.shape[0], d = configuration.dim
         var dPooled = Tensor(zeros: pooled.shape)
         pooled.withUnsafeBufferPointer { ps in
@@ -73,6 +76,6 @@ public final class DualEncoder {
                 }
             }
         }
-        tower.backward(dPooled)
+        tower.backward(dPooled, gradientsReady: gradientsReady)
     }
 }

@@ -8,11 +8,13 @@ public final class EncoderClassifier {
     public let arena: ParameterArena
     public let tower: EncoderTower
     public let head: Linear
+    let headFirstParameter: Int
 
     public init(_ configuration: ModelConfiguration, seed: UInt64) {
         self.configuration = configuration
         arena = ParameterArena()
         tower = EncoderTower(configuration, arena: arena)
+        headFirstParameter = arena.entries.count
         head = Linear("head", arena: arena, inputSize: configuration.dim, outputSize: configuration.classes)
         arena.allocate(seed: seed)
     }
@@ -23,8 +25,11 @@ public final class EncoderClassifier {
                      context: context)
     }
 
-    /// Gradient of the logits → parameter gradients in the arena.
-    public func backward(_ dLogits: Tensor) {
-        tower.backward(head.backward(dLogits))
+    /// Gradient of the logits → parameter gradients in the arena (see
+    /// `EncoderTower.backward` for `gradientsReady`).
+    public func backward(_ dLogits: Tensor, gradientsReady: ((Int) -> Void)? = nil) {
+        let dPooled = head.backward(dLogits)
+        gradientsReady?(headFirstParameter)
+        tower.backward(dPooled, gradientsReady: gradientsReady)
     }
 }

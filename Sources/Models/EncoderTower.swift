@@ -13,20 +13,26 @@ public final class EncoderTower {
     public let blocks: [EncoderBlock]
     public let finalNorm: LayerNorm
     public let pooling: Pooling
+    /// Registration index of each block's first parameter (for gradient-readiness reports).
+    let blockFirstParameter: [Int]
     var mask: Tensor?
 
     public init(_ configuration: ModelConfiguration, arena: ParameterArena) {
         self.configuration = configuration
         let c = configuration
-        embedding = TokenEmbedding("embedding", arena: arena, vocabularySize: c.vocabularySize, dim: c.dim, paddingIndex: 0)
+        embedding = TokenEmbedding("embedding", arena: arena, vocabularySize: c.vocabularySize, dim: c.dim,
+                                   paddingIndex: c.paddingIndex >= 0 ? Int32(c.paddingIndex) : nil)
         positions = PositionalEmbedding("position", arena: arena, maxLength: c.maxLength, dim: c.dim)
         embeddingDropout = Dropout(rate: c.dropout, streamID: 1)
+        var firstParameters: [Int] = []
         blocks = (0..<c.depth).map { layer in
-            EncoderBlock("blocks.\(layer)", arena: arena, dim: c.dim, mlpHidden: c.mlpHidden, dropout: c.dropout,
+            firstParameters.append(arena.entries.count)
+            return EncoderBlock("blocks.\(layer)", arena: arena, dim: c.dim, mlpHidden: c.mlpHidden, dropout: c.dropout,
                          streamID: UInt64(layer + 1)) { name in
                 EncoderTower.makeMixer(c, name: name, arena: arena)
             }
         }
+        blockFirstParameter = firstParameters
         finalNorm = LayerNorm("norm", arena: arena, size: c.dim)
         pooling = Pooling(c.pooling)
     }
@@ -49,10 +55,15 @@ public final class EncoderTower {
         return pooling.forward(finalNorm.forward(x, context: context), mask: mask)
     }
 
-    /// Gradient of the pooled output → parameter gradients in the arena.
-    public func backward(_ dPooled: Tensor) {
+    /// Gradient of the pooled output → parameter gradients in the arena. After each block,
+    /// `gradientsReady(i)` reports that every parameter registered at index ≥ i is final.
+    public func backward(_ dPooled: Tensor, gradientsReady: ((Int) -> Void)? = nil) {
         var g = finalNorm.backward(pooling.backward(dPooled))
-        for block in blocks.reversed() { g = block.backward(g) }
+        for (block, first) in zip(blocks, blockFirstParameter).reversed() {
+            g = block.backward(g)
+            gradientsReady?(first)
+        }
         embedding.backward(positions.backward(embeddingDropout.backward(g)))
+        gradientsReady?(0)
     }
 }

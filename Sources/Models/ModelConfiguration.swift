@@ -20,6 +20,8 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     public var dropout: Float = 0.1
     public var classes = 10
     public var pooling: Pooling.Kind = .mean
+    /// Token id that marks padding (embeds to zeros, no gradient); -1: none (pixel tokens).
+    public var paddingIndex = 0
     /// Causal masking in the mixers that support it.
     public var causal = false
 
