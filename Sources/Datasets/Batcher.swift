@@ -1,4 +1,3 @@
-import Dispatch
 import TensorCore
 
 /// Cuts this rank's share of an epoch into batches and builds each one.
@@ -75,40 +74,10 @@ public struct Batcher: Sendable {
 
     private func loadExamples(_ indices: [Int], epoch: Int) -> [Result<Example, any Error>] {
         let base = RandomStream(seed: seed)
-        let load = { @Sendable (index: Int) -> Result<Example, any Error> in
-            var random = base.derived(UInt64(epoch), UInt64(index))
-            return Result { try dataset.example(at: index, random: &random) }
+        let dataset = self.dataset
+        return orderedParallelMap(count: indices.count, threads: decodeThreads) { position in
+            var random = base.derived(UInt64(epoch), UInt64(indices[position]))
+            return Result { try dataset.example(at: indices[position], random: &random) }
         }
-        guard decodeThreads > 1 && indices.count > 1 else { return indices.map(load) }
-        let slots = ResultSlots(count: indices.count)
-        DispatchQueue.concurrentPerform(iterations: min(decodeThreads, indices.count)) { worker in
-            var position = worker
-            while position < indices.count {
-                slots.store(load(indices[position]), at: position)
-                position += decodeThreads
-            }
-        }
-        return slots.results
     }
-}
-
-/// One slot per example, written by exactly one worker of `concurrentPerform`.
-/// `@unchecked Sendable`: workers write disjoint slots, and `results` is read only after
-/// `concurrentPerform` has returned (which orders the writes before the read).
-private final class ResultSlots: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Result<Example, any Error>?>
-
-    init(count: Int) {
-        storage = .allocate(capacity: count)
-        storage.initialize(repeating: nil)
-    }
-
-    deinit {
-        storage.deinitialize()
-        storage.deallocate()
-    }
-
-    func store(_ result: Result<Example, any Error>, at position: Int) { storage[position] = result }
-
-    var results: [Result<Example, any Error>] { storage.map { $0! } }
 }
