@@ -34,8 +34,11 @@ public final class Trainer {
         let localBatch = try configuration.localBatchSize(ranks: world.size)
         let seed = UInt64(bitPattern: Int64(configuration.training.seed))
 
-        data = try TaskData.load(configuration.data)
-        try data.check(against: configuration)
+        data = try world.allOrNone {
+            let data = try TaskData.load(configuration.data)
+            try data.check(against: configuration)
+            return data
+        }
         model = makeModel(configuration.model, paired: data.paired, seed: seed)
         let arena = model.arena
         try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
@@ -81,11 +84,14 @@ public final class Trainer {
 
     // MARK: - Resume
 
-    /// Restores the newest checkpoint of the run folder, if any; returns its step.
+    /// Restores the newest checkpoint of the run folder, if any; returns its step. Rank 0
+    /// chooses the checkpoint; every rank loads it (the run folder must be shared).
     @discardableResult
     public func resumeIfPossible() throws -> Int? {
-        guard let directory = try Checkpoint.resolve(run: runDirectory) else { return nil }
-        state = try Checkpoint.load(from: directory, into: model.arena, optimizer: optimizer)
+        let chosen = try world.allOrNone { world.isRoot ? try Checkpoint.resolve(run: runDirectory) ?? "" : "" }
+        let directory = try world.broadcast(chosen)
+        if directory.isEmpty { return nil }
+        state = try world.allOrNone { try Checkpoint.load(from: directory, into: model.arena, optimizer: optimizer) }
         guard try world.agree(on: parameterChecksum(model.arena)) else {
             throw CheckpointError("\(directory): ranks read different parameters (is the run folder shared by all ranks?)")
         }
@@ -104,8 +110,11 @@ public final class Trainer {
         public var metrics: String
     }
 
-    public func run() throws -> Summary {
+    /// Trains to `training.steps` (or to `stopStep`, as if interrupted there: the schedule
+    /// still runs to `training.steps`), evaluating and checkpointing as configured.
+    public func run(until stopStep: Int? = nil) throws -> Summary {
         let t = configuration.training
+        let endStep = min(stopStep ?? t.steps, t.steps)
         let start = Date()
         let startStep = state.step
         var window = (loss: 0.0, correct: 0.0, count: 0.0, tokens: 0.0, skipped: 0, norm: 0.0)
@@ -114,7 +123,7 @@ public final class Trainer {
                     + "\(data.train.count) examples, \(model.arena.count) parameters, \(world.size) rank(s), "
                     + "global batch \(t.batchSize), \(t.steps) steps → \(runDirectory)")
         var lastValidation = (accuracy: -1.0, loss: Double.nan)
-        while state.step < t.steps {
+        while state.step < endStep {
             let learningRate = schedule.learningRate(at: state.step)
             let outcome = try trainStep(learningRate: learningRate)
             window.loss += outcome.lossSum
@@ -159,7 +168,7 @@ public final class Trainer {
                 log.progress(String(format: "step %d | validation loss %.4f | accuracy %.4f (%d examples)%@",
                                     state.step, result.loss, result.accuracy, result.count, isBest ? " | best" : ""), keep: true)
             }
-            if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == t.steps {
+            if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == endStep {
                 try saveCheckpoint(isBest: isBest)
             }
         }
