@@ -2,7 +2,9 @@ import Foundation
 
 /// A pixel position, row `y` and column `x` (snakes2.py's `[y, x]` coordinates).
 public struct PixelPoint: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Row, from the top.
     public var y: Int
+    /// Column, from the left.
     public var x: Int
 
     public init(y: Int, x: Int) {

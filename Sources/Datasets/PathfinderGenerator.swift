@@ -20,6 +20,7 @@ import TensorCore
 /// plus Lanczos resizing; both target contours' last paddles are added to the mask (the
 /// script adds only the second's); seeds are bounds-checked at the tail as well.
 public struct PathfinderGenerator: Sendable {
+    /// Image size, paddles, markers and distractors.
     public let settings: PathfinderSettings
 
     public init(settings: PathfinderSettings) {
@@ -28,7 +29,10 @@ public struct PathfinderGenerator: Sendable {
 
     /// One paddle: drawn from `start` along `orientation` (radians, y down) for the paddle length.
     public struct Paddle: Sendable, Equatable {
+        /// The pixel the stroke starts at (for a contour's first paddle its origin, for the
+        /// others the far end reached when growing).
         public var start: PixelPoint
+        /// Direction of the stroke from `start`, radians, y down.
         public var orientation: Double
     }
 
