@@ -9,12 +9,13 @@ import Foundation
 /// prefetcher stops the thread after the batch it is building.
 public final class BatchPrefetcher: Sendable {
     private let queue: PrefetchQueue
-    /// Batches this epoch will deliver.
+    /// Batches this prefetcher will deliver (the epoch's, from `firstBatch` on).
     public let batchCount: Int
 
-    public init(batcher: Batcher, epoch: Int, depth: Int = 2) {
+    /// Prefetches `epoch`'s batches from `firstBatch` on (a resumed run starts mid-epoch).
+    public init(batcher: Batcher, epoch: Int, firstBatch: Int = 0, depth: Int = 2) {
         precondition(depth >= 1, "BatchPrefetcher: depth must be at least 1, got \(depth)")
-        let plan = batcher.batchIndices(epoch: epoch)
+        let plan = Array(batcher.batchIndices(epoch: epoch).dropFirst(firstBatch))
         let queue = PrefetchQueue(depth: depth, skipBadExamples: batcher.skipBadExamples)
         self.queue = queue
         batchCount = plan.count

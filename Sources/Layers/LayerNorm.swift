@@ -1,0 +1,106 @@
+import TensorCore
+
+/// Layer normalisation over the last axis (D), eps 1e-5, weight 1 and bias 0 at init:
+/// y = (x − μ) / √(σ² + ε) · γ + β, σ² the biased variance.
+///
+/// Backward: with x̂ the normalised input and g = dy ⊙ γ,
+/// dx = (g − mean(g) − x̂ · mean(g ⊙ x̂)) / √(σ² + ε); dγ += Σ dy ⊙ x̂; dβ += Σ dy.
+public final class LayerNorm: SequenceLayer {
+    public let arena: ParameterArena
+    public let weight: Parameter
+    public let bias: Parameter
+    public let size: Int
+    public let epsilon: Float
+    var normalized = Tensor(zeros: [0])
+    var inverseStd: [Float] = []
+
+    public init(_ name: String, arena: ParameterArena, size: Int, epsilon: Float = 1e-5) {
+        self.arena = arena
+        self.size = size
+        self.epsilon = epsilon
+        weight = arena.register("\(name).weight", shape: [size], initializer: .constant(1), weightDecay: false)
+        bias = arena.register("\(name).bias", shape: [size], initializer: .zeros, weightDecay: false)
+    }
+
+    public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+        precondition(x.shape.last == size, "LayerNorm: input \(x.shape) does not end in \(size)")
+        let rows = x.count / size, d = size, eps = epsilon
+        var y = Tensor(zeros: x.shape)
+        var xhat = Tensor(zeros: x.shape)
+        var rstd = [Float](repeating: 0, count: rows)
+        let gamma = arena.value(weight), beta = arena.value(bias)
+        x.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { ys in
+                xhat.withUnsafeMutableBufferPointer { hs in
+                    rstd.withUnsafeMutableBufferPointer { rs in
+                        let xp = xs.baseAddress!, yp = ys.baseAddress!, hp = hs.baseAddress!, rp = rs.baseAddress!
+                        parallelFor(rows, grain: max(1, 8192 / d)) { range in
+                            for r in range {
+                                let row = xp + r * d
+                                var mean: Float = 0
+                                for j in 0..<d { mean += row[j] }
+                                mean /= Float(d)
+                                var variance: Float = 0
+                                for j in 0..<d { let c = row[j] - mean; variance += c * c }
+                                let inv = 1 / (variance / Float(d) + eps).squareRoot()
+                                rp[r] = inv
+                                for j in 0..<d {
+                                    let h = (row[j] - mean) * inv
+                                    hp[r * d + j] = h
+                                    yp[r * d + j] = h * gamma[j] + beta[j]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        normalized = xhat
+        inverseStd = rstd
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let rows = normalized.count / size, d = size
+        var dx = Tensor(zeros: normalized.shape)
+        let gamma = arena.value(weight)
+        dy.withUnsafeBufferPointer { gs in
+            normalized.withUnsafeBufferPointer { hs in
+                let gp = gs.baseAddress!, hp = hs.baseAddress!
+                // Parameter gradients: column sums (serial over rows, parallel over columns).
+                let dGamma = arena.gradient(weight), dBeta = arena.gradient(bias)
+                parallelFor(d, grain: 64) { columns in
+                    for r in 0..<rows {
+                        for j in columns {
+                            dGamma[j] += gp[r * d + j] * hp[r * d + j]
+                            dBeta[j] += gp[r * d + j]
+                        }
+                    }
+                }
+                dx.withUnsafeMutableBufferPointer { dxs in
+                    inverseStd.withUnsafeBufferPointer { rs in
+                        let out = dxs.baseAddress!, rp = rs.baseAddress!
+                        parallelFor(rows, grain: max(1, 8192 / d)) { range in
+                            for r in range {
+                                var meanG: Float = 0, meanGH: Float = 0
+                                for j in 0..<d {
+                                    let g = gp[r * d + j] * gamma[j]
+                                    meanG += g
+                                    meanGH += g * hp[r * d + j]
+                                }
+                                meanG /= Float(d)
+                                meanGH /= Float(d)
+                                for j in 0..<d {
+                                    let g = gp[r * d + j] * gamma[j]
+                                    out[r * d + j] = (g - meanG - hp[r * d + j] * meanGH) * rp[r]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        normalized = Tensor(zeros: [0])
+        return dx
+    }
+}

@@ -1,0 +1,83 @@
+import TensorCore
+import XCTest
+
+final class KernelTests: XCTestCase {
+    // Sizes straddle the parallel grain (16 384) and the reduction chunk (65 536).
+    let sizes = [0, 1, 7, 16_383, 16_385, 65_537, 200_003]
+
+    func testElementwiseKernelsAgainstLoops() {
+        for count in sizes {
+            let x = Reference.randomValues(count, seed: 1), y = Reference.randomValues(count, seed: 2)
+            var scaled = x
+            scaled.withUnsafeMutableBufferPointer { Kernels.scale($0, by: 0.25) }
+            XCTAssertEqual(scaled, x.map { $0 * 0.25 }, "scale n=\(count)")
+
+            var axpy = y
+            x.withUnsafeBufferPointer { xs in axpy.withUnsafeMutableBufferPointer { Kernels.axpy(-1.5, xs, $0) } }
+            XCTAssertEqual(axpy, zip(x, y).map { $1 + -1.5 * $0 }, "axpy n=\(count)")
+
+            var product = [Float](repeating: 0, count: count)
+            x.withUnsafeBufferPointer { xs in y.withUnsafeBufferPointer { ys in
+                product.withUnsafeMutableBufferPointer { Kernels.multiply(xs, ys, into: $0) }
+            } }
+            XCTAssertEqual(product, zip(x, y).map { $0 * $1 }, "multiply n=\(count)")
+        }
+    }
+
+    func testReductionsAgainstLoops() {
+        for count in sizes {
+            let x = Reference.randomValues(count, seed: 3), y = Reference.randomValues(count, seed: 4)
+            let sum = x.withUnsafeBufferPointer { Kernels.sum($0) }
+            XCTAssertEqual(sum, x.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-9 * Double(max(count, 1)), "sum n=\(count)")
+            let dot = x.withUnsafeBufferPointer { xs in y.withUnsafeBufferPointer { Kernels.dot(xs, $0) } }
+            XCTAssertEqual(dot, zip(x, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) },
+                           accuracy: 1e-9 * Double(max(count, 1)), "dot n=\(count)")
+            XCTAssertEqual(x.withUnsafeBufferPointer { Kernels.maxAbs($0) }, x.map(abs).max() ?? 0, "maxAbs n=\(count)")
+        }
+        XCTAssertTrue([Float(1), 2].withUnsafeBufferPointer { Kernels.allFinite($0) })
+        XCTAssertFalse([Float(1), .infinity].withUnsafeBufferPointer { Kernels.allFinite($0) })
+        XCTAssertTrue([Float(1), .nan].withUnsafeBufferPointer { Kernels.maxAbs($0) }.isNaN)
+    }
+
+    func testReductionsDoNotDependOnThreadCount() {
+        let x = Reference.randomValues(300_001, seed: 5)
+        let before = Threading.count
+        defer { Threading.configure(threads: before) }
+        Threading.configure(threads: 1)
+        let one = x.withUnsafeBufferPointer { Kernels.sum($0) }
+        Threading.configure(threads: 3)
+        let three = x.withUnsafeBufferPointer { Kernels.sum($0) }
+        XCTAssertEqual(one.bitPattern, three.bitPattern, "reductions must be bit-identical for any thread count")
+    }
+
+    func testRowAndColumnKernels() {
+        let (rows, cols) = (37, 129)
+        let m = Reference.randomValues(rows * cols, seed: 6), v = Reference.randomValues(cols, seed: 7)
+        var sums = [Float](repeating: 1, count: cols)
+        m.withUnsafeBufferPointer { ms in sums.withUnsafeMutableBufferPointer {
+            Kernels.addColumnSums(ms, rows: rows, cols: cols, into: $0)
+        } }
+        let expected = (0..<cols).map { c in 1 + (0..<rows).reduce(0.0) { $0 + Double(m[$1 * cols + c]) } }
+        assertClose(sums, expected, rtol: 1e-5, atol: 1e-5, "addColumnSums")
+
+        var biased = m
+        v.withUnsafeBufferPointer { vs in biased.withUnsafeMutableBufferPointer {
+            Kernels.addRowVector(vs, to: $0, rows: rows, cols: cols)
+        } }
+        XCTAssertEqual(biased, (0..<rows * cols).map { m[$0] + v[$0 % cols] })
+    }
+
+    func testParallelForCoversEveryIndexOnce() {
+        let before = Threading.count
+        defer { Threading.configure(threads: before) }
+        Threading.configure(threads: 4)
+        for count in [0, 1, 5, 100_000, 1_000_003] {
+            var hits = [UInt8](repeating: 0, count: count)
+            hits.withUnsafeMutableBufferPointer { buffer in
+                let base = buffer.baseAddress
+                parallelFor(count, grain: 1000) { range in for i in range { base![i] += 1 } }
+            }
+            XCTAssertTrue(hits.allSatisfy { $0 == 1 }, "parallelFor n=\(count) must visit each index exactly once")
+        }
+    }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# mpirun with the flags this machine needs: --allow-run-as-root only as root, and
+# --oversubscribe only when more ranks than cores are asked for.
+# Usage: scripts/mpirun.sh NP COMMAND [ARGS...]
+set -euo pipefail
+np=$1; shift
+flags=(-np "$np")
+[ "$(id -u)" -eq 0 ] && flags+=(--allow-run-as-root)
+[ "$np" -gt "$(nproc)" ] && flags+=(--oversubscribe)
+exec mpirun "${flags[@]}" "$@"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every test: the single-process suite (`swift test`), then the MPI suites under mpirun
+# with 2 and 3 ranks. Installs what it needs first. Exit 0 only if everything passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+swift build --build-tests
+
+echo "== single process: swift test"
+swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test-single.log | grep -E "error|failed|Executed .* tests" | tail -n 20
+single=$(grep -E "^\s*Executed [0-9]+ tests" .build/test-single.log | tail -n 1)
+grep -q "with 0 failures" <<<"$single" || { echo "single-process tests failed: $single"; exit 1; }
+single_count=$(sed -E 's/.*Executed ([0-9]+) tests.*/\1/' <<<"$single")
+
+# The MPI suites: every test class of the test targets listed here runs on every rank.
+bundle=.build/debug/ParsevalPackageTests.xctest
+mpi_targets='^(DistributedTests)\.'
+classes=$("$bundle" --list-tests 2>/dev/null | grep -E "$mpi_targets" | sed -E 's#^([^/]+)/.*#\1#' | sort -u | paste -sd, -)
+[ -n "$classes" ] || { echo "no MPI test classes found"; exit 1; }
+
+mpi_count=0
+for ranks in 2 3; do
+  echo "== mpirun -np $ranks: $classes"
+  log=.build/test-mpi-$ranks.log
+  if ! scripts/mpirun.sh "$ranks" "$bundle" "$classes" >"$log" 2>&1; then
+    grep -E "error|failed" "$log" | head -n 40
+    echo "MPI tests failed with $ranks ranks (log: $log)"; exit 1
+  fi
+  # Each rank prints its own total after "Test Suite 'Selected tests' passed"; every rank
+  # must report one, all with the same non-zero count.
+  totals=$(grep -A1 "Test Suite 'Selected tests' passed" "$log" | grep -oE "Executed [0-9]+ tests, with 0 failures" | sed -E 's/Executed ([0-9]+).*/\1/' || true)
+  ran=$(sort -u <<<"$totals")
+  if [ "$(grep -c . <<<"$totals")" -ne "$ranks" ] || [ "$(grep -c . <<<"$ran")" -ne 1 ] || [ "$ran" -eq 0 ]; then
+    echo "MPI run with $ranks ranks: expected one equal, non-zero total per rank, got: $(tr '\n' ' ' <<<"$totals") (log: $log)"; exit 1
+  fi
+  echo "   $ran tests passed on each of $ranks ranks"
+  mpi_count=$((mpi_count + ran * ranks))
+done
+
+echo "tests: $((single_count + mpi_count)) passed, 0 failed"
