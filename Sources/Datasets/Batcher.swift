@@ -10,7 +10,9 @@ import TensorCore
 /// With `skipBadExamples`, an example that fails to load is left out of its batch (which is
 /// then smaller) and recorded; otherwise the first failure is thrown.
 public struct Batcher: Sendable {
+    /// Where examples come from.
     public let dataset: any Dataset
+    /// Which indices this rank takes each epoch.
     public let sampler: DistributedSampler
     /// Examples per batch on this rank.
     public let batchSize: Int
@@ -18,6 +20,7 @@ public struct Batcher: Sendable {
     public let sequenceLength: Int
     /// Drop the final batch when it is smaller than `batchSize`.
     public let dropLastBatch: Bool
+    /// Leave examples that fail to load out of their batch (recorded) instead of throwing.
     public let skipBadExamples: Bool
     /// Seed of the augmentation streams.
     public let seed: UInt64

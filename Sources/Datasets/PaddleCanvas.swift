@@ -2,7 +2,9 @@ import Foundation
 
 /// A pixel position, row `y` and column `x` (snakes2.py's `[y, x]` coordinates).
 public struct PixelPoint: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Row, from the top.
     public var y: Int
+    /// Column, from the left.
     public var x: Int
 
     public init(y: Int, x: Int) {
@@ -71,16 +73,46 @@ struct PaddleShape {
     }
 }
 
+/// Paddle shapes by orientation and margin. Growing one image takes up to thousands of
+/// attempts that draw the same few hundred orientations, so shapes are rendered once.
+/// Not shared between threads: each image's generation makes its own.
+final class PaddleShapeCache {
+    private struct Key: Hashable {
+        let orientation: UInt64
+        let margin: Int
+    }
+
+    let length: Int
+    let thickness: Double
+    private var shapes: [Key: PaddleShape] = [:]
+
+    init(length: Int, thickness: Double) {
+        self.length = length
+        self.thickness = thickness
+    }
+
+    func shape(_ orientation: Double, margin: Int) -> PaddleShape {
+        let key = Key(orientation: orientation.bitPattern, margin: margin)
+        if let shape = shapes[key] { return shape }
+        let shape = PaddleShape(orientation: orientation, length: length, thickness: thickness, margin: margin)
+        shapes[key] = shape
+        return shape
+    }
+}
+
 /// The image and occupancy mask a Pathfinder sample is drawn into (snakes2.py's `image` and
 /// `mask`), with the queries the contour growth needs. Values are intensities (not yet bytes).
 struct PaddleCanvas {
     let size: Int
     var image: [Float]
     var mask: [Float]
+    /// Rendered paddles, shared by every canvas of one image's attempts.
+    let shapes: PaddleShapeCache
 
     /// A blank canvas whose mask marks a border of `padding` pixels as occupied.
-    init(size: Int, padding: Int) {
+    init(size: Int, padding: Int, shapes: PaddleShapeCache) {
         self.size = size
+        self.shapes = shapes
         image = [Float](repeating: 0, count: size * size)
         mask = image
         for y in 0..<size {

@@ -14,19 +14,23 @@ import TensorCore
 /// requested. Metadata problems (a short line, a label other than 0/1, a missing image) are
 /// reported with the metadata file and line; a corrupt image with its path.
 public struct PathfinderDataset: Dataset {
+    /// LRA's 80/10/10 split of the metadata order, or everything.
     public enum Split: String, Sendable, CaseIterable {
         case train, validation, test, all
     }
 
     /// The folder holding `metadata/` and `imgs/`.
     public let folder: String
+    /// Each example's PNG file.
     public let imagePaths: [String]
+    /// Each example's label: 1 if the markers are on the same contour.
     public let labels: [Int32]
     /// The image side every image must have, or nil to accept any square size.
     public let size: Int?
     /// Metadata lines skipped under `skipBadExamples`.
     public let badExamples: BadExampleLog
 
+    /// Gray levels 0–255 are the tokens.
     public static let vocabularySize = 256
 
     public init(root: String, split: Split = .all, size: Int? = nil, contourLength: Int = 14,

@@ -4,8 +4,11 @@ import TensorCore
 extension PathfinderGenerator {
     /// What `write` produced.
     public struct WrittenBatch: Sendable, Equatable {
+        /// The batch number (folder `imgs/<batch>`).
         public var batch: Int
+        /// Its metadata file.
         public var metadataPath: String
+        /// The label of each image, in order.
         public var labels: [Int]
     }
 

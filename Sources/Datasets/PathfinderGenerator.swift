@@ -20,6 +20,7 @@ import TensorCore
 /// plus Lanczos resizing; both target contours' last paddles are added to the mask (the
 /// script adds only the second's); seeds are bounds-checked at the tail as well.
 public struct PathfinderGenerator: Sendable {
+    /// Image size, paddles, markers and distractors.
     public let settings: PathfinderSettings
 
     public init(settings: PathfinderSettings) {
@@ -28,7 +29,10 @@ public struct PathfinderGenerator: Sendable {
 
     /// One paddle: drawn from `start` along `orientation` (radians, y down) for the paddle length.
     public struct Paddle: Sendable, Equatable {
+        /// The pixel the stroke starts at (for a contour's first paddle its origin, for the
+        /// others the far end reached when growing).
         public var start: PixelPoint
+        /// Direction of the stroke from `start`, radians, y down.
         public var orientation: Double
     }
 
@@ -78,8 +82,9 @@ public struct PathfinderGenerator: Sendable {
     public func sample(label: Int, random: inout RandomStream) throws -> Sample {
         let margin = settings.paddleMargins.count > 1
             ? settings.paddleMargins[random.integer(below: settings.paddleMargins.count)] : settings.paddleMargins[0]
+        let shapes = PaddleShapeCache(length: settings.paddleLength, thickness: settings.paddleThickness)
         for _ in 0..<PathfinderGenerator.maxAttempts {
-            var canvas = PaddleCanvas(size: settings.size, padding: settings.padding)
+            var canvas = PaddleCanvas(size: settings.size, padding: settings.padding, shapes: shapes)
             guard let targets = growTargets(&canvas, margin: margin, random: &random) else { continue }
             var contours = targets.map { Contour(paddles: $0.paddles, isTarget: true) }
             for _ in 0..<settings.distractorCount {
@@ -115,17 +120,13 @@ public struct PathfinderGenerator: Sendable {
         return (orientation, orientation < 0 ? orientation + Double.pi : orientation - Double.pi)
     }
 
-    private func shape(_ orientation: Double, margin: Int) -> PaddleShape {
-        PaddleShape(orientation: orientation, length: settings.paddleLength, thickness: settings.paddleThickness, margin: margin)
-    }
-
     /// Seeds a contour at a free position (`border` pixels from the edge), or at `near` + `seedDistance`.
     private func seed(_ canvas: inout PaddleCanvas, margin: Int, border: Int, near: PixelPoint?, contrast: Double,
                       random: inout RandomStream) -> Growth? {
         let length = Double(settings.paddleLength)
         for _ in 0...settings.maxPaddleRetrial {
             let (orientation, reversed) = drawOrientation(&random)
-            let paddle = shape(orientation, margin: margin)
+            let paddle = canvas.shapes.shape(orientation, margin: margin)
             let tail: PixelPoint
             if let near {
                 let angle = Double(random.integer(below: 360)) * Double.pi / 180
@@ -160,7 +161,7 @@ public struct PathfinderGenerator: Sendable {
             let index = cumulative.firstIndex { $0 > draw } ?? 0
             let head = candidates.points[index], orientation = candidates.orientations[index]
             let flipped = orientation < 0 ? orientation + Double.pi : orientation - Double.pi
-            let paddle = shape(flipped, margin: margin)
+            let paddle = canvas.shapes.shape(flipped, margin: margin)
             guard canvas.largestOverlap(paddle, at: head) < 1.8 else { continue }
             canvas.draw(paddle, at: head, contrast: Float(contrast))
             canvas.occupy(growth.pendingMask.shape, at: growth.pendingMask.start)

@@ -153,3 +153,34 @@ final class ImageTests: XCTestCase {
         for x in 0..<16 { XCTAssertEqual(flipped[3, x, 0], unflipped[3, 15 - x, 0]) }
     }
 }
+
+final class ImagePipelineTests: XCTestCase {
+    func testImageBatchesDoNotDependOnThreadsOrBatchSize() throws {
+        let folder = try TemporaryFolder(self)
+        for (index, name) in ["b/1.png", "a/2.jpg", "a/3.png", "b/4.jpeg", "a/5.png"].enumerated() {
+            let path = try folder.file("train/" + name)
+            let image = ImageTests.pattern(width: 20 + 4 * index, height: 18 + index)
+            if name.hasSuffix("png") { try PNGCodec.write(image, to: path) } else { try JPEGCodec.write(image, to: path) }
+        }
+        let dataset = try ImageFolderDataset(root: folder.path + "/train", transform: .training(size: 8))
+        func images(batchSize: Int, threads: Int) throws -> [Int: [Float]] {
+            let batcher = Batcher(dataset: dataset, sampler: DistributedSampler(count: dataset.count, seed: 3), batchSize: batchSize,
+                                  sequenceLength: 0, seed: 11, decodeThreads: threads)
+            let prefetcher = BatchPrefetcher(batcher: batcher, epoch: 2)
+            var byIndex: [Int: [Float]] = [:]
+            while let batch = try prefetcher.next() {
+                let images = try XCTUnwrap(batch.images)
+                XCTAssertEqual(images.shape, [batch.size, 8, 8, 3])
+                XCTAssertEqual(batch.tokens, [])
+                let perImage = 8 * 8 * 3
+                for (row, index) in batch.indices.enumerated() {
+                    byIndex[index] = Array(images.scalars[(row * perImage)..<((row + 1) * perImage)])
+                }
+            }
+            return byIndex
+        }
+        let reference = try images(batchSize: 2, threads: 1)
+        XCTAssertEqual(reference.count, 5)
+        XCTAssertEqual(try images(batchSize: 3, threads: 2), reference)
+    }
+}
