@@ -216,7 +216,7 @@ public enum ConfigurationLoader {
     public static func encode(_ configuration: TrainingConfiguration) throws -> String {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(configuration), as: UTF8.self)
     }
 }
