@@ -30,12 +30,13 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMalloc"),  // <malloc.h>: mallopt
         .systemLibrary(
             name: "CImageCodecs", pkgConfig: "libpng",
             providers: [.apt(["libjpeg-dev", "libpng-dev"])]),
 
         // MARK: - Parseval
-        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
+        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CMalloc"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Models", dependencies: ["TensorCore", "Layers"]),
