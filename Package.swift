@@ -34,13 +34,15 @@ let package = Package(
         .systemLibrary(
             name: "CImageCodecs", pkgConfig: "libpng",
             providers: [.apt(["libjpeg-dev", "libpng-dev"])]),
+        // libjpeg's setjmp/longjmp error handling, which Swift cannot express (jpeglib.h is in /usr/include).
+        .target(name: "CJPEGDecoding", linkerSettings: [.linkedLibrary("jpeg")]),
 
         // MARK: - Parseval
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CMalloc"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Models", dependencies: ["TensorCore", "Layers"]),
-        .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs"]),
+        .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs", "CJPEGDecoding"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
         .target(
             name: "Training",
