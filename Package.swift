@@ -33,10 +33,11 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI", "CFFTW"]),
+        .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers"]),
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Layers", "Distributed", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Layers", "SpectralMixing", "Distributed", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore"]),
+        .testTarget(name: "SpectralMixingTests", dependencies: ["SpectralMixing", "Layers", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

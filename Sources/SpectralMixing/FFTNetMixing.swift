@@ -1,0 +1,319 @@
+import Foundation
+import Layers
+import TensorCore
+
+/// FFTNet's adaptive spectral filtering (Fein-Ashley, "The FFT Strikes Back: An Efficient
+/// Alternative to Self-Attention", arXiv 2502.18394 v1, §3), the v1 layer of MODELS.md:
+///
+///     Z  = rfft(x_heads, along N, norm=ortho)          x_heads: (B, H, N, d_h) → Z: (B, H, F, d_h)
+///     c  = mean over valid tokens of x                  (B, D)
+///     ΔW = W2 · GELU(W1 · c + b1) + b2                  (B, H, F)
+///     Z' = Z ⊙ (base + ΔW)                              base: (H, F), init 1; broadcast over d_h
+///     modReLU(z) = z · ReLU(|z| + b) / (|z| + 1e-6)     b: (H, F), init −0.1
+///     y  = irfft(modReLU(Z'), n = N, norm=ortho)        (B, N, D)
+///
+/// F = N/2 + 1. Heads split D into H contiguous groups of d_h = D/H channels, so Z is one
+/// real FFT of the (B, N, D) input along N (howmany = B·D) viewed as (B, F, H, d_h).
+///
+/// `filterKnots: K` has the MLP emit H·K values, linearly interpolated (end points aligned)
+/// to the F bins; K = F (the default) is the paper's layer exactly. The layer is built for
+/// one sequence length N (the filter has F bins); pad shorter inputs to N. Pad tokens take
+/// part in the FFT as in the paper; the context mean runs over valid tokens only.
+///
+/// Parameters: `<name>.filter.fc1` (D → D), `<name>.filter.fc2` (D → H·K),
+/// `<name>.filter.base` (H, F), `<name>.modrelu.bias` (H, F).
+public final class FFTNetMixing: TokenMixer {
+    public let arena: ParameterArena
+    public let dim: Int
+    public let heads: Int
+    public let sequenceLength: Int
+    /// F = N/2 + 1 frequency bins.
+    public let bins: Int
+    /// K, the number of filter values per head the MLP produces.
+    public let filterKnots: Int
+    public let filterHidden: Linear
+    public let filterOutput: Linear
+    public let baseFilter: Parameter
+    public let modReLUBias: Parameter
+    let activation = GELU()
+    static let epsilon: Float = 1e-6
+
+    // Kept by forward for backward.
+    var spectrum = Tensor(zeros: [0])     // Z: (B, F, D, 2)
+    var filter = Tensor(zeros: [0])       // base + ΔW: (B, H, F)
+    var tokenWeights = Tensor(zeros: [0]) // mask / count: (B, N)
+
+    public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, sequenceLength: Int,
+                filterKnots: Int? = nil) {
+        precondition(dim % heads == 0, "FFTNetMixing: dim \(dim) is not divisible by heads \(heads)")
+        self.arena = arena
+        self.dim = dim
+        self.heads = heads
+        self.sequenceLength = sequenceLength
+        bins = sequenceLength / 2 + 1
+        self.filterKnots = filterKnots ?? bins
+        precondition(self.filterKnots >= 1 && self.filterKnots <= bins,
+                     "FFTNetMixing: filterKnots must be in 1...\(bins) for length \(sequenceLength), got \(self.filterKnots)")
+        filterHidden = Linear("\(name).filter.fc1", arena: arena, inputSize: dim, outputSize: dim)
+        filterOutput = Linear("\(name).filter.fc2", arena: arena, inputSize: dim, outputSize: heads * self.filterKnots)
+        baseFilter = arena.register("\(name).filter.base", shape: [heads, bins], initializer: .constant(1), weightDecay: false)
+        modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(-0.1),
+                                     weightDecay: false)
+    }
+
+    // MARK: - Forward
+
+    public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+        precondition(x.rank == 3 && x.shape[1] == sequenceLength && x.shape[2] == dim,
+                     "FFTNetMixing: (B, \(sequenceLength), \(dim)) input expected, got \(x.shape)")
+        let (b, n, d, f, h) = (x.shape[0], sequenceLength, dim, bins, heads)
+        let headDim = d / h
+
+        // Z = rfft(x) along N, ortho: (B, F, D) complex.
+        var z = Tensor(zeros: [b, f, d, 2])
+        x.withUnsafeBufferPointer { xs in
+            z.withUnsafeMutableBufferPointer { zs in
+                FFT.realForward(input: UnsafeMutablePointer(mutating: xs.baseAddress!), output: zs.baseAddress!,
+                                outer: b, length: n, inner: d, scaling: .ortho)
+            }
+        }
+
+        // c = Σ_n w_bn x_bn with w = mask / (valid count), and the filter W = base + interp(MLP(c)).
+        tokenWeights = FFTNetMixing.tokenWeights(mask: context.mask, batch: b, length: n)
+        let c = FFTNetMixing.weightedTokenSum(x, weights: tokenWeights)
+        let delta = filterOutput.forward(activation.forward(filterHidden.forward(c, context: context), context: context),
+                                         context: context)
+        filter = Tensor(zeros: [b, h, f])
+        let interpolation = KnotInterpolation(knots: filterKnots, bins: f)
+        let base = arena.value(baseFilter)
+        delta.withUnsafeBufferPointer { ds in
+            filter.withUnsafeMutableBufferPointer { ws in
+                for row in 0..<(b * h) {
+                    interpolation.apply(ds.baseAddress! + row * filterKnots, into: ws.baseAddress! + row * f)
+                    for k in 0..<f { ws[row * f + k] += base[(row % h) * f + k] }
+                }
+            }
+        }
+
+        // U = modReLU(Z ⊙ W), then y = irfft(U) (c2r overwrites U, a scratch copy).
+        var u = Tensor(zeros: z.shape)
+        let bias = arena.value(modReLUBias), eps = FFTNetMixing.epsilon
+        z.withUnsafeBufferPointer { zs in
+            filter.withUnsafeBufferPointer { ws in
+                u.withUnsafeMutableBufferPointer { us in
+                    let zp = zs.baseAddress!, wp = ws.baseAddress!, up = us.baseAddress!
+                    parallelFor(b * f, grain: max(1, 2048 / d)) { rows in
+                        for row in rows {
+                            let batch = row / f, k = row % f
+                            for head in 0..<h {
+                                let w = wp[(batch * h + head) * f + k], beta = bias[head * f + k]
+                                for j in 0..<headDim {
+                                    let index = 2 * (row * d + head * headDim + j)
+                                    let re = zp[index] * w, im = zp[index + 1] * w
+                                    let magnitude = (re * re + im * im).squareRoot()
+                                    let scale = max(magnitude + beta, 0) / (magnitude + eps)
+                                    up[index] = re * scale
+                                    up[index + 1] = im * scale
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var y = Tensor(zeros: x.shape)
+        u.withUnsafeMutableBufferPointer { us in
+            y.withUnsafeMutableBufferPointer { ys in
+                FFT.realInverse(input: us.baseAddress!, output: ys.baseAddress!, outer: b, length: n, inner: d,
+                                scaling: .ortho)
+            }
+        }
+        spectrum = z
+        return y
+    }
+
+    // MARK: - Backward
+
+    /// Reverse order of forward. The adjoint of irfft_ortho is rfft_ortho with the interior
+    /// bins doubled (each stands for itself and its conjugate twin; DC and Nyquist do not), and
+    /// the adjoint of rfft_ortho is irfft_ortho with the interior bins halved.
+    public func backward(_ gradient: Tensor) -> Tensor {
+        let (b, n, d, f, h) = (spectrum.shape[0], sequenceLength, dim, bins, heads)
+        let headDim = d / h
+        precondition(gradient.shape == [b, n, d], "FFTNetMixing.backward: gradient \(gradient.shape), expected \([b, n, d])")
+
+        // G_U = rfft_ortho(g) · w_k, w = 2 on interior bins.
+        var gu = Tensor(zeros: spectrum.shape)
+        gradient.withUnsafeBufferPointer { gs in
+            gu.withUnsafeMutableBufferPointer { us in
+                FFT.realForward(input: UnsafeMutablePointer(mutating: gs.baseAddress!), output: us.baseAddress!,
+                                outer: b, length: n, inner: d, scaling: .ortho)
+            }
+        }
+
+        // Through modReLU and Z' = Z ⊙ W. With z = Z'·, r = |z|, s = (r + β)/(r + ε) where r + β > 0:
+        //   ∂L/∂z = s G + (G·z)(ε − β) / ((r + ε)² r) · z,   ∂L/∂β += (G·z)/(r + ε)
+        //   ∂L/∂Z = W ∂L/∂z,   ∂L/∂W += ∂L/∂z · Z   (real dot products of (re, im) pairs)
+        // Parallel over bins k: each k owns its β, base and W gradient entries.
+        var gw = Tensor(zeros: [b, h, f])
+        let bias = arena.value(modReLUBias), dBias = arena.gradient(modReLUBias), dBase = arena.gradient(baseFilter)
+        let eps = FFTNetMixing.epsilon
+        spectrum.withUnsafeBufferPointer { zs in
+            filter.withUnsafeBufferPointer { ws in
+                gu.withUnsafeMutableBufferPointer { us in
+                    gw.withUnsafeMutableBufferPointer { gws in
+                        let zp = zs.baseAddress!, wp = ws.baseAddress!, gp = us.baseAddress!, gwp = gws.baseAddress!
+                        parallelFor(f, grain: max(1, 2048 / (b * d))) { binRange in
+                            for k in binRange {
+                                let doubling: Float = (k == 0 || 2 * k == n) ? 1 : 2
+                                for batch in 0..<b {
+                                    for head in 0..<h {
+                                        let w = wp[(batch * h + head) * f + k], beta = bias[head * f + k]
+                                        var biasGradient: Float = 0, filterGradient: Float = 0
+                                        for j in 0..<headDim {
+                                            let index = 2 * ((batch * f + k) * d + head * headDim + j)
+                                            let zr = zp[index], zi = zp[index + 1]
+                                            let re = zr * w, im = zi * w
+                                            let r = (re * re + im * im).squareRoot()
+                                            var dr: Float = 0, di: Float = 0
+                                            if r + beta > 0 {
+                                                let gr = gp[index] * doubling, gi = gp[index + 1] * doubling
+                                                let dot = gr * re + gi * im
+                                                let s = (r + beta) / (r + eps)
+                                                let radial = r > 0 ? dot * (eps - beta) / ((r + eps) * (r + eps) * r) : 0
+                                                dr = s * gr + radial * re
+                                                di = s * gi + radial * im
+                                                biasGradient += dot / (r + eps)
+                                            }
+                                            filterGradient += dr * zr + di * zi
+                                            // ∂L/∂Z, halved on interior bins for the irfft below.
+                                            gp[index] = dr * w / doubling
+                                            gp[index + 1] = di * w / doubling
+                                        }
+                                        dBias[head * f + k] += biasGradient
+                                        dBase[head * f + k] += filterGradient
+                                        gwp[(batch * h + head) * f + k] = filterGradient
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // dx = irfft_ortho(∂L/∂Z / w_k) (already divided above).
+        var dx = Tensor(zeros: [b, n, d])
+        gu.withUnsafeMutableBufferPointer { us in
+            dx.withUnsafeMutableBufferPointer { dxs in
+                FFT.realInverse(input: us.baseAddress!, output: dxs.baseAddress!, outer: b, length: n, inner: d,
+                                scaling: .ortho)
+            }
+        }
+
+        // Filter MLP: ∂L/∂ΔW (B, H, F) → knots (B, H·K) → fc2 → GELU → fc1 → ∂L/∂c (B, D).
+        var gKnots = Tensor(zeros: [b, h * filterKnots])
+        let interpolation = KnotInterpolation(knots: filterKnots, bins: f)
+        gw.withUnsafeBufferPointer { gws in
+            gKnots.withUnsafeMutableBufferPointer { gks in
+                for row in 0..<(b * h) {
+                    interpolation.addAdjoint(gws.baseAddress! + row * f, into: gks.baseAddress! + row * filterKnots)
+                }
+            }
+        }
+        let gc = filterHidden.backward(activation.backward(filterOutput.backward(gKnots)))
+
+        // c = Σ_n w_bn x_bn → dx_bn += w_bn ∂L/∂c_b.
+        tokenWeights.withUnsafeBufferPointer { weights in
+            gc.withUnsafeBufferPointer { gcs in
+                dx.withUnsafeMutableBufferPointer { dxs in
+                    let wp = weights.baseAddress!, gcp = gcs.baseAddress!, out = dxs.baseAddress!
+                    parallelFor(b * n, grain: max(1, 8192 / d)) { rows in
+                        for row in rows {
+                            let weight = wp[row], source = gcp + (row / n) * d, target = out + row * d
+                            if weight != 0 { for j in 0..<d { target[j] += weight * source[j] } }
+                        }
+                    }
+                }
+            }
+        }
+        spectrum = Tensor(zeros: [0])
+        filter = Tensor(zeros: [0])
+        return dx
+    }
+
+    // MARK: - Context mean
+
+    /// (B, N) weights m_bn / Σ_n m_bn (1/N without a mask; all zero for a row with no valid token).
+    static func tokenWeights(mask: Tensor?, batch b: Int, length n: Int) -> Tensor {
+        guard let mask else { return Tensor(shape: [b, n], repeating: 1 / Float(n)) }
+        precondition(mask.shape == [b, n], "FFTNetMixing: mask \(mask.shape), expected \([b, n])")
+        var weights = mask
+        weights.withUnsafeMutableBufferPointer { ws in
+            for row in 0..<b {
+                var count: Float = 0
+                for t in 0..<n { count += ws[row * n + t] }
+                let scale = count > 0 ? 1 / count : 0
+                for t in 0..<n { ws[row * n + t] *= scale }
+            }
+        }
+        return weights
+    }
+
+    /// c_b = Σ_n w_bn x_bn: (B, N, D) → (B, D).
+    static func weightedTokenSum(_ x: Tensor, weights: Tensor) -> Tensor {
+        let (b, n, d) = (x.shape[0], x.shape[1], x.shape[2])
+        var c = Tensor(zeros: [b, d])
+        x.withUnsafeBufferPointer { xs in
+            weights.withUnsafeBufferPointer { ws in
+                c.withUnsafeMutableBufferPointer { cs in
+                    for batch in 0..<b {
+                        // cᵀ = w_bᵀ X_b: one gemv-shaped gemm per batch row.
+                        gemm(.none, .none, m: 1, n: d, k: n, a: ws.baseAddress! + batch * n, lda: n,
+                             b: xs.baseAddress! + batch * n * d, ldb: d, beta: 0, c: cs.baseAddress! + batch * d, ldc: d)
+                    }
+                }
+            }
+        }
+        return c
+    }
+}
+
+/// Linear interpolation of K knots onto F bins with the end points aligned: bin k reads
+/// position k·(K−1)/(F−1) in knot coordinates. K = F is the identity.
+struct KnotInterpolation {
+    let lower: [Int]
+    let fraction: [Float]
+    let knots: Int
+
+    init(knots: Int, bins: Int) {
+        self.knots = knots
+        var lower = [Int](repeating: 0, count: bins), fraction = [Float](repeating: 0, count: bins)
+        if knots > 1 && bins > 1 {
+            for k in 0..<bins {
+                let numerator = k * (knots - 1)
+                lower[k] = numerator / (bins - 1)
+                fraction[k] = Float(numerator % (bins - 1)) / Float(bins - 1)
+            }
+        }
+        self.lower = lower
+        self.fraction = fraction
+    }
+
+    /// out[k] = (1 − a_k) knots[i_k] + a_k knots[i_k + 1].
+    func apply(_ values: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for k in lower.indices {
+            let i = lower[k], a = fraction[k]
+            out[k] = a == 0 ? values[i] : (1 - a) * values[i] + a * values[i + 1]
+        }
+    }
+
+    /// The transpose: knots[i_k] += (1 − a_k) g[k], knots[i_k + 1] += a_k g[k].
+    func addAdjoint(_ gradient: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for k in lower.indices {
+            let i = lower[k], a = fraction[k]
+            out[i] += (1 - a) * gradient[k]
+            if a != 0 { out[i + 1] += a * gradient[k] }
+        }
+    }
+}
