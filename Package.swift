@@ -10,9 +10,14 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: - Native engines (system libraries; scripts/setup.sh installs them)
@@ -32,19 +37,30 @@ let package = Package(
         // MARK: - Parseval
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
-        .target(name: "Distributed", dependencies: ["TensorCore", "CMPI", "CFFTW"]),
+        .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
+        .target(name: "Models", dependencies: ["TensorCore", "Layers"]),
+        .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs"]),
+        .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
         .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers"]),
+        .target(
+            name: "Training",
+            dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Datasets", "Distributed",
+                           .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Layers", "SpectralMixing", "Distributed", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Layers", "SpectralMixing", "Optimizers", "Models", "Datasets", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: - Tests (DistributedTests also run under mpirun: scripts/test.sh)
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optimizers", "Layers", "TensorCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "TensorCore"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "SpectralMixingTests", dependencies: ["SpectralMixing", "Layers", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -27,11 +27,12 @@ for ranks in 2 3; do
     grep -E "error|failed" "$log" | head -n 40
     echo "MPI tests failed with $ranks ranks (log: $log)"; exit 1
   fi
-  # Each rank prints its own summary; every one must have run tests and none failed.
-  summaries=$(grep -E "^\s*Executed [0-9]+ tests" "$log" | grep -c "with 0 failures" || true)
-  ran=$(grep -E "^\s*Executed [1-9][0-9]* tests, with 0 failures" "$log" | head -n 1 | sed -E 's/.*Executed ([0-9]+) tests.*/\1/')
-  if [ -z "$ran" ] || [ "$summaries" -lt "$ranks" ]; then
-    echo "MPI run with $ranks ranks executed no tests or lost a rank's summary (log: $log)"; exit 1
+  # Each rank prints its own total after "Test Suite 'Selected tests' passed"; every rank
+  # must report one, all with the same non-zero count.
+  totals=$(grep -A1 "Test Suite 'Selected tests' passed" "$log" | grep -oE "Executed [0-9]+ tests, with 0 failures" | sed -E 's/Executed ([0-9]+).*/\1/' || true)
+  ran=$(sort -u <<<"$totals")
+  if [ "$(grep -c . <<<"$totals")" -ne "$ranks" ] || [ "$(grep -c . <<<"$ran")" -ne 1 ] || [ "$ran" -eq 0 ]; then
+    echo "MPI run with $ranks ranks: expected one equal, non-zero total per rank, got: $(tr '\n' ' ' <<<"$totals") (log: $log)"; exit 1
   fi
   echo "   $ran tests passed on each of $ranks ranks"
   mpi_count=$((mpi_count + ran * ranks))

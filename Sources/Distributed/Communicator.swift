@@ -39,12 +39,12 @@ public final class Communicator: @unchecked Sendable {
     public var isRoot: Bool { rank == 0 }
 
     /// Blocks until every rank of the group has called `barrier`.
-    public func barrier() throws(MPIError) {
+    public func barrier() throws {
         try check(MPI_Barrier(handle), "MPI_Barrier", rank: rank)
     }
 
     /// Element-wise sum (or mean) of `buffer` over all ranks, in place on every rank.
-    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ operation: ReduceOperation = .sum) throws(MPIError) {
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ operation: ReduceOperation = .sum) throws {
         guard buffer.count > 0 else { return }
         try check(MPI_Allreduce(pv_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), pv_mpi_float(),
                                 operation.mpiOp, handle), "MPI_Allreduce(\(buffer.count) floats)", rank: rank)
@@ -55,15 +55,15 @@ public final class Communicator: @unchecked Sendable {
     }
 
     /// Element-wise sum (or mean) of `values` over all ranks, in place on every rank.
-    public func allreduce(_ values: inout [Float], _ operation: ReduceOperation = .sum) throws(MPIError) {
-        try values.withUnsafeMutableBufferPointer { (buffer) throws(MPIError) in try allreduce(buffer, operation) }
+    public func allreduce(_ values: inout [Float], _ operation: ReduceOperation = .sum) throws {
+        try values.withUnsafeMutableBufferPointer { buffer in try allreduce(buffer, operation) }
     }
 
     /// Element-wise reduction of Doubles (metrics, checksums), in place on every rank.
-    public func allreduce(_ values: inout [Double], _ operation: ReduceOperation = .sum) throws(MPIError) {
+    public func allreduce(_ values: inout [Double], _ operation: ReduceOperation = .sum) throws {
         guard !values.isEmpty else { return }
         let count = values.count
-        try values.withUnsafeMutableBufferPointer { (buffer) throws(MPIError) in
+        try values.withUnsafeMutableBufferPointer { buffer in
             try check(MPI_Allreduce(pv_mpi_in_place(), buffer.baseAddress, Int32(count), pv_mpi_double(),
                                     operation.mpiOp, handle), "MPI_Allreduce(\(count) doubles)", rank: rank)
         }
@@ -71,7 +71,7 @@ public final class Communicator: @unchecked Sendable {
     }
 
     /// Gathers one string from every rank to `root`, in rank order (empty on other ranks).
-    public func gather(_ text: String, root: Int = 0) throws(MPIError) -> [String] {
+    public func gather(_ text: String, root: Int = 0) throws -> [String] {
         let bytes = Array(text.utf8)
         var length = Int32(bytes.count)
         var lengths = [Int32](repeating: 0, count: rank == root ? size : 0)

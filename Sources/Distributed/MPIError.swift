@@ -20,6 +20,6 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
 
 /// Throws `MPIError` unless `code` is `MPI_SUCCESS`.
 @inline(__always)
-func check(_ code: Int32, _ call: @autoclosure () -> String, rank: Int) throws(MPIError) {
+func check(_ code: Int32, _ call: @autoclosure () -> String, rank: Int) throws {
     if code != MPI_SUCCESS { throw MPIError(call: call(), code: code, rank: rank) }
 }

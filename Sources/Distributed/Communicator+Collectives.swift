@@ -1,0 +1,142 @@
+import CMPI
+
+// MARK: - Collectives beyond allreduce. Every rank of the group must call each of these
+// in the same order with matching sizes.
+
+extension Communicator {
+    /// Copies `buffer` from `root` to every rank, in place.
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int = 0) throws {
+        try broadcastBytes(UnsafeMutableRawBufferPointer(buffer), root: root)
+    }
+
+    /// Copies raw bytes from `root` to every rank, in place.
+    public func broadcastBytes(_ bytes: UnsafeMutableRawBufferPointer, root: Int = 0) throws {
+        // MPI counts are Int32: send in chunks of at most 1 GiB.
+        var offset = 0
+        while offset < bytes.count {
+            let chunk = min(bytes.count - offset, 1 << 30)
+            try check(MPI_Bcast(bytes.baseAddress! + offset, Int32(chunk), pv_mpi_byte(), Int32(root), handle),
+                      "MPI_Bcast(\(chunk) bytes from rank \(root))", rank: rank)
+            offset += chunk
+        }
+    }
+
+    /// Broadcasts a string from `root` (other ranks' argument is ignored).
+    public func broadcast(_ text: String, root: Int = 0) throws -> String {
+        var length = [Int64(text.utf8.count)]
+        try length.withUnsafeMutableBytes { bytes in try broadcastBytes(bytes, root: root) }
+        var bytes = rank == root ? Array(text.utf8) : [UInt8](repeating: 0, count: Int(length[0]))
+        try bytes.withUnsafeMutableBytes { raw in try broadcastBytes(raw, root: root) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Every rank's `send` (same count on all ranks), concatenated in rank order on every rank.
+    public func allgather(_ send: [Float]) throws -> [Float] {
+        var received = [Float](repeating: 0, count: send.count * size)
+        var local = send
+        try check(MPI_Allgather(&local, Int32(send.count), pv_mpi_float(), &received, Int32(send.count),
+                                pv_mpi_float(), handle), "MPI_Allgather(\(send.count) floats)", rank: rank)
+        return received
+    }
+
+    /// Every rank's `send` (counts may differ), concatenated in rank order on every rank.
+    public func allgatherv(_ send: [Float]) throws -> [Float] {
+        var count = Int32(send.count)
+        var counts = [Int32](repeating: 0, count: size)
+        try check(MPI_Allgather(&count, 1, pv_mpi_int32(), &counts, 1, pv_mpi_int32(), handle),
+                  "MPI_Allgather(counts)", rank: rank)
+        var displacements = [Int32](repeating: 0, count: size)
+        for i in 1..<max(size, 1) { displacements[i] = displacements[i - 1] + counts[i - 1] }
+        var received = [Float](repeating: 0, count: Int(counts.reduce(0, +)))
+        var local = send
+        try check(MPI_Allgatherv(&local, count, pv_mpi_float(), &received, &counts, &displacements, pv_mpi_float(),
+                                 handle), "MPI_Allgatherv(\(send.count) floats)", rank: rank)
+        return received
+    }
+
+    /// Block i of `send` (send.count / size values) goes to rank i; the result holds the
+    /// blocks received from every rank, in rank order.
+    public func alltoall(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>) throws {
+        precondition(send.count % size == 0 && receive.count == send.count,
+                     "alltoall: \(send.count) values do not split into \(size) equal blocks")
+        let block = Int32(send.count / size)
+        try check(MPI_Alltoall(send.baseAddress, block, pv_mpi_float(), receive.baseAddress, block, pv_mpi_float(),
+                               handle), "MPI_Alltoall(\(block) floats per rank)", rank: rank)
+    }
+
+    /// Sends `sendCounts[i]` values to rank i; receives `receiveCounts[i]` from rank i.
+    public func alltoallv(_ send: [Float], sendCounts: [Int], receiveCounts: [Int]) throws -> [Float] {
+        precondition(sendCounts.count == size && receiveCounts.count == size, "alltoallv: one count per rank expected")
+        precondition(sendCounts.reduce(0, +) == send.count, "alltoallv: send counts do not add up to \(send.count)")
+        var sc = sendCounts.map { Int32($0) }, rc = receiveCounts.map { Int32($0) }
+        var sd = [Int32](repeating: 0, count: size), rd = [Int32](repeating: 0, count: size)
+        for i in 1..<max(size, 1) {
+            sd[i] = sd[i - 1] + sc[i - 1]
+            rd[i] = rd[i - 1] + rc[i - 1]
+        }
+        var received = [Float](repeating: 0, count: receiveCounts.reduce(0, +))
+        var local = send
+        try check(MPI_Alltoallv(&local, &sc, &sd, pv_mpi_float(), &received, &rc, &rd, pv_mpi_float(), handle),
+                  "MPI_Alltoallv", rank: rank)
+        return received
+    }
+
+    /// Splits the group: ranks with the same `color` form a new communicator, ordered by `key`.
+    public func split(color: Int, key: Int) throws -> Communicator {
+        var comm: MPI_Comm? = nil
+        try check(MPI_Comm_split(handle, Int32(color), Int32(key), &comm), "MPI_Comm_split(color \(color))", rank: rank)
+        guard let comm else { throw MPIError(call: "MPI_Comm_split returned no communicator", code: -1, rank: rank) }
+        MPI_Comm_set_errhandler(comm, pv_mpi_errors_return())
+        return Communicator(handle: comm, owned: true)
+    }
+
+    /// Starts an in-place sum over all ranks; the buffer must stay alive and untouched
+    /// until the returned request completes.
+    public func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> AllreduceRequest {
+        var request: MPI_Request? = pv_mpi_request_null()
+        try check(MPI_Iallreduce(pv_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), pv_mpi_float(),
+                                 pv_mpi_sum(), handle, &request), "MPI_Iallreduce(\(buffer.count) floats)", rank: rank)
+        return AllreduceRequest(request: request, rank: rank, count: buffer.count)
+    }
+}
+
+/// An in-flight non-blocking allreduce. `wait()` must be called before the buffer is read.
+public final class AllreduceRequest {
+    var request: MPI_Request?
+    let rank: Int
+    let count: Int
+    public private(set) var isComplete = false
+
+    init(request: MPI_Request?, rank: Int, count: Int) {
+        self.request = request
+        self.rank = rank
+        self.count = count
+    }
+
+    /// Lets MPI progress the operation; true once complete.
+    @discardableResult
+    public func test() throws -> Bool {
+        if isComplete { return true }
+        var flag: Int32 = 0
+        try check(MPI_Test(&request, &flag, pv_mpi_status_ignore()), "MPI_Test(allreduce of \(count) floats)", rank: rank)
+        isComplete = flag != 0
+        return isComplete
+    }
+
+    public func wait() throws {
+        if isComplete { return }
+        try check(MPI_Wait(&request, pv_mpi_status_ignore()), "MPI_Wait(allreduce of \(count) floats)", rank: rank)
+        isComplete = true
+    }
+}
+
+extension Communicator {
+    /// True on every rank when every rank passed the same value (e.g. a parameter checksum).
+    public func agree(on value: UInt64) throws -> Bool {
+        var values = [value, value]
+        var low = value, high = value
+        try check(MPI_Allreduce(&values[0], &low, 1, pv_mpi_uint64(), pv_mpi_min(), handle), "MPI_Allreduce(min)", rank: rank)
+        try check(MPI_Allreduce(&values[1], &high, 1, pv_mpi_uint64(), pv_mpi_max(), handle), "MPI_Allreduce(max)", rank: rank)
+        return low == high
+    }
+}

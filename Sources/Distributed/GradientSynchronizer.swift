@@ -1,0 +1,78 @@
+import Layers
+import TensorCore
+
+/// Data-parallel gradient averaging in buckets, overlapped with backward (PyTorch DDP's
+/// scheme, DISTRIBUTED.md).
+///
+/// The arena lays parameters out in reverse registration order, so backward finalises
+/// gradients from the front of the buffer to the back. Buckets are contiguous ranges of
+/// whole parameters: the first `firstBucketBytes` (1 MB), then `bucketBytes` (25 MB) each.
+/// The model reports, after each layer's backward, the registration index from which every
+/// parameter's gradient is final (`gradientsReady(from:)`); each bucket that is then fully
+/// final starts an `MPI_Iallreduce` at once, always in bucket order on every rank.
+/// `finish()` starts the rest, waits for all, and divides by the number of ranks.
+public final class GradientSynchronizer {
+    public let communicator: Communicator
+    public let arena: ParameterArena
+    /// Float ranges [start, end) of the buckets, front to back.
+    public let buckets: [Range<Int>]
+    var requests: [AllreduceRequest] = []
+    var readyFloats = 0
+
+    public init(communicator: Communicator, arena: ParameterArena,
+                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20) {
+        self.communicator = communicator
+        self.arena = arena
+        // Parameter boundaries in layout order (front of the buffer first).
+        let layout = arena.entries.sorted { $0.offset < $1.offset }
+        var buckets: [Range<Int>] = []
+        var start = 0, end = 0
+        for entry in layout {
+            end = entry.offset + entry.count
+            let limit = (buckets.isEmpty ? firstBucketBytes : bucketBytes) / MemoryLayout<Float>.stride
+            if end - start >= limit {
+                buckets.append(start..<end)
+                start = end
+            }
+        }
+        if end > start { buckets.append(start..<end) }
+        self.buckets = buckets
+    }
+
+    /// Call before each backward whose gradients are to be averaged.
+    public func begin() {
+        precondition(requests.isEmpty, "GradientSynchronizer: begin() while a previous step is in flight")
+        readyFloats = 0
+    }
+
+    /// Every parameter registered at index ≥ `firstReadyParameter` has its final gradient.
+    public func gradientsReady(from firstReadyParameter: Int) throws {
+        guard communicator.size > 1 else { return }
+        // Registration index i lives at offsets [offset_i, offset_i + count_i); parameters
+        // registered after it lie in front of it, so everything before its end is final.
+        let boundary = firstReadyParameter >= arena.entries.count ? 0
+            : arena.entries[firstReadyParameter].offset + arena.entries[firstReadyParameter].count
+        readyFloats = max(readyFloats, boundary)
+        try startReadyBuckets()
+        for request in requests { try request.test() }  // let MPI make progress
+    }
+
+    func startReadyBuckets() throws {
+        while requests.count < buckets.count && buckets[requests.count].upperBound <= readyFloats {
+            let range = buckets[requests.count]
+            let buffer = UnsafeMutableBufferPointer(start: arena.gradients.pointer + range.lowerBound, count: range.count)
+            requests.append(try communicator.startAllreduce(buffer))
+        }
+    }
+
+    /// Starts any remaining buckets, waits for every one, and averages over the ranks.
+    public func finish() throws {
+        guard communicator.size > 1 else { return }
+        readyFloats = arena.gradients.count
+        try startReadyBuckets()
+        for request in requests { try request.wait() }
+        requests.removeAll()
+        Kernels.scale(UnsafeMutableBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count),
+                      by: 1 / Float(communicator.size))
+    }
+}

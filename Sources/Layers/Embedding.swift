@@ -1,0 +1,97 @@
+import TensorCore
+
+/// Token embedding: ids (B, N) → (B, N, D), table (V, D) initialised normal(0, 0.02).
+/// Ids equal to `paddingIndex` embed to zeros and receive no gradient (PyTorch's
+/// `padding_idx`). Ids outside 0..<V are a precondition failure: loaders validate them.
+public final class TokenEmbedding {
+    public let arena: ParameterArena
+    public let table: Parameter
+    public let vocabularySize: Int
+    public let dim: Int
+    public let paddingIndex: Int32?
+    var tokens: [Int32] = []
+
+    public init(_ name: String, arena: ParameterArena, vocabularySize: Int, dim: Int, paddingIndex: Int32? = 0) {
+        self.arena = arena
+        self.vocabularySize = vocabularySize
+        self.dim = dim
+        self.paddingIndex = paddingIndex
+        table = arena.register("\(name).weight", shape: [vocabularySize, dim],
+                               initializer: .normal(std: 0.02), weightDecay: false)
+    }
+
+    /// `tokens` row-major (batch, length).
+    public func forward(tokens: [Int32], batch: Int, length: Int) -> Tensor {
+        precondition(tokens.count == batch * length, "TokenEmbedding: \(tokens.count) ids for (\(batch), \(length))")
+        self.tokens = tokens
+        var y = Tensor(zeros: [batch, length, dim])
+        let weights = arena.value(table), d = dim, vocabulary = vocabularySize, pad = paddingIndex
+        y.withUnsafeMutableBufferPointer { ys in
+            let out = ys.baseAddress!
+            tokens.withUnsafeBufferPointer { ids in
+                for (position, id) in ids.enumerated() where id != pad {
+                    precondition(id >= 0 && Int(id) < vocabulary, "TokenEmbedding: id \(id) outside 0..<\(vocabulary)")
+                    (out + position * d).update(from: weights + Int(id) * d, count: d)
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) {
+        let gradients = arena.gradient(table), d = dim
+        dy.withUnsafeBufferPointer { gs in
+            for (position, id) in tokens.enumerated() where id != paddingIndex {
+                let row = gradients + Int(id) * d, g = gs.baseAddress! + position * d
+                for j in 0..<d { row[j] += g[j] }
+            }
+        }
+        tokens = []
+    }
+}
+
+/// Learned absolute positions (MODELS.md: normal(0, 0.02)), added to a (B, N, D) activation.
+/// `offset` shifts the positions for a sequence block that starts mid-sequence
+/// (sequence parallelism).
+public final class PositionalEmbedding: SequenceLayer {
+    public let arena: ParameterArena
+    public let table: Parameter
+    public let maxLength: Int
+    public let dim: Int
+    public var offset = 0
+    var shape: [Int] = []
+
+    public init(_ name: String, arena: ParameterArena, maxLength: Int, dim: Int) {
+        self.arena = arena
+        self.maxLength = maxLength
+        self.dim = dim
+        table = arena.register(name, shape: [maxLength, dim], initializer: .normal(std: 0.02), weightDecay: false)
+    }
+
+    public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+        let (batch, length) = (x.shape[0], x.shape[1])
+        precondition(offset + length <= maxLength,
+                     "PositionalEmbedding: positions \(offset)..<\(offset + length) exceed max_length \(maxLength)")
+        shape = x.shape
+        var y = x
+        let positions = UnsafeBufferPointer(start: arena.value(table) + offset * dim, count: length * dim)
+        y.withUnsafeMutableBufferPointer { ys in
+            for b in 0..<batch {
+                let slice = UnsafeMutableBufferPointer(rebasing: ys[(b * length * dim)..<((b + 1) * length * dim)])
+                Kernels.axpy(1, positions, slice)
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let (batch, length) = (shape[0], shape[1])
+        let gradients = UnsafeMutableBufferPointer(start: arena.gradient(table) + offset * dim, count: length * dim)
+        dy.withUnsafeBufferPointer { gs in
+            for b in 0..<batch {
+                Kernels.axpy(1, UnsafeBufferPointer(rebasing: gs[(b * length * dim)..<((b + 1) * length * dim)]), gradients)
+            }
+        }
+        return dy
+    }
+}

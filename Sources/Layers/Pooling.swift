@@ -1,0 +1,65 @@
+import TensorCore
+
+/// Sequence pooling to one vector per example: (B, N, D) → (B, D).
+public final class Pooling {
+    public enum Kind: String, Sendable, Codable {
+        /// Mean over the valid tokens (the mask's 1s; all tokens without a mask).
+        case mean
+        /// The first token (a CLS token prepended by the loader or model).
+        case cls
+    }
+
+    public let kind: Kind
+    var shape: [Int] = []
+    var weights: [Float] = []  // (B, N): the pooling weight of each token
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    public func forward(_ x: Tensor, mask: Tensor?) -> Tensor {
+        let (batch, length, dim) = (x.shape[0], x.shape[1], x.shape[2])
+        shape = x.shape
+        weights = [Float](repeating: 0, count: batch * length)
+        for b in 0..<batch {
+            switch kind {
+            case .cls:
+                weights[b * length] = 1
+            case .mean:
+                let valid = (0..<length).map { n in mask.map { $0[b, n] } ?? 1 }
+                let count = valid.reduce(0, +)
+                precondition(count > 0, "Pooling: example \(b) has no valid token")
+                for n in 0..<length { weights[b * length + n] = valid[n] / count }
+            }
+        }
+        var y = Tensor(zeros: [batch, dim])
+        x.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { ys in
+                weights.withUnsafeBufferPointer { ws in
+                    for b in 0..<batch {
+                        // y_b = Σ_n w_bn x_bn  (a 1×N by N×D product)
+                        gemm(.none, .none, m: 1, n: dim, k: length, a: ws.baseAddress! + b * length, lda: length,
+                             b: xs.baseAddress! + b * length * dim, ldb: dim,
+                             beta: 0, c: ys.baseAddress! + b * dim, ldc: dim)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let (batch, length, dim) = (shape[0], shape[1], shape[2])
+        var dx = Tensor(zeros: shape)
+        dy.withUnsafeBufferPointer { gs in
+            dx.withUnsafeMutableBufferPointer { dxs in
+                for b in 0..<batch {
+                    for n in 0..<length where weights[b * length + n] != 0 {
+                        let w = weights[b * length + n]
+                        let row = dxs.baseAddress! + (b * length + n) * dim, g = gs.baseAddress! + b * dim
+                        for j in 0..<dim { row[j] = w * g[j] }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}

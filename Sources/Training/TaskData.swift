@@ -1,0 +1,64 @@
+import Datasets
+import Foundation
+
+/// The training and validation splits of a task, read from `data.directory`.
+///
+/// | task | files |
+/// |---|---|
+/// | listops | `basic_train.tsv`, `basic_val.tsv` (LRA's TSV; `parseval generate listops`) |
+/// | text | aclImdb layout: `train/{pos,neg}/*.txt`, `test/{pos,neg}/*.txt` |
+/// | retrieval | `new_aan_pairs.train.tsv`, `new_aan_pairs.eval.tsv` (LRA's AAN TSV) |
+/// | image | CIFAR-10 binary batches `data_batch_1..5.bin`, `test_batch.bin` |
+public struct TaskData {
+    public var train: any Dataset
+    public var validation: any Dataset
+    /// Distinct token ids the task can produce, and its classes.
+    public var vocabularySize: Int
+    public var classes: Int
+    /// Two sequences per example (retrieval: a dual encoder).
+    public var paired: Bool
+
+    public static func load(_ data: DataConfiguration) throws -> TaskData {
+        let directory = data.directory, length = data.sequenceLength, skip = data.skipBadExamples
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
+            throw DatasetError(file: directory, "data.directory: no such folder (for listops, make one with `parseval generate listops`)")
+        }
+        switch data.task {
+        case "listops":
+            return TaskData(
+                train: try ListOpsLoader.load(file: "\(directory)/basic_train.tsv", maxLength: length, skipBadExamples: skip),
+                validation: try ListOpsLoader.load(file: "\(directory)/basic_val.tsv", maxLength: length, skipBadExamples: skip),
+                vocabularySize: ListOpsLoader.vocabulary.count, classes: ListOpsLoader.classCount, paired: false)
+        case "text":
+            return TaskData(
+                train: try TextClassificationLoader.aclImdb(root: directory, split: "train", maxLength: length, skipBadExamples: skip),
+                validation: try TextClassificationLoader.aclImdb(root: directory, split: "test", maxLength: length, skipBadExamples: skip),
+                vocabularySize: 257, classes: 2, paired: false)
+        case "retrieval":
+            return TaskData(
+                train: try RetrievalLoader.load(file: "\(directory)/new_aan_pairs.train.tsv", maxLength: length, skipBadExamples: skip),
+                validation: try RetrievalLoader.load(file: "\(directory)/new_aan_pairs.eval.tsv", maxLength: length, skipBadExamples: skip),
+                vocabularySize: 257, classes: 2, paired: true)
+        case "image":
+            return TaskData(
+                train: try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), skipBadExamples: skip),
+                validation: try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), skipBadExamples: skip),
+                vocabularySize: 256, classes: 10, paired: false)
+        default:
+            throw ConfigurationError("data.task '\(data.task)' has no loader yet")
+        }
+    }
+
+    /// Checks that the model can take this task's tokens and labels.
+    public func check(against configuration: TrainingConfiguration) throws {
+        if configuration.model.vocabularySize < vocabularySize {
+            throw ConfigurationError("model.vocabulary_size \(configuration.model.vocabularySize) is smaller than the "
+                                     + "\(configuration.data.task) vocabulary (\(vocabularySize))")
+        }
+        if configuration.model.classes != classes {
+            throw ConfigurationError("model.classes is \(configuration.model.classes), the \(configuration.data.task) task has \(classes)")
+        }
+        if train.count == 0 { throw ConfigurationError("data.directory \(configuration.data.directory): the training split is empty") }
+    }
+}

@@ -1,0 +1,33 @@
+import Datasets
+import Layers
+import Models
+import TensorCore
+
+/// What the trainer needs of a model: logits for a batch, and a backward pass that reports
+/// when gradients are final (for overlapped all-reduce).
+public protocol TrainableModel: AnyObject {
+    var arena: ParameterArena { get }
+    func logits(for batch: Batch, context: ForwardContext) -> Tensor
+    func backward(_ dLogits: Tensor, gradientsReady: ((Int) -> Void)?)
+}
+
+extension EncoderClassifier: TrainableModel {
+    public func logits(for batch: Batch, context: ForwardContext) -> Tensor {
+        forward(tokens: batch.tokens, mask: Tensor(shape: [batch.size, batch.sequenceLength], values: batch.mask),
+                batch: batch.size, length: batch.sequenceLength, context: context)
+    }
+}
+
+extension DualEncoder: TrainableModel {
+    public func logits(for batch: Batch, context: ForwardContext) -> Tensor {
+        let shape = [batch.size, batch.sequenceLength]
+        return forward(first: batch.tokens, firstMask: Tensor(shape: shape, values: batch.mask),
+                       second: batch.pairedTokens ?? [], secondMask: batch.pairedMask.map { Tensor(shape: shape, values: $0) },
+                       batch: batch.size, length: batch.sequenceLength, context: context)
+    }
+}
+
+/// The model a configuration describes: a dual encoder for paired tasks, else a classifier.
+public func makeModel(_ configuration: ModelConfiguration, paired: Bool, seed: UInt64) -> any TrainableModel {
+    paired ? DualEncoder(configuration, seed: seed) : EncoderClassifier(configuration, seed: seed)
+}

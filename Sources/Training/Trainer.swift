@@ -1,0 +1,309 @@
+import Datasets
+import Distributed
+import Foundation
+import Layers
+import Optimizers
+import TensorCore
+
+/// Data-parallel training of one configuration: every rank holds the whole model, trains
+/// on its shard of each global batch, and averages gradients (bucketed, overlapped with
+/// backward) before an identical optimizer step. One process is a world of one.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let world: Communicator
+    public let runDirectory: String
+    public let data: TaskData
+    public let model: any TrainableModel
+    let optimizer: any Optimizer
+    let schedule: LearningRateSchedule
+    let lossFunction: SoftmaxCrossEntropy
+    let synchronizer: GradientSynchronizer
+    let trainBatcher: Batcher
+    let validationBatcher: Batcher
+    let log: TrainingLog
+    let configurationJSON: String
+    public private(set) var state = TrainingState()
+    var prefetcher: BatchPrefetcher?
+
+    public init(configuration: TrainingConfiguration, world: Communicator) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.world = world
+        runDirectory = configuration.output.directory
+        if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
+        let localBatch = try configuration.localBatchSize(ranks: world.size)
+        let seed = UInt64(bitPattern: Int64(configuration.training.seed))
+
+        data = try TaskData.load(configuration.data)
+        try data.check(against: configuration)
+        model = makeModel(configuration.model, paired: data.paired, seed: seed)
+        let arena = model.arena
+        try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
+
+        let o = configuration.optimizer
+        optimizer = o.name == "sgd"
+            ? SGD(arena: arena, momentum: o.momentum, weightDecay: o.weightDecay)
+            : AdamW(arena: arena, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weightDecay)
+        let s = configuration.schedule, steps = configuration.training.steps, peak = o.learningRate
+        switch s.kind {
+        case "constant": schedule = .constant(peak: peak, warmup: s.warmupSteps)
+        case "linear": schedule = .linear(peak: peak, warmup: s.warmupSteps, total: steps, finalRatio: s.finalRatio)
+        case "inverse_sqrt": schedule = .inverseSquareRoot(peak: peak, warmup: s.warmupSteps)
+        default: schedule = .cosine(peak: peak, warmup: s.warmupSteps, total: steps, finalRatio: s.finalRatio)
+        }
+        lossFunction = SoftmaxCrossEntropy(labelSmoothing: configuration.training.labelSmoothing)
+        synchronizer = GradientSynchronizer(communicator: world, arena: arena,
+                                            bucketBytes: configuration.parallel.bucketMegabytes << 20,
+                                            firstBucketBytes: configuration.parallel.firstBucketMegabytes << 20)
+        let d = configuration.data
+        trainBatcher = Batcher(
+            dataset: data.train,
+            sampler: DistributedSampler(count: data.train.count, ranks: world.size, rank: world.rank, shuffle: true, seed: seed),
+            batchSize: localBatch, sequenceLength: d.sequenceLength, dropLastBatch: true,
+            skipBadExamples: d.skipBadExamples, seed: seed)
+        guard trainBatcher.batchesPerEpoch > 0 else {
+            throw ConfigurationError("training.batch_size \(configuration.training.batchSize): the training split "
+                                     + "(\(data.train.count) examples) has no full batch of \(localBatch) per rank")
+        }
+        validationBatcher = Batcher(
+            dataset: data.validation,
+            sampler: DistributedSampler(count: data.validation.count, ranks: world.size, rank: world.rank, shuffle: false),
+            batchSize: localBatch * configuration.training.accumulation, sequenceLength: d.sequenceLength,
+            skipBadExamples: d.skipBadExamples, seed: seed)
+        configurationJSON = try ConfigurationLoader.encode(configuration)
+        log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
+        if world.isRoot {
+            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+            try AtomicFile.write(Data(configurationJSON.utf8), to: "\(runDirectory)/config.json")
+        }
+        try world.barrier()
+    }
+
+    // MARK: - Resume
+
+    /// Restores the newest checkpoint of the run folder, if any; returns its step.
+    @discardableResult
+    public func resumeIfPossible() throws -> Int? {
+        guard let directory = try Checkpoint.resolve(run: runDirectory) else { return nil }
+        state = try Checkpoint.load(from: directory, into: model.arena, optimizer: optimizer)
+        guard try world.agree(on: parameterChecksum(model.arena)) else {
+            throw CheckpointError("\(directory): ranks read different parameters (is the run folder shared by all ranks?)")
+        }
+        try log.truncate(after: state.step)
+        log.message("resumed from \(directory) at step \(state.step) (epoch \(state.epoch), batch \(state.batchInEpoch))")
+        return state.step
+    }
+
+    // MARK: - Training
+
+    public struct Summary: Sendable {
+        public var steps: Int
+        public var validationAccuracy: Double
+        public var validationLoss: Double
+        public var checkpoint: String?
+        public var metrics: String
+    }
+
+    public func run() throws -> Summary {
+        let t = configuration.training
+        let start = Date()
+        let startStep = state.step
+        var window = (loss: 0.0, correct: 0.0, count: 0.0, tokens: 0.0, skipped: 0, norm: 0.0)
+        var windowStart = Date()
+        log.message("training \(configuration.model.mixer.rawValue) on \(configuration.data.task): "
+                    + "\(data.train.count) examples, \(model.arena.count) parameters, \(world.size) rank(s), "
+                    + "global batch \(t.batchSize), \(t.steps) steps → \(runDirectory)")
+        var lastValidation = (accuracy: -1.0, loss: Double.nan)
+        while state.step < t.steps {
+            let learningRate = schedule.learningRate(at: state.step)
+            let outcome = try trainStep(learningRate: learningRate)
+            window.loss += outcome.lossSum
+            window.correct += outcome.correct
+            window.count += outcome.count
+            window.tokens += outcome.tokens
+            window.norm = outcome.gradientNorm
+            if outcome.skipped { window.skipped += 1 }
+            state.step += 1
+
+            if state.step % t.logEvery == 0 || state.step == t.steps {
+                let elapsed = Date().timeIntervalSince(windowStart)
+                let done = Double(state.step - startStep), remaining = Double(t.steps - state.step)
+                let eta = Date().timeIntervalSince(start) / max(done, 1) * remaining
+                let count = max(window.count, 1)
+                try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "train",
+                                             loss: window.loss / count, accuracy: window.correct / count,
+                                             examples: Int(window.count), learningRate: Double(learningRate),
+                                             gradientNorm: window.norm, skippedSteps: window.skipped))
+                log.progress(String(format: "step %d/%d | epoch %d | loss %.4f | acc %.3f | lr %.2e | %.0f tok/s | ETA %@",
+                                    state.step, t.steps, state.epoch, window.loss / count, window.correct / count,
+                                    learningRate, window.tokens / max(elapsed, 1e-9), formatDuration(eta)))
+                window = (0, 0, 0, 0, 0, 0)
+                windowStart = Date()
+            }
+            if configuration.parallel.checkEvery > 0 && state.step % configuration.parallel.checkEvery == 0 {
+                guard try world.agree(on: parameterChecksum(model.arena)) else {
+                    MPIRuntime.abort("parameters diverged across ranks at step \(state.step)")
+                }
+            }
+            var isBest = false
+            if t.evalEvery > 0 && (state.step % t.evalEvery == 0 || state.step == t.steps) {
+                let result = try evaluate()
+                lastValidation = (result.accuracy, result.loss)
+                isBest = result.accuracy > state.bestAccuracy
+                if isBest {
+                    state.bestAccuracy = result.accuracy
+                    state.bestStep = state.step
+                }
+                try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "validation", loss: result.loss,
+                                             accuracy: result.accuracy, examples: result.count))
+                log.progress(String(format: "step %d | validation loss %.4f | accuracy %.4f (%d examples)%@",
+                                    state.step, result.loss, result.accuracy, result.count, isBest ? " | best" : ""), keep: true)
+            }
+            if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == t.steps {
+                try saveCheckpoint(isBest: isBest)
+            }
+        }
+        if lastValidation.accuracy < 0 {
+            let result = try evaluate()
+            lastValidation = (result.accuracy, result.loss)
+        }
+        log.message("")
+        return Summary(steps: state.step, validationAccuracy: lastValidation.accuracy, validationLoss: lastValidation.loss,
+                       checkpoint: try Checkpoint.resolve(run: runDirectory), metrics: "\(runDirectory)/metrics.jsonl")
+    }
+
+    struct StepOutcome {
+        var lossSum = 0.0, correct = 0.0, count = 0.0, tokens = 0.0, gradientNorm = 0.0
+        var skipped = false
+    }
+
+    /// One optimizer step over `accumulation` micro-batches; metrics are global (all ranks).
+    func trainStep(learningRate: Float) throws -> StepOutcome {
+        let t = configuration.training, arena = model.arena
+        var outcome = StepOutcome()
+        arena.zeroGradients()
+        var finite = true
+        for micro in 0..<t.accumulation {
+            let batch = try nextBatch()
+            let context = ForwardContext(
+                training: true,
+                random: RandomStream(seed: UInt64(bitPattern: Int64(t.seed)))
+                    .derived(UInt64(state.step), UInt64(world.rank), UInt64(micro)))
+            let logits = model.logits(for: batch, context: context)
+            let result = lossFunction.forward(logits: logits, labels: batch.labels)
+            finite = finite && result.loss.isFinite
+            outcome.lossSum += result.loss * Double(result.count)
+            outcome.correct += Double(result.correct)
+            outcome.count += Double(result.count)
+            outcome.tokens += Double(batch.mask.reduce(0, +) + (batch.pairedMask?.reduce(0, +) ?? 0))
+            var dLogits = lossFunction.backward()
+            if t.accumulation > 1 { dLogits.withUnsafeMutableBufferPointer { Kernels.scale($0, by: 1 / Float(t.accumulation)) } }
+            if micro == t.accumulation - 1 {
+                synchronizer.begin()
+                model.backward(dLogits) { [synchronizer] first in
+                    do { try synchronizer.gradientsReady(from: first) } catch { MPIRuntime.abort("\(error)") }
+                }
+                try synchronizer.finish()
+            } else {
+                model.backward(dLogits, gradientsReady: nil)
+            }
+        }
+        // Metrics and the finiteness verdict are reduced so every rank decides alike.
+        var totals = [outcome.lossSum, outcome.correct, outcome.count, outcome.tokens, finite ? 0 : 1]
+        try world.allreduce(&totals, .sum)
+        (outcome.lossSum, outcome.correct, outcome.count, outcome.tokens) = (totals[0], totals[1], totals[2], totals[3])
+        let clip = configuration.optimizer.gradientClip
+        let norm = clip > 0 ? clipGradientNorm(arena, maxNorm: clip) : gradientNorm(arena)
+        outcome.gradientNorm = Double(norm)
+        if totals[4] > 0 || !norm.isFinite {
+            let what = totals[4] > 0 ? "loss" : "gradient norm"
+            if t.onNonfinite == "skip" {
+                log.message("step \(state.step + 1): non-finite \(what); step skipped (training.on_nonfinite: skip)")
+                outcome.skipped = true
+                return outcome
+            }
+            let last = (try? Checkpoint.resolve(run: runDirectory)).flatMap { $0 } ?? "none yet"
+            throw NonFiniteError(step: state.step + 1, what: what, lastCheckpoint: last)
+        }
+        optimizer.step(learningRate: learningRate)
+        return outcome
+    }
+
+    func gradientNorm(_ arena: ParameterArena) -> Float {
+        let g = UnsafeBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count)
+        return Float(Kernels.dot(g, g).squareRoot())
+    }
+
+    /// The next training batch, moving to the next epoch when this one is used up.
+    func nextBatch() throws -> Batch {
+        while true {
+            if prefetcher == nil {
+                prefetcher = BatchPrefetcher(batcher: trainBatcher, epoch: state.epoch, firstBatch: state.batchInEpoch,
+                                             depth: max(1, configuration.data.prefetch))
+            }
+            if let batch = try prefetcher!.next() {
+                state.batchInEpoch += 1
+                return batch
+            }
+            prefetcher = nil
+            state.epoch += 1
+            state.batchInEpoch = 0
+        }
+    }
+
+    // MARK: - Evaluation
+
+    public struct Evaluation: Sendable {
+        public var accuracy: Double
+        public var loss: Double
+        public var count: Int
+    }
+
+    /// Accuracy and loss over the validation split, sharded over the ranks; the sampler's
+    /// padding examples (repeats that even out the shards) are not counted.
+    public func evaluate(maxBatches: Int? = nil, logits: ((Batch, Tensor) -> Void)? = nil) throws -> Evaluation {
+        let plan = validationBatcher.batchIndices(epoch: 0)
+        let limit = min(plan.count, maxBatches ?? (configuration.training.evalBatches > 0 ? configuration.training.evalBatches : plan.count))
+        let evaluationLoss = SoftmaxCrossEntropy()
+        var totals = [0.0, 0.0, 0.0]
+        var log = BadExampleLog()
+        let total = data.validation.count, ranks = world.size
+        for (number, indices) in plan.prefix(limit).enumerated() {
+            var batch = try validationBatcher.makeBatch(indices: indices, epoch: 0, log: &log)
+            // Local position k of this rank is global position rank + k·P; positions past
+            // the split's end are padding.
+            for k in 0..<batch.size where world.rank + (number * validationBatcher.batchSize + k) * ranks >= total {
+                batch.labels[k] = evaluationLoss.ignoreIndex
+            }
+            let output = model.logits(for: batch, context: ForwardContext(training: false))
+            logits?(batch, output)
+            let result = evaluationLoss.forward(logits: output, labels: batch.labels)
+            totals[0] += result.loss * Double(result.count)
+            totals[1] += Double(result.correct)
+            totals[2] += Double(result.count)
+        }
+        try world.allreduce(&totals, .sum)
+        let count = max(totals[2], 1)
+        return Evaluation(accuracy: totals[1] / count, loss: totals[0] / count, count: Int(totals[2]))
+    }
+
+    // MARK: - Checkpoints
+
+    func saveCheckpoint(isBest: Bool) throws {
+        if world.isRoot {
+            try Checkpoint.save(run: runDirectory, arena: model.arena, optimizer: optimizer, state: state,
+                                configurationJSON: configurationJSON, isBest: isBest)
+        }
+        try world.barrier()
+    }
+}
+
+/// A non-finite loss or gradient under `training.on_nonfinite: stop`.
+public struct NonFiniteError: Error, CustomStringConvertible {
+    public let step: Int
+    public let what: String
+    public let lastCheckpoint: String
+    public var description: String {
+        "non-finite \(what) at step \(step); training stopped. The last good checkpoint is \(lastCheckpoint)"
+    }
+}

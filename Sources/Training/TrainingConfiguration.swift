@@ -1,0 +1,144 @@
+import Layers
+import Models
+
+/// A training run, as written in a YAML config (docs/configuration.md lists every key
+/// and its default). Property names map to snake_case keys: `mlpHidden` ↔ `mlp_hidden`.
+public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    public var model = ModelConfiguration()
+    public var data = DataConfiguration()
+    public var optimizer = OptimizerConfiguration()
+    public var schedule = ScheduleConfiguration()
+    public var training = LoopConfiguration()
+    public var parallel = ParallelConfiguration()
+    public var output = OutputConfiguration()
+
+    public init() {}
+}
+
+public struct DataConfiguration: Codable, Sendable, Equatable {
+    /// listops, text, retrieval, image (CIFAR-10 grayscale tokens), pathfinder.
+    public var task = "listops"
+    /// Folder holding the task's files.
+    public var directory = "data/listops"
+    /// Tokens per example after padding/truncation (the model's max_length must be ≥ this).
+    public var sequenceLength = 512
+    /// Count, report and skip malformed examples instead of stopping with an error.
+    public var skipBadExamples = false
+    /// Batches decoded ahead of training on a background thread.
+    public var prefetch = 2
+
+    public init() {}
+}
+
+public struct OptimizerConfiguration: Codable, Sendable, Equatable {
+    /// adamw or sgd.
+    public var name = "adamw"
+    public var learningRate: Float = 1e-3
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    public var weightDecay: Float = 0.01
+    /// SGD only.
+    public var momentum: Float = 0.9
+    /// Global-norm gradient clipping; 0 turns it off.
+    public var gradientClip: Float = 1
+
+    public init() {}
+}
+
+public struct ScheduleConfiguration: Codable, Sendable, Equatable {
+    /// constant, cosine, linear or inverse_sqrt.
+    public var kind = "cosine"
+    public var warmupSteps = 100
+    /// Final learning rate as a fraction of the peak (cosine and linear).
+    public var finalRatio: Float = 0
+
+    public init() {}
+}
+
+public struct LoopConfiguration: Codable, Sendable, Equatable {
+    /// Optimizer steps in the run.
+    public var steps = 1000
+    /// Global batch: split evenly over the data-parallel ranks.
+    public var batchSize = 32
+    /// Micro-batches per optimizer step (gradients are reduced on the last one only).
+    public var accumulation = 1
+    public var evalEvery = 200
+    /// Evaluation batches per evaluation (0: the whole validation split).
+    public var evalBatches = 0
+    public var checkpointEvery = 200
+    public var logEvery = 10
+    public var seed = 0
+    public var labelSmoothing: Float = 0
+    /// What a non-finite loss or gradient does: stop (keeping the last good checkpoint) or skip the step.
+    public var onNonfinite = "stop"
+
+    public init() {}
+}
+
+public struct ParallelConfiguration: Codable, Sendable, Equatable {
+    /// Threads per rank; 0: PARSEVAL_THREADS, else cores per local rank.
+    public var threads = 0
+    public var bucketMegabytes = 25
+    public var firstBucketMegabytes = 1
+    /// Compare a parameter checksum across ranks every N steps (0: never).
+    public var checkEvery = 100
+
+    public init() {}
+}
+
+public struct OutputConfiguration: Codable, Sendable, Equatable {
+    /// Run folder: checkpoints, metrics.jsonl and the resolved config go here.
+    public var directory = "runs/default"
+
+    public init() {}
+}
+
+extension TrainingConfiguration {
+    /// Keys whose values must come from a fixed set, for error messages.
+    static let choices: [String: [String]] = [
+        "model.mixer": MixerKind.allCases.map(\.rawValue),
+        "model.pooling": ["mean", "cls"],
+        "data.task": ["listops", "text", "retrieval", "image", "pathfinder"],
+        "optimizer.name": ["adamw", "sgd"],
+        "schedule.kind": ["constant", "cosine", "linear", "inverse_sqrt"],
+        "training.on_nonfinite": ["stop", "skip"],
+    ]
+
+    /// Checks values that decoding cannot: choices, ranges and combinations.
+    public func validate() throws {
+        for (key, value) in [("data.task", data.task), ("optimizer.name", optimizer.name),
+                             ("schedule.kind", schedule.kind), ("training.on_nonfinite", training.onNonfinite)] {
+            let allowed = TrainingConfiguration.choices[key]!
+            if !allowed.contains(value) {
+                throw ConfigurationError("key '\(key)': '\(value)' is not one of \(allowed.joined(separator: ", "))")
+            }
+        }
+        do { try model.validate() } catch { throw ConfigurationError(error.message) }
+        func require(_ condition: Bool, _ message: String) throws {
+            if !condition { throw ConfigurationError(message) }
+        }
+        try require(data.sequenceLength >= 1, "data.sequence_length must be at least 1, got \(data.sequenceLength)")
+        try require(data.sequenceLength <= model.maxLength,
+                    "data.sequence_length \(data.sequenceLength) exceeds model.max_length \(model.maxLength)")
+        try require(training.steps >= 1, "training.steps must be at least 1, got \(training.steps)")
+        try require(training.batchSize >= 1, "training.batch_size must be at least 1, got \(training.batchSize)")
+        try require(training.accumulation >= 1, "training.accumulation must be at least 1, got \(training.accumulation)")
+        try require(training.evalEvery >= 0 && training.checkpointEvery >= 0 && training.logEvery >= 1,
+                    "training.eval_every and checkpoint_every must be ≥ 0 and log_every ≥ 1")
+        try require(optimizer.learningRate > 0, "optimizer.learning_rate must be positive, got \(optimizer.learningRate)")
+        try require(parallel.threads >= 0, "parallel.threads must be ≥ 0, got \(parallel.threads)")
+        try require(parallel.bucketMegabytes >= 1 && parallel.firstBucketMegabytes >= 1,
+                    "parallel.bucket_megabytes and first_bucket_megabytes must be at least 1")
+    }
+
+    /// Checks that the global batch splits over `ranks` data-parallel ranks and micro-batches.
+    public func localBatchSize(ranks: Int) throws -> Int {
+        let divisor = ranks * training.accumulation
+        guard training.batchSize % divisor == 0 else {
+            throw ConfigurationError("training.batch_size \(training.batchSize) is not divisible by "
+                                     + "\(ranks) ranks × training.accumulation \(training.accumulation)")
+        }
+        return training.batchSize / divisor
+    }
+}

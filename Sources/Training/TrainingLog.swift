@@ -1,0 +1,85 @@
+import Foundation
+
+/// One line of `metrics.jsonl`. Only values that are a pure function of the config, the
+/// seed and the rank count go here (no timings), so two runs give identical files and a
+/// resumed run continues the file exactly.
+public struct MetricsRecord: Codable, Equatable, Sendable {
+    public var step: Int
+    public var epoch: Int
+    /// "train" (mean over the steps since the last record) or "validation".
+    public var split: String
+    public var loss: Double
+    public var accuracy: Double
+    public var examples: Int
+    public var learningRate: Double?
+    public var gradientNorm: Double?
+    public var skippedSteps: Int?
+}
+
+/// Rank 0's output: `metrics.jsonl` in the run folder, and progress on standard output —
+/// a live line on a terminal, plain lines otherwise.
+final class TrainingLog {
+    let path: String
+    let active: Bool
+    let isTerminal = isatty(STDOUT_FILENO) != 0
+    let encoder: JSONEncoder
+
+    init(runDirectory: String, active: Bool) {
+        path = "\(runDirectory)/metrics.jsonl"
+        self.active = active
+        encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+    }
+
+    /// Keeps only the records up to `step` (a resumed run rewrites what came after).
+    func truncate(after step: Int) throws {
+        guard active, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let kept = text.split(separator: "\n").filter { line in
+            (try? decoder.decode(MetricsRecord.self, from: Data(line.utf8)))?.step ?? Int.max <= step
+        }
+        try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)
+    }
+
+    func record(_ record: MetricsRecord) throws {
+        guard active else { return }
+        var line = try encoder.encode(record)
+        line.append(0x0A)
+        if let handle = FileHandle(forWritingAtPath: path) {
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+        } else {
+            try line.write(to: URL(fileURLWithPath: path))
+        }
+    }
+
+    /// A progress line; on a terminal it replaces the previous one unless `keep`.
+    func progress(_ text: String, keep: Bool = false) {
+        guard active else { return }
+        if isTerminal {
+            print("\r\u{1B}[2K" + text, terminator: keep ? "\n" : "")
+        } else {
+            print(text)
+        }
+        fflush(nil)
+    }
+
+    func message(_ text: String) {
+        guard active else { return }
+        if isTerminal { print("\r\u{1B}[2K", terminator: "") }
+        print(text)
+        fflush(nil)
+    }
+}
+
+/// "1h02m", "3m07s", "12s".
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let total = Int(seconds.rounded())
+    if total >= 3600 { return String(format: "%dh%02dm", total / 3600, total % 3600 / 60) }
+    if total >= 60 { return String(format: "%dm%02ds", total / 60, total % 60) }
+    return "\(total)s"
+}

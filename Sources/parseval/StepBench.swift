@@ -1,0 +1,87 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import Layers
+import Models
+import Optimizers
+import TensorCore
+
+extension Parseval.Bench {
+    struct StepBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "step",
+            abstract: "Time one training step (forward, backward, AdamW) of the standard encoder.",
+            discussion: """
+                Defaults are DESIGN.md's standard encoder: 4 layers, dim 256, MLP 1024, 8 heads, \
+                sequence 4096, batch 4, vocabulary 257. Reports the median step time, tokens/s, \
+                the time and share spent in gemm (profiled), the gemm bound at the sgemm rate \
+                measured inside the step, and peak tensor memory.
+                """)
+
+        @OptionGroup var runtime: RuntimeOptions
+        @OptionGroup var options: BenchOptions
+        @Option(help: "Encoder layers.") var depth = 4
+        @Option(help: "Token vocabulary.") var vocabulary = 257
+        @Option(help: "Token mixer: \(MixerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var mixer = MixerKind.attention.rawValue
+
+        func run() throws {
+            let world = MPIRuntime.initialize()
+            if let threads = runtime.threads { Threading.configure(threads: threads) }
+            guard let kind = MixerKind(rawValue: mixer) else {
+                throw ValidationError("--mixer must be one of \(MixerKind.allCases.map(\.rawValue)), got '\(mixer)'")
+            }
+            let o = options
+            var configuration = ModelConfiguration()
+            configuration.mixer = kind
+            configuration.vocabularySize = vocabulary
+            configuration.maxLength = o.sequence
+            configuration.dim = o.dim
+            configuration.depth = depth
+            configuration.heads = o.heads
+            configuration.mlpHidden = o.mlp
+            configuration.dropout = 0
+            configuration.classes = 10
+            try configuration.validate()
+
+            let model = EncoderClassifier(configuration, seed: 1)
+            let optimizer = AdamW(arena: model.arena)
+            let loss = SoftmaxCrossEntropy()
+            var stream = RandomStream(seed: 2)
+            let tokens = (0..<o.batch * o.sequence).map { _ in Int32(1 + stream.integer(below: vocabulary - 1)) }
+            let labels = (0..<o.batch).map { _ in Int32(stream.integer(below: 10)) }
+            let context = ForwardContext(training: true)
+            func step() {
+                model.arena.zeroGradients()
+                let logits = model.forward(tokens: tokens, mask: nil, batch: o.batch, length: o.sequence, context: context)
+                _ = loss.forward(logits: logits, labels: labels)
+                model.backward(loss.backward())
+                optimizer.step(learningRate: 1e-4)
+            }
+            for _ in 0..<o.warmup { step() }
+            MemoryStatistics.resetPeak()
+            var times: [Double] = [], gemmTimes: [Double] = [], gemmFlops = 0.0
+            for _ in 0..<o.repeats {
+                GemmProfiler.start()
+                let start = ContinuousClock.now
+                step()
+                let elapsed = ContinuousClock.now - start
+                let profile = GemmProfiler.stop()
+                times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                gemmTimes.append(profile.seconds)
+                gemmFlops = profile.flops
+            }
+            let median = times.sorted()[times.count / 2], gemmMedian = gemmTimes.sorted()[gemmTimes.count / 2]
+            guard world.isRoot else { return }
+            printBenchHeader("bench step: \(kind.rawValue) encoder, \(depth) layers, dim \(o.dim), mlp \(o.mlp), "
+                             + "heads \(o.heads), seq \(o.sequence), batch \(o.batch); median of \(o.repeats)", world: world)
+            print(String(format: "step time            %.3f s", median))
+            print(String(format: "tokens/s             %.0f", Double(o.batch * o.sequence) / median))
+            print(String(format: "gemm time            %.3f s (%.1f%% of the step), %.1f GFLOP at %.1f GFLOP/s",
+                         gemmMedian, 100 * gemmMedian / median, gemmFlops / 1e9, gemmFlops / gemmMedian / 1e9))
+            print(String(format: "step / gemm time     %.3f", median / gemmMedian))
+            print(String(format: "parameters           %d (%.1f MB)", model.arena.count, Double(model.arena.count) * 4 / 1e6))
+            print(String(format: "peak tensor memory   %.1f MB", Double(MemoryStatistics.peak) / 1e6))
+        }
+    }
+}

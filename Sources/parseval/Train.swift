@@ -1,0 +1,121 @@
+import ArgumentParser
+import Datasets
+import Distributed
+import Foundation
+import Training
+
+extension Parseval {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train a model from a YAML config, alone or under mpirun (data parallel).",
+            discussion: """
+                The global batch (training.batch_size) is split over the ranks. Progress and \
+                metrics come from rank 0; checkpoints, metrics.jsonl and the resolved config go to \
+                output.directory. A run whose folder holds a checkpoint resumes from it unless \
+                --fresh is given. Example:
+                  mpirun -np 2 parseval train --config configs/quickstart.yaml --set training.steps=200
+                Exit codes: 2 config, 3 data, 4 checkpoint, 5 non-finite loss, 6 MPI, 1 other.
+                """)
+
+        @Option(help: "YAML config (configs/ has one per LRA task and model).") var config: String
+        @Option(name: .customLong("set"), help: "Override a key: --set model.dim=128 (repeatable).")
+        var overrides: [String] = []
+        @Flag(help: "Ignore checkpoints already in the run folder and start from step 0.") var fresh = false
+
+        func run() throws {
+            let world = MPIRuntime.initialize()
+            try reportingFailures(world) {
+                let configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
+                let trainer = try Trainer(configuration: configuration, world: world)
+                if !fresh { try trainer.resumeIfPossible() }
+                let summary = try trainer.run()
+                if world.isRoot {
+                    print(String(format: "validation accuracy %.4f (loss %.4f) after %d steps",
+                                 summary.validationAccuracy, summary.validationLoss, summary.steps))
+                    print("checkpoint: \(summary.checkpoint ?? "none")")
+                    print("metrics:    \(summary.metrics)")
+                }
+            }
+        }
+    }
+
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "eval",
+            abstract: "Evaluate a checkpoint on the validation split: accuracy, loss, and optionally logits.",
+            discussion: """
+                Uses the config saved in the run folder unless --config is given. --logits writes \
+                one line per example: its index, label and logits (tab-separated), in split order.
+                """)
+
+        @Option(name: .customLong("run"), help: "Run folder (output.directory of the training run).")
+        var runFolder: String
+        @Option(help: "Which checkpoint: latest, best, or a step folder path.") var checkpoint = "latest"
+        @Option(help: "Config to use instead of RUN/config.json.") var config: String?
+        @Option(name: .customLong("set"), help: "Override a key (repeatable).") var overrides: [String] = []
+        @Option(help: "Write per-example logits to this file.") var logits: String?
+
+        func run() throws {
+            let world = MPIRuntime.initialize()
+            try reportingFailures(world) {
+                var configuration = try ConfigurationLoader.load(path: config ?? "\(runFolder)/config.json", overrides: overrides)
+                configuration.output.directory = runFolder
+                let trainer = try Trainer(configuration: configuration, world: world)
+                let directory: String
+                if checkpoint == "latest" || checkpoint == "best" {
+                    guard let resolved = try Checkpoint.resolve(run: runFolder, pointer: checkpoint) else {
+                        throw CheckpointError("\(runFolder): no '\(checkpoint)' checkpoint in \(Checkpoint.folder(run: runFolder))")
+                    }
+                    directory = resolved
+                } else {
+                    directory = checkpoint
+                }
+                let state = try Checkpoint.load(from: directory, into: trainer.model.arena)
+                var lines: [String] = []
+                let result = try trainer.evaluate(maxBatches: Int.max) { batch, output in
+                    for (k, index) in batch.indices.enumerated() where batch.labels[k] >= 0 {
+                        let row = (0..<output.shape[1]).map { String(output[k, $0]) }.joined(separator: "\t")
+                        lines.append("\(index)\t\(batch.labels[k])\t\(row)")
+                    }
+                }
+                if let logits {
+                    // Each rank holds its shard; gather them to rank 0 in rank order.
+                    let shards = try world.gather(lines.joined(separator: "\n"))
+                    if world.isRoot {
+                        let body = shards.filter { !$0.isEmpty }.joined(separator: "\n")
+                        try AtomicFile.write(Data(("index\tlabel\tlogits\n" + body + "\n").utf8), to: logits)
+                    }
+                }
+                if world.isRoot {
+                    print(String(format: "checkpoint %@ (step %d): validation accuracy %.4f, loss %.4f over %d examples",
+                                 directory, state.step, result.accuracy, result.loss, result.count))
+                    if let logits { print("logits: \(logits)") }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `body`; a thrown error is reported with the rank and turned into the exit code
+/// for its kind. With more than one rank the whole job is aborted, so no rank is left
+/// waiting in a collective.
+func reportingFailures(_ world: Communicator, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        let code: Int32
+        switch error {
+        case is ConfigurationError: code = 2
+        case is DatasetError: code = 3
+        case is CheckpointError: code = 4
+        case is NonFiniteError: code = 5
+        case is MPIError: code = 6
+        default: code = 1
+        }
+        if world.size > 1 { MPIRuntime.abort("\(error)", code: code) }
+        FileHandle.standardError.write(Data("parseval: error: \(error)\n".utf8))
+        throw ExitCode(code)
+    }
+}

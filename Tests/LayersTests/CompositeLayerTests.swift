@@ -1,0 +1,111 @@
+import Foundation
+import Layers
+import TensorCore
+import XCTest
+
+final class CompositeLayerTests: XCTestCase {
+    func testMLPGradients() {
+        let arena = ParameterArena()
+        let mlp = MLP("mlp", arena: arena, dim: 4, hidden: 7)
+        arena.allocate(seed: 1)
+        GradientCheck().check(arena: arena, input: randomTensor([2, 3, 4], seed: 2),
+                              forward: { mlp.forward($0, context: $1) }, backward: { mlp.backward($0) })
+    }
+
+    func testEncoderBlockWithAttentionGradients() {
+        let arena = ParameterArena()
+        let block = EncoderBlock("blocks.0", arena: arena, dim: 8, mlpHidden: 16, dropout: 0, streamID: 1) { name in
+            SoftmaxAttention(name, arena: arena, dim: 8, heads: 2)
+        }
+        arena.allocate(seed: 3)
+        XCTAssertNotNil(arena.parameter(named: "blocks.0.mixer.qkv.weight"))
+        XCTAssertNotNil(arena.parameter(named: "blocks.0.mlp.fc2.bias"))
+        let mask = Tensor(shape: [2, 4], values: [1, 1, 1, 1, 1, 1, 0, 0])
+        GradientCheck().check(arena: arena, input: randomTensor([2, 4, 8], seed: 4),
+                              context: ForwardContext(training: false, mask: mask),
+                              forward: { block.forward($0, context: $1) }, backward: { block.backward($0) })
+    }
+
+    func testMeanPoolingUsesValidTokensAndClsTakesTheFirst() {
+        let x = Tensor(shape: [2, 3, 2], values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+        let mask = Tensor(shape: [2, 3], values: [1, 1, 0, 1, 1, 1])
+        let mean = Pooling(.mean)
+        XCTAssertEqual(mean.forward(x, mask: mask).scalars, [2, 3, 9, 10])
+        let dx = mean.backward(Tensor(shape: [2, 2], values: [1, 2, 3, 6]))
+        XCTAssertEqual(dx.scalars, [0.5, 1, 0.5, 1, 0, 0, 1, 2, 1, 2, 1, 2])
+        let cls = Pooling(.cls)
+        XCTAssertEqual(cls.forward(x, mask: mask).scalars, [1, 2, 7, 8])
+        XCTAssertEqual(cls.backward(Tensor(shape: [2, 2], values: [1, 2, 3, 4])).scalars, [1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0])
+    }
+
+    func testCrossEntropyValuesSmoothingAndIgnoreIndex() {
+        let logits = Tensor(shape: [3, 3], values: [2, 1, 0, 0, 0, 0, 1, 3, 2])
+        let loss = SoftmaxCrossEntropy()
+        let result = loss.forward(logits: logits, labels: [0, 2, -100])
+        let expected0 = -(2 - log(exp(2.0) + exp(1.0) + 1)), expected1 = log(3.0)
+        XCTAssertEqual(result.loss, (expected0 + expected1) / 2, accuracy: 1e-9)
+        XCTAssertEqual(result.count, 2)
+        XCTAssertEqual(result.correct, 1, "example 0 is right; example 1 is a tie resolved to class 0")
+        let gradient = loss.backward()
+        XCTAssertEqual(Array(gradient.scalars[6...]), [0, 0, 0], "ignored examples get no gradient")
+        XCTAssertEqual(Double(gradient[1, 2]), (1.0 / 3 - 1) / 2, accuracy: 1e-7)
+
+        let smoothed = SoftmaxCrossEntropy(labelSmoothing: 0.3).forward(logits: logits, labels: [1, -100, -100])
+        let logP = [2.0, 1, 0].map { $0 - log(exp(2.0) + exp(1.0) + 1) }
+        XCTAssertEqual(smoothed.loss, -(0.8 * logP[1] + 0.1 * logP[0] + 0.1 * logP[2]), accuracy: 1e-9)
+    }
+
+    func testCrossEntropyGradientAgainstFiniteDifferences() {
+        let loss = SoftmaxCrossEntropy(labelSmoothing: 0.1)
+        let logits = randomTensor([4, 5], seed: 6, scale: 2)
+        let labels: [Int32] = [0, 4, -100, 2]
+        _ = loss.forward(logits: logits, labels: labels)
+        let analytic = loss.backward()
+        for i in 0..<logits.count {
+            var plus = logits, minus = logits
+            plus[flat: i] += 1e-2
+            minus[flat: i] -= 1e-2
+            let numeric = (loss.forward(logits: plus, labels: labels).loss - loss.forward(logits: minus, labels: labels).loss) / 2e-2
+            XCTAssertEqual(Double(analytic[flat: i]), numeric, accuracy: 1e-4, "logit \(i)")
+        }
+    }
+
+    func testEmbeddingsLookUpSkipPaddingAndAccumulate() {
+        let arena = ParameterArena()
+        let tokens = TokenEmbedding("embed", arena: arena, vocabularySize: 5, dim: 3, paddingIndex: 0)
+        let positions = PositionalEmbedding("position", arena: arena, maxLength: 6, dim: 3)
+        arena.allocate(seed: 7)
+        let ids: [Int32] = [3, 1, 0, 3]
+        let e = tokens.forward(tokens: ids, batch: 2, length: 2)
+        let table = arena.tensor(tokens.table)
+        XCTAssertEqual(Array(e.scalars[0..<3]), Array(table.scalars[9..<12]))
+        XCTAssertEqual(Array(e.scalars[6..<9]), [0, 0, 0], "the padding id embeds to zeros")
+        positions.offset = 2
+        let withPositions = positions.forward(e, context: ForwardContext(training: false))
+        let positionTable = arena.tensor(positions.table)
+        XCTAssertEqual(withPositions[1, 1, 2], e[1, 1, 2] + positionTable[3, 2], "positions shifted by the offset")
+
+        arena.zeroGradients()
+        let g = Tensor(shape: [2, 2, 3], repeating: 1)
+        tokens.backward(positions.backward(g))
+        let tokenGradient = UnsafeBufferPointer(start: arena.gradient(tokens.table), count: 15)
+        XCTAssertEqual(Array(tokenGradient[9..<12]), [2, 2, 2], "id 3 appears twice")
+        XCTAssertEqual(Array(tokenGradient[0..<3]), [0, 0, 0], "the padding row gets no gradient")
+        XCTAssertEqual(arena.gradient(positions.table)[3 * 3], 2, "position 3 is used by both examples")
+        XCTAssertEqual(arena.gradient(positions.table)[0], 0)
+    }
+
+    func testDropoutIsIdentityInEvalAndReproducibleInTraining() {
+        let dropout = Dropout(rate: 0.25, streamID: 9)
+        let x = Tensor(shape: [100, 100], repeating: 1)
+        XCTAssertEqual(dropout.forward(x, context: ForwardContext(training: false)), x)
+        let context = ForwardContext(training: true, random: RandomStream(seed: 5))
+        let y = dropout.forward(x, context: context)
+        let kept = y.scalars.filter { $0 != 0 }
+        XCTAssertEqual(Double(kept.count) / 10_000, 0.75, accuracy: 0.02)
+        XCTAssertTrue(kept.allSatisfy { abs($0 - 4.0 / 3) < 1e-6 }, "kept values are scaled by 1/(1-rate)")
+        let dx = dropout.backward(Tensor(shape: [100, 100], repeating: 2))
+        XCTAssertEqual(dx.scalars.map { $0 != 0 }, y.scalars.map { $0 != 0 }, "backward uses the forward mask")
+        XCTAssertEqual(Dropout(rate: 0.25, streamID: 9).forward(x, context: context), y, "same stream, same mask")
+    }
+}

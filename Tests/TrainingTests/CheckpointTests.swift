@@ -1,0 +1,129 @@
+import Foundation
+import Layers
+import Models
+import Optimizers
+import TensorCore
+import Training
+import XCTest
+
+final class CheckpointTests: XCTestCase {
+    var run: String!
+
+    override func setUp() {
+        run = FileManager.default.temporaryDirectory.appendingPathComponent("parseval-ckpt-\(UUID().uuidString)").path
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: run) }
+
+    func tinyModel(seed: UInt64, dim: Int = 8) -> EncoderClassifier {
+        var c = ModelConfiguration()
+        c.vocabularySize = 7
+        c.maxLength = 4
+        c.dim = dim
+        c.depth = 1
+        c.heads = 2
+        c.mlpHidden = 16
+        c.classes = 2
+        return EncoderClassifier(c, seed: seed)
+    }
+
+    func values(_ arena: ParameterArena) -> [Float] {
+        Array(UnsafeBufferPointer(start: arena.values.pointer, count: arena.values.count))
+    }
+
+    func saveTrainedCheckpoint(step: Int = 3) throws -> (EncoderClassifier, AdamW, TrainingState) {
+        let model = tinyModel(seed: 1)
+        let adam = AdamW(arena: model.arena)
+        for i in 0..<model.arena.gradients.count { model.arena.gradients.pointer[i] = Float(i % 13) * 0.01 }
+        adam.step(learningRate: 0.01)
+        var state = TrainingState()
+        state.step = step
+        state.epoch = 2
+        state.batchInEpoch = 5
+        try Checkpoint.save(run: run, arena: model.arena, optimizer: adam, state: state, configurationJSON: "{}")
+        return (model, adam, state)
+    }
+
+    func testRoundTripRestoresParametersOptimizerAndStateExactly() throws {
+        let (model, adam, state) = try saveTrainedCheckpoint()
+        let restored = tinyModel(seed: 99)
+        let restoredAdam = AdamW(arena: restored.arena)
+        let directory = try XCTUnwrap(try Checkpoint.resolve(run: run))
+        let loaded = try Checkpoint.load(from: directory, into: restored.arena, optimizer: restoredAdam)
+        XCTAssertEqual(loaded, state)
+        XCTAssertEqual(values(restored.arena).map(\.bitPattern), values(model.arena).map(\.bitPattern))
+        XCTAssertEqual(restoredAdam.stepCount, adam.stepCount)
+        for (a, b) in [(adam.firstMoment, restoredAdam.firstMoment), (adam.secondMoment, restoredAdam.secondMoment)] {
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: a.pointer, count: a.count)),
+                           Array(UnsafeBufferPointer(start: b.pointer, count: b.count)))
+        }
+        XCTAssertEqual(parameterChecksum(restored.arena), parameterChecksum(model.arena))
+    }
+
+    func testFileIsSafetensorsWithPyTorchNames() throws {
+        _ = try saveTrainedCheckpoint()
+        let path = try XCTUnwrap(try Checkpoint.resolve(run: run)) + "/model.safetensors"
+        let data = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        XCTAssertEqual(headerLength % 8, 0, "header padded to 8 bytes")
+        let header = try XCTUnwrap(JSONSerialization.jsonObject(with: data[8..<8 + headerLength]) as? [String: Any])
+        let weight = try XCTUnwrap(header["blocks.0.mlp.fc1.weight"] as? [String: Any])
+        XCTAssertEqual(weight["dtype"] as? String, "F32")
+        XCTAssertEqual(weight["shape"] as? [Int], [16, 8], "Linear weights are stored [out, in]")
+        XCTAssertNotNil((header["__metadata__"] as? [String: String])?["checksum"])
+    }
+
+    func testTruncatedAndCorruptedFilesAreNamed() throws {
+        _ = try saveTrainedCheckpoint()
+        let directory = try XCTUnwrap(try Checkpoint.resolve(run: run))
+        let path = directory + "/model.safetensors"
+        let original = try XCTUnwrap(FileManager.default.contents(atPath: path))
+
+        try original.prefix(original.count - 10).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(from: directory, into: tinyModel(seed: 2).arena)) {
+            XCTAssertTrue("\($0)".contains("model.safetensors"), "\($0)")
+            XCTAssertTrue("\($0)".contains("truncated") || "\($0)".contains("cover"), "\($0)")
+        }
+        var flipped = original
+        flipped[flipped.count - 5] ^= 0x40
+        try flipped.write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(from: directory, into: tinyModel(seed: 2).arena)) {
+            XCTAssertTrue("\($0)".contains("checksum mismatch"), "\($0)")
+        }
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(from: directory, into: tinyModel(seed: 2).arena)) {
+            XCTAssertTrue("\($0)".contains("truncated"), "\($0)")
+        }
+    }
+
+    func testAnotherModelsCheckpointIsRejectedByName() throws {
+        _ = try saveTrainedCheckpoint()
+        let directory = try XCTUnwrap(try Checkpoint.resolve(run: run))
+        XCTAssertThrowsError(try Checkpoint.load(from: directory, into: tinyModel(seed: 2, dim: 4).arena)) {
+            XCTAssertTrue("\($0)".contains("has shape"), "\($0)")
+        }
+        let arena = ParameterArena()
+        _ = arena.register("something.else", shape: [3], initializer: .zeros, weightDecay: false)
+        arena.allocate(seed: 0)
+        XCTAssertThrowsError(try Checkpoint.load(from: directory, into: arena)) {
+            XCTAssertTrue("\($0)".contains("which this model does not"), "\($0)")
+        }
+    }
+
+    func testPruningKeepsTheNewestAndTheBest() throws {
+        let model = tinyModel(seed: 1)
+        let adam = AdamW(arena: model.arena)
+        for step in [10, 20, 30, 40] {
+            var state = TrainingState()
+            state.step = step
+            try Checkpoint.save(run: run, arena: model.arena, optimizer: adam, state: state,
+                                configurationJSON: "{}", isBest: step == 20)
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: Checkpoint.folder(run: run))
+            .filter { $0.hasPrefix("step-") }.sorted()
+        XCTAssertEqual(names, ["step-00000020", "step-00000030", "step-00000040"])
+        XCTAssertEqual(try Checkpoint.resolve(run: run).map { ($0 as NSString).lastPathComponent }, "step-00000040")
+        XCTAssertEqual(try Checkpoint.resolve(run: run, pointer: "best").map { ($0 as NSString).lastPathComponent }, "step-00000020")
+        XCTAssertNil(try Checkpoint.resolve(run: run + "-none"))
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Models
+import Training
+import XCTest
+
+final class ConfigurationTests: XCTestCase {
+    var directory: URL!
+
+    override func setUp() {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("parseval-config-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: directory) }
+
+    func write(_ text: String, name: String = "run.yaml") -> String {
+        let path = directory.appendingPathComponent(name).path
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
+        return path
+    }
+
+    func assertError(_ path: String?, overrides: [String] = [], contains fragments: [String],
+                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try ConfigurationLoader.load(path: path, overrides: overrides), file: file, line: line) { error in
+            let message = "\(error)"
+            for fragment in fragments {
+                XCTAssertTrue(message.contains(fragment), "'\(message)' should contain '\(fragment)'", file: file, line: line)
+            }
+        }
+    }
+
+    func testFileValuesOverrideDefaultsAndSetOverridesTheFile() throws {
+        let path = write("""
+            model:
+              mixer: attention
+              dim: 64
+              mlp_hidden: 128
+            optimizer:
+              learning_rate: 0.0005
+            training:
+              steps: 20
+            """)
+        let configuration = try ConfigurationLoader.load(path: path, overrides: ["model.dim=32", "training.seed=7"])
+        XCTAssertEqual(configuration.model.dim, 32, "--set wins over the file")
+        XCTAssertEqual(configuration.model.mlpHidden, 128)
+        XCTAssertEqual(configuration.optimizer.learningRate, 0.0005)
+        XCTAssertEqual(configuration.training.steps, 20)
+        XCTAssertEqual(configuration.training.seed, 7)
+        XCTAssertEqual(configuration.model.heads, ModelConfiguration().heads, "unset keys keep their defaults")
+        XCTAssertEqual(try ConfigurationLoader.load(path: nil), TrainingConfiguration())
+    }
+
+    func testUnknownKeyNamesFileLineSuggestionAndValidKeys() {
+        let path = write("""
+            optimizer:
+              name: adamw
+              lerning_rate: 0.1
+            """, name: "listops.yaml")
+        assertError(path, contains: ["listops.yaml:3", "unknown key 'lerning_rate' under 'optimizer'",
+                                     "did you mean 'learning_rate'?", "valid keys: beta1, beta2"])
+        assertError(write("modle:\n  dim: 3\n"), contains: ["run.yaml:1", "unknown key 'modle'", "did you mean 'model'?"])
+        assertError(nil, overrides: ["model.dimm=3"], contains: ["--set model.dimm=3", "did you mean 'dim'?"])
+    }
+
+    func testWrongTypesAndChoicesNameTheKey() {
+        assertError(write("model:\n  dim: wide\n"), contains: ["run.yaml:2", "key 'model.dim' expects a whole number"])
+        assertError(write("model:\n  mixer: fftnett\n"), contains: ["key 'model.mixer' must be one of", "attention"])
+        assertError(write("model: 3\n"), contains: ["'model' is a section"])
+        assertError(write("model:\n  dim: [1, 2]\n"), contains: ["model.dim"])
+        assertError(directory.appendingPathComponent("missing.yaml").path, contains: ["missing.yaml", "cannot read"])
+        assertError(write("model:\n  dim: 3\n   heads: 2\n"), contains: ["not valid YAML"])
+    }
+
+    func testValidationCatchesImpossibleCombinations() throws {
+        var configuration = TrainingConfiguration()
+        configuration.model.dim = 30
+        configuration.model.heads = 4
+        XCTAssertThrowsError(try configuration.validate()) { XCTAssertEqual("\($0)", "model.dim 30 is not divisible by model.heads 4") }
+        configuration = TrainingConfiguration()
+        configuration.data.sequenceLength = 4096
+        XCTAssertThrowsError(try configuration.validate()) { XCTAssertTrue("\($0)".contains("exceeds model.max_length")) }
+        configuration = TrainingConfiguration()
+        configuration.optimizer.name = "adam"
+        XCTAssertThrowsError(try configuration.validate()) { XCTAssertTrue("\($0)".contains("'optimizer.name': 'adam' is not one of adamw, sgd")) }
+        configuration = TrainingConfiguration()
+        configuration.training.batchSize = 10
+        XCTAssertThrowsError(try configuration.localBatchSize(ranks: 3))
+        XCTAssertEqual(try configuration.localBatchSize(ranks: 2), 5)
+        XCTAssertNoThrow(try TrainingConfiguration().validate())
+    }
+
+    func testResolvedConfigurationRoundTrips() throws {
+        var configuration = TrainingConfiguration()
+        configuration.model.mlpHidden = 77
+        configuration.parallel.firstBucketMegabytes = 3
+        let text = try ConfigurationLoader.encode(configuration)
+        XCTAssertTrue(text.contains("\"mlp_hidden\" : 77"))
+        XCTAssertTrue(text.contains("\"first_bucket_megabytes\" : 3"))
+        let path = write(text, name: "resolved.yaml")  // JSON is YAML
+        XCTAssertEqual(try ConfigurationLoader.load(path: path), configuration)
+    }
+}
