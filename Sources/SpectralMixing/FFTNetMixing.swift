@@ -12,8 +12,10 @@ import TensorCore
 ///     modReLU(z) = z · ReLU(|z| + b) / (|z| + 1e-6)     b: (H, F), init −0.1
 ///     y  = irfft(modReLU(Z'), n = N, norm=ortho)        (B, N, D)
 ///
-/// F = N/2 + 1. Heads split D into H contiguous groups of d_h = D/H channels, so Z is one
-/// real FFT of the (B, N, D) input along N (howmany = B·D) viewed as (B, F, H, d_h).
+/// F = N/2 + 1. Heads split D into H contiguous groups of d_h = D/H channels. The input is
+/// transposed to (B, D, N) so that Z is one real FFT plan over B·D contiguous sequences
+/// (FFTW runs these several times faster than transforms at stride D), giving (B, D, F) =
+/// (B, H, d_h, F); the output is transposed back.
 ///
 /// `filterKnots: K` has the MLP emit H·K values, linearly interpolated (end points aligned)
 /// to the F bins; K = F (the default) is the paper's layer exactly. The layer is built for
@@ -39,7 +41,7 @@ public final class FFTNetMixing: TokenMixer {
     static let epsilon: Float = 1e-6
 
     // Kept by forward for backward.
-    var spectrum = Tensor(zeros: [0])     // Z: (B, F, D, 2)
+    var spectrum = Tensor(zeros: [0])     // Z: (B, D, F, 2)
     var filter = Tensor(zeros: [0])       // base + ΔW: (B, H, F)
     var tokenWeights = Tensor(zeros: [0]) // mask / count: (B, N)
 
@@ -69,12 +71,13 @@ public final class FFTNetMixing: TokenMixer {
         let (b, n, d, f, h) = (x.shape[0], sequenceLength, dim, bins, heads)
         let headDim = d / h
 
-        // Z = rfft(x) along N, ortho: (B, F, D) complex.
-        var z = Tensor(zeros: [b, f, d, 2])
-        x.withUnsafeBufferPointer { xs in
+        // Z = rfft(x) along N, ortho: (B, D, F) complex.
+        var z = Tensor(zeros: [b, d, f, 2])
+        var sequences = MatrixTranspose.transposed(x)  // (B, D, N)
+        sequences.withUnsafeMutableBufferPointer { xs in
             z.withUnsafeMutableBufferPointer { zs in
-                FFT.realForward(input: UnsafeMutablePointer(mutating: xs.baseAddress!), output: zs.baseAddress!,
-                                outer: b, length: n, inner: d, scaling: .ortho)
+                FFT.realForward(input: xs.baseAddress!, output: zs.baseAddress!, outer: b * d, length: n, inner: 1,
+                                scaling: .ortho)
             }
         }
 
@@ -102,34 +105,32 @@ public final class FFTNetMixing: TokenMixer {
             filter.withUnsafeBufferPointer { ws in
                 u.withUnsafeMutableBufferPointer { us in
                     let zp = zs.baseAddress!, wp = ws.baseAddress!, up = us.baseAddress!
-                    parallelFor(b * f, grain: max(1, 2048 / d)) { rows in
+                    parallelFor(b * d, grain: max(1, 4096 / f)) { rows in
                         for row in rows {
-                            let batch = row / f, k = row % f
-                            for head in 0..<h {
-                                let w = wp[(batch * h + head) * f + k], beta = bias[head * f + k]
-                                for j in 0..<headDim {
-                                    let index = 2 * (row * d + head * headDim + j)
-                                    let re = zp[index] * w, im = zp[index + 1] * w
-                                    let magnitude = (re * re + im * im).squareRoot()
-                                    let scale = max(magnitude + beta, 0) / (magnitude + eps)
-                                    up[index] = re * scale
-                                    up[index + 1] = im * scale
-                                }
+                            let head = (row % d) / headDim
+                            let w = wp + (row / d * h + head) * f, beta = bias + head * f, zr = zp + 2 * row * f
+                            let ur = up + 2 * row * f
+                            for k in 0..<f {
+                                let re = zr[2 * k] * w[k], im = zr[2 * k + 1] * w[k]
+                                let magnitude = (re * re + im * im).squareRoot()
+                                let scale = max(magnitude + beta[k], 0) / (magnitude + eps)
+                                ur[2 * k] = re * scale
+                                ur[2 * k + 1] = im * scale
                             }
                         }
                     }
                 }
             }
         }
-        var y = Tensor(zeros: x.shape)
+        var output = Tensor(zeros: [b, d, n])
         u.withUnsafeMutableBufferPointer { us in
-            y.withUnsafeMutableBufferPointer { ys in
-                FFT.realInverse(input: us.baseAddress!, output: ys.baseAddress!, outer: b, length: n, inner: d,
+            output.withUnsafeMutableBufferPointer { ys in
+                FFT.realInverse(input: us.baseAddress!, output: ys.baseAddress!, outer: b * d, length: n, inner: 1,
                                 scaling: .ortho)
             }
         }
         spectrum = z
-        return y
+        return MatrixTranspose.transposed(output)
     }
 
     // MARK: - Backward
@@ -142,19 +143,20 @@ public final class FFTNetMixing: TokenMixer {
         let headDim = d / h
         precondition(gradient.shape == [b, n, d], "FFTNetMixing.backward: gradient \(gradient.shape), expected \([b, n, d])")
 
-        // G_U = rfft_ortho(g) · w_k, w = 2 on interior bins.
+        // G_U = rfft_ortho(g) · w_k, w = 2 on interior bins; (B, D, F) like Z.
         var gu = Tensor(zeros: spectrum.shape)
-        gradient.withUnsafeBufferPointer { gs in
+        var gradientSequences = MatrixTranspose.transposed(gradient)
+        gradientSequences.withUnsafeMutableBufferPointer { gs in
             gu.withUnsafeMutableBufferPointer { us in
-                FFT.realForward(input: UnsafeMutablePointer(mutating: gs.baseAddress!), output: us.baseAddress!,
-                                outer: b, length: n, inner: d, scaling: .ortho)
+                FFT.realForward(input: gs.baseAddress!, output: us.baseAddress!, outer: b * d, length: n, inner: 1,
+                                scaling: .ortho)
             }
         }
 
         // Through modReLU and Z' = Z ⊙ W. With z = Z'·, r = |z|, s = (r + β)/(r + ε) where r + β > 0:
         //   ∂L/∂z = s G + (G·z)(ε − β) / ((r + ε)² r) · z,   ∂L/∂β += (G·z)/(r + ε)
         //   ∂L/∂Z = W ∂L/∂z,   ∂L/∂W += ∂L/∂z · Z   (real dot products of (re, im) pairs)
-        // Parallel over bins k: each k owns its β, base and W gradient entries.
+        // Parallel over bins k: each thread owns its bins' β, base and W gradient entries.
         var gw = Tensor(zeros: [b, h, f])
         let bias = arena.value(modReLUBias), dBias = arena.gradient(modReLUBias), dBase = arena.gradient(baseFilter)
         let eps = FFTNetMixing.epsilon
@@ -163,37 +165,30 @@ public final class FFTNetMixing: TokenMixer {
                 gu.withUnsafeMutableBufferPointer { us in
                     gw.withUnsafeMutableBufferPointer { gws in
                         let zp = zs.baseAddress!, wp = ws.baseAddress!, gp = us.baseAddress!, gwp = gws.baseAddress!
-                        parallelFor(f, grain: max(1, 2048 / (b * d))) { binRange in
-                            for k in binRange {
-                                let doubling: Float = (k == 0 || 2 * k == n) ? 1 : 2
-                                for batch in 0..<b {
-                                    for head in 0..<h {
-                                        let w = wp[(batch * h + head) * f + k], beta = bias[head * f + k]
-                                        var biasGradient: Float = 0, filterGradient: Float = 0
-                                        for j in 0..<headDim {
-                                            let index = 2 * ((batch * f + k) * d + head * headDim + j)
-                                            let zr = zp[index], zi = zp[index + 1]
-                                            let re = zr * w, im = zi * w
-                                            let r = (re * re + im * im).squareRoot()
-                                            var dr: Float = 0, di: Float = 0
-                                            if r + beta > 0 {
-                                                let gr = gp[index] * doubling, gi = gp[index + 1] * doubling
-                                                let dot = gr * re + gi * im
-                                                let s = (r + beta) / (r + eps)
-                                                let radial = r > 0 ? dot * (eps - beta) / ((r + eps) * (r + eps) * r) : 0
-                                                dr = s * gr + radial * re
-                                                di = s * gi + radial * im
-                                                biasGradient += dot / (r + eps)
-                                            }
-                                            filterGradient += dr * zr + di * zi
-                                            // ∂L/∂Z, halved on interior bins for the irfft below.
-                                            gp[index] = dr * w / doubling
-                                            gp[index + 1] = di * w / doubling
-                                        }
-                                        dBias[head * f + k] += biasGradient
-                                        dBase[head * f + k] += filterGradient
-                                        gwp[(batch * h + head) * f + k] = filterGradient
+                        parallelFor(f, grain: max(1, 65_536 / (b * d))) { binRange in
+                            for row in 0..<(b * d) {
+                                let head = (row % d) / headDim, filterRow = (row / d * h + head) * f
+                                let w = wp + filterRow, beta = bias + head * f, zr = zp + 2 * row * f, g = gp + 2 * row * f
+                                for k in binRange {
+                                    let doubling: Float = (k == 0 || 2 * k == n) ? 1 : 2
+                                    let re = zr[2 * k] * w[k], im = zr[2 * k + 1] * w[k]
+                                    let r = (re * re + im * im).squareRoot()
+                                    var dr: Float = 0, di: Float = 0
+                                    if r + beta[k] > 0 {
+                                        let gr = g[2 * k] * doubling, gi = g[2 * k + 1] * doubling
+                                        let dot = gr * re + gi * im
+                                        let s = (r + beta[k]) / (r + eps)
+                                        let radial = r > 0 ? dot * (eps - beta[k]) / ((r + eps) * (r + eps) * r) : 0
+                                        dr = s * gr + radial * re
+                                        di = s * gi + radial * im
+                                        dBias[head * f + k] += dot / (r + eps)
                                     }
+                                    let filterGradient = dr * zr[2 * k] + di * zr[2 * k + 1]
+                                    dBase[head * f + k] += filterGradient
+                                    gwp[filterRow + k] += filterGradient
+                                    // ∂L/∂Z, halved on interior bins for the irfft below.
+                                    g[2 * k] = dr * w[k] / doubling
+                                    g[2 * k + 1] = di * w[k] / doubling
                                 }
                             }
                         }
@@ -202,14 +197,15 @@ public final class FFTNetMixing: TokenMixer {
             }
         }
 
-        // dx = irfft_ortho(∂L/∂Z / w_k) (already divided above).
-        var dx = Tensor(zeros: [b, n, d])
+        // dx = irfft_ortho(∂L/∂Z / w_k) (already divided above), back to (B, N, D).
+        var dxSequences = Tensor(zeros: [b, d, n])
         gu.withUnsafeMutableBufferPointer { us in
-            dx.withUnsafeMutableBufferPointer { dxs in
-                FFT.realInverse(input: us.baseAddress!, output: dxs.baseAddress!, outer: b, length: n, inner: d,
+            dxSequences.withUnsafeMutableBufferPointer { dxs in
+                FFT.realInverse(input: us.baseAddress!, output: dxs.baseAddress!, outer: b * d, length: n, inner: 1,
                                 scaling: .ortho)
             }
         }
+        var dx = MatrixTranspose.transposed(dxSequences)
 
         // Filter MLP: ∂L/∂ΔW (B, H, F) → knots (B, H·K) → fc2 → GELU → fc1 → ∂L/∂c (B, D).
         var gKnots = Tensor(zeros: [b, h * filterKnots])

@@ -28,35 +28,46 @@ extension KernelizedAttention {
         return c
     }
 
-    /// Features per chunk so that one [2N, chunk·(d_h+1)] buffer holds at most `chunkBudget` floats.
+    /// Features per chunk so that one [chunk·(d_h+1), 2N] buffer holds at most `chunkBudget` floats.
     func featuresPerChunk(length n: Int) -> Int {
         max(1, min(featureCount, chunkBudget / (2 * n * (headDim + 1))))
     }
 
-    /// Rows 0..<N of `padded` [2N, f·(d_h+1)] ← φ(k_i)_r · [v_i, 1]_c for features r in
-    /// `features` (one (batch, head) block): the Toeplitz product's input channels.
+    /// Runs `body` over 0..<n in blocks of 64 rows (a block of φ, V and the sums stays in
+    /// cache while every channel's stretch of those rows is read or written), blocks spread
+    /// over the threads; blocks own their rows.
+    func forEachRowBlock(_ n: Int, _ body: (Range<Int>) -> Void) {
+        let block = 64
+        parallelFor(n, grain: 4 * block) { range in
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                body(start..<min(range.upperBound, start + block))
+            }
+        }
+    }
+
+    /// Channel (r, c) of `padded` [f·(d_h+1), 2N] ← φ(k_i)_r · [v_i, 1]_c for i < N and the
+    /// features r of `features` (one (batch, head) block): the Toeplitz product's input.
     func fillKeyValueChannels(_ padded: UnsafeMutablePointer<Float>, phiK: UnsafePointer<Float>,
                               values: UnsafePointer<Float>, length n: Int, features: Range<Int>) {
-        let (m, dh, width, d) = (featureCount, headDim, headDim + 1, dim)
-        let channels = features.count * width
-        parallelFor(n, grain: max(1, 4096 / channels)) { rows in
-            for i in rows {
-                let row = padded + i * channels, v = values + i * d
-                for (slot, r) in features.enumerated() {
-                    let weight = phiK[i * m + r], target = row + slot * width
-                    for c in 0..<dh { target[c] = weight * v[c] }
-                    target[dh] = weight
+        let (m, dh, width, d, size) = (featureCount, headDim, headDim + 1, dim, 2 * n)
+        forEachRowBlock(n) { rows in
+            for (slot, r) in features.enumerated() {
+                for c in 0..<dh {
+                    let target = padded + (slot * width + c) * size
+                    for i in rows { target[i] = phiK[i * m + r] * values[i * d + c] }
                 }
+                let target = padded + (slot * width + dh) * size
+                for i in rows { target[i] = phiK[i * m + r] }
             }
         }
     }
 
     /// sums (B, H, N, d_h+1) = Σ_r φ(q_i)_r (C (φ(K) ⊗ [V 1]))_{i,r,:}, one (batch, head) and
-    /// feature chunk at a time; FFTs of length 2N with howmany = the chunk's channels.
+    /// feature chunk at a time; one FFT plan over the chunk's channels, each of length 2N.
     func toeplitzForward(phiQ: Tensor, phiK: Tensor, values: Tensor) -> Tensor {
         let (b, n, h, m, dh, width, d) = (values.shape[0], values.shape[1], heads, featureCount, headDim, headDim + 1, dim)
-        let toeplitz = ToeplitzFFT(length: n, causal: causal)
-        let perChunk = featuresPerChunk(length: n), chunkFloats = 2 * n * perChunk * width
+        let toeplitz = ToeplitzFFT(length: n, causal: causal), size = 2 * n
+        let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
         let coefficients = relativeCoefficients(length: n)
         let sums = Tensor(zeros: [b, h, n, width])
         let q0 = phiQ.storage.pointer, k0 = phiK.storage.pointer, v0 = values.storage.pointer, u0 = sums.storage.pointer
@@ -75,12 +86,12 @@ extension KernelizedAttention {
                         toeplitz.multiply(spectrum, groups: 1, channels: channels, by: spectra + head * (n + 1) * 2,
                                           transposed: false)
                         toeplitz.inverseTransform(spectrum, groups: 1, channels: channels, into: product)
-                        // u_i += Σ_r φ(q_i)_r T_{i,r,:}
-                        parallelFor(n, grain: max(1, 4096 / channels)) { rows in
-                            for i in rows {
-                                for (slot, r) in features.enumerated() {
-                                    let weight = q[i * m + r], source = product + i * channels + slot * width
-                                    for c in 0..<width { u[i * width + c] += weight * source[c] }
+                        // u_i += Σ_r φ(q_i)_r T_{r,:,i}
+                        forEachRowBlock(n) { rows in
+                            for (slot, r) in features.enumerated() {
+                                for c in 0..<width {
+                                    let source = product + (slot * width + c) * size
+                                    for i in rows { u[i * width + c] += q[i * m + r] * source[i] }
                                 }
                             }
                         }
@@ -92,16 +103,16 @@ extension KernelizedAttention {
     }
 
     /// Backward of `toeplitzForward`, per (batch, head) and feature chunk, with T = C·KV and
-    /// ∂L/∂T_{i,r,c} = φ(q_i)_r ∂L/∂u_{i,c}:
-    ///   ∂L/∂φ(q_i)_r = Σ_c ∂L/∂u_{i,c} T_{i,r,c}        (T recomputed, not stored)
-    ///   ∂L/∂KV = Cᵀ ∂L/∂T;  ∂L/∂φ(k_j)_r = Σ_c ∂L/∂KV_{j,r,c} [v_j 1]_c;  ∂L/∂v_j += Σ_r ∂L/∂KV_{j,r,:} φ(k_j)_r
+    /// ∂L/∂T_{r,c,i} = φ(q_i)_r ∂L/∂u_{i,c}:
+    ///   ∂L/∂φ(q_i)_r = Σ_c ∂L/∂u_{i,c} T_{r,c,i}        (T recomputed, not stored)
+    ///   ∂L/∂KV = Cᵀ ∂L/∂T;  ∂L/∂φ(k_j)_r = Σ_c ∂L/∂KV_{r,c,j} [v_j 1]_c;  ∂L/∂v_j += Σ_r ∂L/∂KV_{r,:,j} φ(k_j)_r
     ///   ∂L/∂c_t from the correlation of ∂L/∂T with KV (ToeplitzFFT), then ∂L/∂b_t += c_t ∂L/∂c_t.
     /// Returns ∂L/∂φ(Q), ∂L/∂φ(K) (B, H, N, m) and ∂L/∂V (B, N, D).
     func toeplitzBackward(_ saved: SavedState, sumGradient: Tensor) -> (phiQ: Tensor, phiK: Tensor, values: Tensor) {
         let (b, n, h, m, dh, width, d) = (saved.values.shape[0], saved.values.shape[1], heads, featureCount, headDim,
                                           headDim + 1, dim)
-        let toeplitz = ToeplitzFFT(length: n, causal: causal)
-        let perChunk = featuresPerChunk(length: n), chunkFloats = 2 * n * perChunk * width
+        let toeplitz = ToeplitzFFT(length: n, causal: causal), size = 2 * n
+        let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
         let spectrumFloats = (n + 1) * perChunk * width * 2
         let coefficients = relativeCoefficients(length: n)
         let phiQGradient = Tensor(zeros: saved.queryFeatures.shape), phiKGradient = Tensor(zeros: saved.keyFeatures.shape)
@@ -125,11 +136,11 @@ extension KernelizedAttention {
                     for start in stride(from: 0, to: m, by: perChunk) {
                         let features = start..<min(m, start + perChunk), channels = features.count * width
                         fillKeyValueChannels(kvIn, phiK: k, values: v, length: n, features: features)
-                        parallelFor(n, grain: max(1, 4096 / channels)) { rows in
-                            for i in rows {
-                                for (slot, feature) in features.enumerated() {
-                                    let weight = q[i * m + feature], target = gradientIn + i * channels + slot * width
-                                    for c in 0..<width { target[c] = weight * du[i * width + c] }
+                        forEachRowBlock(n) { rows in
+                            for (slot, r) in features.enumerated() {
+                                for c in 0..<width {
+                                    let target = gradientIn + (slot * width + c) * size
+                                    for i in rows { target[i] = q[i * m + r] * du[i * width + c] }
                                 }
                             }
                         }
@@ -143,30 +154,28 @@ extension KernelizedAttention {
                         // T = C·KV → ∂L/∂φ(q).
                         toeplitz.multiply(kvSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: false)
                         toeplitz.inverseTransform(kvSpectrum, groups: 1, channels: channels, into: product)
-                        parallelFor(n, grain: max(1, 4096 / channels)) { rows in
-                            for i in rows {
-                                for (slot, feature) in features.enumerated() {
-                                    let source = product + i * channels + slot * width
-                                    var total: Float = 0
-                                    for c in 0..<width { total += du[i * width + c] * source[c] }
-                                    dq[i * m + feature] = total
+                        forEachRowBlock(n) { rows in
+                            for (slot, r) in features.enumerated() {
+                                for c in 0..<width {
+                                    let source = product + (slot * width + c) * size
+                                    for i in rows { dq[i * m + r] += du[i * width + c] * source[i] }
                                 }
                             }
                         }
                         // ∂L/∂KV = Cᵀ ∂L/∂T → ∂L/∂φ(k), ∂L/∂v.
                         toeplitz.multiply(gradientSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: true)
                         toeplitz.inverseTransform(gradientSpectrum, groups: 1, channels: channels, into: product)
-                        parallelFor(n, grain: max(1, 4096 / channels)) { rows in
-                            for j in rows {
-                                for (slot, feature) in features.enumerated() {
-                                    let source = product + j * channels + slot * width, weight = k[j * m + feature]
-                                    var total = source[dh]
-                                    for c in 0..<dh {
-                                        total += source[c] * v[j * d + c]
-                                        dv[j * d + c] += source[c] * weight
+                        forEachRowBlock(n) { rows in
+                            for (slot, r) in features.enumerated() {
+                                for c in 0..<dh {
+                                    let source = product + (slot * width + c) * size
+                                    for j in rows {
+                                        dk[j * m + r] += source[j] * v[j * d + c]
+                                        dv[j * d + c] += source[j] * k[j * m + r]
                                     }
-                                    dk[j * m + feature] = total
                                 }
+                                let source = product + (slot * width + dh) * size
+                                for j in rows { dk[j * m + r] += source[j] }
                             }
                         }
                     }

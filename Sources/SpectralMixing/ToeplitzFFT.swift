@@ -2,9 +2,9 @@ import TensorCore
 
 /// The Toeplitz matrix–vector product of kernelized attention with relative positional
 /// encoding (Luo et al., "Stable, Fast and Accurate: Kernelized Attention with Relative
-/// Positional Encoding", NeurIPS 2021, §3.2) in O(N log N):
+/// Positional Encoding", NeurIPS 2021, §3.2) in O(N log N) per channel:
 ///
-///     y = C x,   C_ij = c_{j−i},   t = j − i ∈ [−(N−1), N−1]        x, y: (N, channels)
+///     y = C x,   C_ij = c_{j−i},   t = j − i ∈ [−(N−1), N−1]        x, y: N tokens per channel
 ///
 /// C is the top-left N×N block of the 2N×2N circulant whose first row is
 /// r = [c_0, c_1, …, c_{N−1}, 0, c_{−(N−1)}, …, c_{−1}] (MODELS.md's layout; C_ij = r_{(j−i) mod 2N}).
@@ -17,9 +17,10 @@ import TensorCore
 ///     ∂L/∂x = Cᵀ g,  (Cᵀ)_ij = c_{i−j}:  IDFT(R ⊙ G)[:N]           (no conjugate)
 ///     ∂L/∂c_t = Σ_i Σ_channels g_i x_{i+t}:  IDFT(Σ_channels conj(G) ⊙ X)[t mod 2N]
 ///
-/// Real FFTs of length 2N (N + 1 bins) throughout. Data is `[groups, 2N, channels]`; every
-/// transform of a call is one FFTW plan with howmany = groups·channels, and each group has
-/// its own coefficients (a head, or a batch-and-head pair).
+/// Layout: every channel is one contiguous sequence, `[groups, channels, 2N]` padded (and
+/// `[groups, channels, N+1]` complex spectra), so each call is one FFTW plan over
+/// groups·channels contiguous transforms of length 2N (real FFTs, N + 1 bins). Each group
+/// (a head, or a batch-and-head pair) has its own coefficients.
 public struct ToeplitzFFT: Sendable {
     /// N, the number of tokens.
     public let length: Int
@@ -60,11 +61,11 @@ public struct ToeplitzFFT: Sendable {
         Kernels.scale(UnsafeMutableBufferPointer(start: spectra, count: groups * bins * 2), by: 1 / Float(size))
     }
 
-    /// DFT of `padded` `[groups, 2N, channels]` (rows N..<2N must be zero) → `spectrum`
-    /// `[groups, N+1, channels, 2]`. `padded` is left intact.
+    /// DFT of `padded` `[groups, channels, 2N]` (entries N..<2N of every channel must be zero)
+    /// → `spectrum` `[groups, channels, N+1, 2]`. `padded` is left intact.
     public func transform(_ padded: UnsafeMutablePointer<Float>, groups: Int, channels: Int,
                           into spectrum: UnsafeMutablePointer<Float>) {
-        FFT.realForward(input: padded, output: spectrum, outer: groups, length: transformLength, inner: channels,
+        FFT.realForward(input: padded, output: spectrum, outer: groups * channels, length: transformLength, inner: 1,
                         scaling: .unnormalized)
     }
 
@@ -72,42 +73,42 @@ public struct ToeplitzFFT: Sendable {
     public func multiply(_ spectrum: UnsafeMutablePointer<Float>, groups: Int, channels: Int,
                          by spectra: UnsafePointer<Float>, transposed: Bool) {
         let bins = bins, sign: Float = transposed ? 1 : -1
-        parallelFor(groups * bins, grain: max(1, 4096 / channels)) { range in
-            for row in range {
-                let cr = spectra[2 * row], ci = sign * spectra[2 * row + 1]
-                let z = spectrum + 2 * row * channels
-                for ch in 0..<channels {
-                    let a = z[2 * ch], b = z[2 * ch + 1]
-                    z[2 * ch] = a * cr - b * ci
-                    z[2 * ch + 1] = a * ci + b * cr
+        parallelFor(groups * channels, grain: max(1, 8192 / bins)) { rows in
+            for row in rows {
+                let r = spectra + 2 * (row / channels) * bins, z = spectrum + 2 * row * bins
+                for k in 0..<bins {
+                    let cr = r[2 * k], ci = sign * r[2 * k + 1], a = z[2 * k], b = z[2 * k + 1]
+                    z[2 * k] = a * cr - b * ci
+                    z[2 * k + 1] = a * ci + b * cr
                 }
             }
         }
     }
 
-    /// Inverse DFT of `spectrum` `[groups, N+1, channels, 2]` (destroyed) → `padded`
-    /// `[groups, 2N, channels]`; rows 0..<N hold the product.
+    /// Inverse DFT of `spectrum` `[groups, channels, N+1, 2]` (destroyed) → `padded`
+    /// `[groups, channels, 2N]`; entries 0..<N of each channel hold the product.
     public func inverseTransform(_ spectrum: UnsafeMutablePointer<Float>, groups: Int, channels: Int,
                                  into padded: UnsafeMutablePointer<Float>) {
-        FFT.realInverse(input: spectrum, output: padded, outer: groups, length: transformLength, inner: channels,
+        FFT.realInverse(input: spectrum, output: padded, outer: groups * channels, length: transformLength, inner: 1,
                         scaling: .unnormalized)
     }
 
-    /// correlation[g, k] += Σ_channels conj(G[g, k, ch]) · X[g, k, ch]: the spectrum of
+    /// correlation[g, k] += Σ_channels conj(G[g, ch, k]) · X[g, ch, k]: the spectrum of
     /// ∂L/∂c before the inverse transform (`correlation` `[groups, N+1, 2]`).
     public func accumulateCorrelation(gradientSpectrum: UnsafePointer<Float>, inputSpectrum: UnsafePointer<Float>,
                                       groups: Int, channels: Int, into correlation: UnsafeMutablePointer<Float>) {
-        parallelFor(groups * bins, grain: max(1, 4096 / channels)) { range in
-            for row in range {
-                let gs = gradientSpectrum + 2 * row * channels, xs = inputSpectrum + 2 * row * channels
-                var re: Float = 0, im: Float = 0
+        let bins = bins
+        for g in 0..<groups {
+            let out = correlation + 2 * g * bins
+            parallelFor(bins, grain: 1024) { binRange in  // each thread owns its bins
                 for ch in 0..<channels {
-                    let gr = gs[2 * ch], gi = gs[2 * ch + 1], xr = xs[2 * ch], xi = xs[2 * ch + 1]
-                    re += gr * xr + gi * xi
-                    im += gr * xi - gi * xr
+                    let gs = gradientSpectrum + 2 * (g * channels + ch) * bins, xs = inputSpectrum + 2 * (g * channels + ch) * bins
+                    for k in binRange {
+                        let gr = gs[2 * k], gi = gs[2 * k + 1], xr = xs[2 * k], xi = xs[2 * k + 1]
+                        out[2 * k] += gr * xr + gi * xi
+                        out[2 * k + 1] += gr * xi - gi * xr
+                    }
                 }
-                correlation[2 * row] += re
-                correlation[2 * row + 1] += im
             }
         }
     }
@@ -134,76 +135,69 @@ public struct ToeplitzFFT: Sendable {
 
     // MARK: - Tensors
 
-    /// y = C x (or Cᵀ x) for x `[groups, N, channels]` and coefficients `[groups, 2N−1]`.
+    /// y = C x (or Cᵀ x) for x `[groups, channels, N]` and coefficients `[groups, 2N−1]`.
     public func apply(_ x: Tensor, coefficients: Tensor, transposed: Bool = false) -> Tensor {
         let (groups, channels) = checkShapes(x, coefficients)
-        var padded = Tensor(zeros: [groups, transformLength, channels])
-        var spectrum = Tensor(zeros: [groups, bins, channels, 2])
-        var spectra = Tensor(zeros: [groups, bins, 2])
         var y = Tensor(zeros: x.shape)
-        let n = length
-        padded.withUnsafeMutableBufferPointer { ps in
-            spectrum.withUnsafeMutableBufferPointer { ss in
-                spectra.withUnsafeMutableBufferPointer { cs in
-                    let p = ps.baseAddress!, s = ss.baseAddress!, r = cs.baseAddress!
-                    coefficients.withUnsafeBufferPointer { coefficientSpectra($0.baseAddress!, groups: groups, into: r) }
-                    x.withUnsafeBufferPointer { xs in copyRows(from: xs.baseAddress!, into: p, groups: groups, channels: channels) }
-                    transform(p, groups: groups, channels: channels, into: s)
-                    multiply(s, groups: groups, channels: channels, by: r, transposed: transposed)
-                    inverseTransform(s, groups: groups, channels: channels, into: p)
-                    y.withUnsafeMutableBufferPointer { ys in
-                        for g in 0..<groups {
-                            (ys.baseAddress! + g * n * channels).update(from: p + g * 2 * n * channels, count: n * channels)
-                        }
-                    }
-                }
+        withPaddedSpectrum(of: x, channels: groups * channels) { padded, spectrum in
+            var spectra = Tensor(zeros: [groups, bins, 2])
+            spectra.withUnsafeMutableBufferPointer { rs in
+                coefficients.withUnsafeBufferPointer { coefficientSpectra($0.baseAddress!, groups: groups, into: rs.baseAddress!) }
+                multiply(spectrum, groups: groups, channels: channels, by: rs.baseAddress!, transposed: transposed)
             }
+            inverseTransform(spectrum, groups: groups, channels: channels, into: padded)
+            y.withUnsafeMutableBufferPointer { unpad(padded, channels: groups * channels, into: $0.baseAddress!) }
         }
         return y
     }
 
-    /// The gradients of L with respect to x (`[groups, N, channels]`) and the coefficients
+    /// The gradients of L with respect to x (`[groups, channels, N]`) and the coefficients
     /// (`[groups, 2N−1]`) given g = ∂L/∂(C x).
     public func gradients(of gradient: Tensor, input x: Tensor, coefficients: Tensor) -> (input: Tensor, coefficients: Tensor) {
         let (groups, channels) = checkShapes(x, coefficients)
         precondition(gradient.shape == x.shape, "ToeplitzFFT: gradient \(gradient.shape) for input \(x.shape)")
-        let dx = apply(gradient, coefficients: coefficients, transposed: true)
-        var paddedX = Tensor(zeros: [groups, transformLength, channels]), paddedG = paddedX
-        var spectrumX = Tensor(zeros: [groups, bins, channels, 2]), spectrumG = spectrumX
-        var correlation = Tensor(zeros: [groups, bins, 2])
         var dc = Tensor(zeros: coefficients.shape)
-        paddedX.withUnsafeMutableBufferPointer { px in
-            paddedG.withUnsafeMutableBufferPointer { pg in
-                spectrumX.withUnsafeMutableBufferPointer { sx in
-                    spectrumG.withUnsafeMutableBufferPointer { sg in
-                        x.withUnsafeBufferPointer { copyRows(from: $0.baseAddress!, into: px.baseAddress!, groups: groups, channels: channels) }
-                        gradient.withUnsafeBufferPointer { copyRows(from: $0.baseAddress!, into: pg.baseAddress!, groups: groups, channels: channels) }
-                        transform(px.baseAddress!, groups: groups, channels: channels, into: sx.baseAddress!)
-                        transform(pg.baseAddress!, groups: groups, channels: channels, into: sg.baseAddress!)
-                        correlation.withUnsafeMutableBufferPointer { cs in
-                            accumulateCorrelation(gradientSpectrum: sg.baseAddress!, inputSpectrum: sx.baseAddress!,
-                                                  groups: groups, channels: channels, into: cs.baseAddress!)
-                            dc.withUnsafeMutableBufferPointer { addCoefficientGradient(correlation: cs.baseAddress!, groups: groups, into: $0.baseAddress!) }
-                        }
-                    }
+        withPaddedSpectrum(of: x, channels: groups * channels) { _, inputSpectrum in
+            withPaddedSpectrum(of: gradient, channels: groups * channels) { _, gradientSpectrum in
+                var correlation = Tensor(zeros: [groups, bins, 2])
+                correlation.withUnsafeMutableBufferPointer { cs in
+                    accumulateCorrelation(gradientSpectrum: gradientSpectrum, inputSpectrum: inputSpectrum,
+                                          groups: groups, channels: channels, into: cs.baseAddress!)
+                    dc.withUnsafeMutableBufferPointer { addCoefficientGradient(correlation: cs.baseAddress!, groups: groups, into: $0.baseAddress!) }
                 }
             }
         }
-        return (dx, dc)
+        return (apply(gradient, coefficients: coefficients, transposed: true), dc)
     }
 
     func checkShapes(_ x: Tensor, _ coefficients: Tensor) -> (groups: Int, channels: Int) {
-        precondition(x.rank == 3 && x.shape[1] == length,
-                     "ToeplitzFFT: input [groups, \(length), channels] expected, got \(x.shape)")
+        precondition(x.rank == 3 && x.shape[2] == length,
+                     "ToeplitzFFT: input [groups, channels, \(length)] expected, got \(x.shape)")
         precondition(coefficients.shape == [x.shape[0], coefficientCount],
                      "ToeplitzFFT: coefficients [\(x.shape[0]), \(coefficientCount)] expected, got \(coefficients.shape)")
-        return (x.shape[0], x.shape[2])
+        return (x.shape[0], x.shape[1])
     }
 
-    /// [groups, N, channels] → rows 0..<N of [groups, 2N, channels] (rows N..<2N are left as they are).
-    func copyRows(from source: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>,
-                  groups: Int, channels: Int) {
-        let block = length * channels
-        for g in 0..<groups { (padded + 2 * g * block).update(from: source + g * block, count: block) }
+    /// Zero-pads each of the `channels` sequences of x to 2N and transforms them; `body`
+    /// gets the padded buffer and the spectrum.
+    func withPaddedSpectrum(of x: Tensor, channels: Int,
+                            _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        var padded = Tensor(zeros: [channels, transformLength]), spectrum = Tensor(zeros: [channels, bins, 2])
+        padded.withUnsafeMutableBufferPointer { ps in
+            spectrum.withUnsafeMutableBufferPointer { ss in
+                x.withUnsafeBufferPointer { xs in
+                    for ch in 0..<channels {
+                        (ps.baseAddress! + ch * transformLength).update(from: xs.baseAddress! + ch * length, count: length)
+                    }
+                }
+                transform(ps.baseAddress!, groups: 1, channels: channels, into: ss.baseAddress!)
+                body(ps.baseAddress!, ss.baseAddress!)
+            }
+        }
+    }
+
+    /// The first N entries of each padded channel.
+    func unpad(_ padded: UnsafePointer<Float>, channels: Int, into y: UnsafeMutablePointer<Float>) {
+        for ch in 0..<channels { (y + ch * length).update(from: padded + ch * transformLength, count: length) }
     }
 }

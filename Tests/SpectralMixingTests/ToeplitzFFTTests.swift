@@ -35,24 +35,25 @@ final class ToeplitzProduct: SequenceLayer {
 }
 
 final class ToeplitzFFTTests: XCTestCase {
-    /// y_i = Σ_j c_{j−i} x_j with an explicit Toeplitz matrix (Double), full and causal, and
+    /// y_i = Σ_j c_{j−i} x_j per channel ([groups, channels, N]) with an explicit Toeplitz
+    /// matrix (Double), full and causal, and
     /// the transposed product; odd, even and non-power-of-two N. rtol 1e-5, atol 1e-5.
     func testProductMatchesExplicitToeplitzMatrix() {
         for (n, causal) in [(1, false), (5, false), (8, true), (12, false), (7, true)] {
             let groups = 3, channels = 4
-            let x = randomTensor([groups, n, channels], seed: UInt64(n))
+            let x = randomTensor([groups, channels, n], seed: UInt64(n))
             let c = randomTensor([groups, 2 * n - 1], seed: UInt64(100 + n))
             let toeplitz = ToeplitzFFT(length: n, causal: causal)
             for transposed in [false, true] {
                 var expected = [Double]()
                 for g in 0..<groups {
-                    for i in 0..<n {
-                        for ch in 0..<channels {
+                    for ch in 0..<channels {
+                        for i in 0..<n {
                             var total = 0.0
                             for j in 0..<n {
                                 let t = transposed ? i - j : j - i       // Cᵀ_ij = C_ji = c_{i−j}
                                 if causal && t > 0 { continue }
-                                total += Double(c[g, t + n - 1]) * Double(x[g, j, ch])
+                                total += Double(c[g, t + n - 1]) * Double(x[g, ch, j])
                             }
                             expected.append(total)
                         }
@@ -67,7 +68,7 @@ final class ToeplitzFFTTests: XCTestCase {
     /// ∂L/∂c_t = Σ_i Σ_ch g_i x_{i+t} against the explicit sum; rtol 1e-5, atol 1e-5.
     func testCoefficientGradientMatchesExplicitSum() {
         for (n, causal) in [(6, false), (9, true)] {
-            let x = randomTensor([2, n, 3], seed: 1), g = randomTensor([2, n, 3], seed: 2)
+            let x = randomTensor([2, 3, n], seed: 1), g = randomTensor([2, 3, n], seed: 2)
             let c = randomTensor([2, 2 * n - 1], seed: 3)
             let dc = ToeplitzFFT(length: n, causal: causal).gradients(of: g, input: x, coefficients: c).coefficients
             var expected = [Double]()
@@ -76,7 +77,7 @@ final class ToeplitzFFTTests: XCTestCase {
                     var total = 0.0
                     if !(causal && t > 0) {
                         for i in 0..<n where i + t >= 0 && i + t < n {
-                            for ch in 0..<3 { total += Double(g[group, i, ch]) * Double(x[group, i + t, ch]) }
+                            for ch in 0..<3 { total += Double(g[group, ch, i]) * Double(x[group, ch, i + t]) }
                         }
                     }
                     expected.append(total)
@@ -91,7 +92,7 @@ final class ToeplitzFFTTests: XCTestCase {
             let arena = ParameterArena()
             let layer = ToeplitzProduct(arena: arena, groups: 2, length: n, causal: causal)
             arena.allocate(seed: 4)
-            GradientCheck().check(arena: arena, input: randomTensor([2, n, 3], seed: 5),
+            GradientCheck().check(arena: arena, input: randomTensor([2, 3, n], seed: 5),
                                   forward: { layer.forward($0, context: $1) }, backward: { layer.backward($0) })
         }
     }
