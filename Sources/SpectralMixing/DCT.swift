@@ -33,32 +33,22 @@ public enum DCT {
     public static func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                                outer: Int, length n: Int, inner: Int) {
         let bins = n / 2 + 1
-        var reordered = Tensor(zeros: [outer * n * inner])
-        var spectrum = Tensor(zeros: [outer * bins * inner * 2])
-        let twiddles = Twiddles(length: n)
-        reordered.withUnsafeMutableBufferPointer { vs in
-            spectrum.withUnsafeMutableBufferPointer { ss in
-                let v = vs.baseAddress!, s = ss.baseAddress!
-                // v_m = x_{2m}; v_{n−1−m} = x_{2m+1}.
-                parallelFor(outer * n, grain: max(1, 8192 / inner)) { rows in
-                    for row in rows {
-                        let o = row / n, t = row % n
-                        let m = t % 2 == 0 ? t / 2 : n - 1 - t / 2
-                        (v + (o * n + m) * inner).update(from: input + row * inner, count: inner)
-                    }
-                }
-                FFT.realForward(input: v, output: s, outer: outer, length: n, inner: inner, scaling: .unnormalized)
-                // X_k = s_k Re(e^{−iθ_k} V_k), θ_k = πk/2n; V_k = conj(V_{n−k}) above n/2.
-                parallelFor(outer * n, grain: max(1, 8192 / inner)) { rows in
-                    for row in rows {
-                        let o = row / n, k = row % n
-                        let (bin, sign): (Int, Float) = k < bins ? (k, 1) : (n - k, -1)
-                        let c = twiddles.cosine[k] * twiddles.scale[k]
-                        let sn = sign * twiddles.sine[k] * twiddles.scale[k]
-                        let source = s + 2 * (o * bins + bin) * inner
-                        let target = output + row * inner
-                        for i in 0..<inner { target[i] = source[2 * i] * c + source[2 * i + 1] * sn }
-                    }
+        withWorkspace(outer: outer, length: n, inner: inner) { v, s, twiddles in
+            // v_m = x_{2m}; v_{n−1−m} = x_{2m+1}.
+            reorder(outer: outer, length: n, inner: inner) { row, m in
+                (v + (row / n * n + m) * inner).update(from: input + row * inner, count: inner)
+            }
+            FFT.realForward(input: v, output: s, outer: outer, length: n, inner: inner, scaling: .unnormalized)
+            // X_k = s_k Re(e^{−iθ_k} V_k), θ_k = πk/2n; V_k = conj(V_{n−k}) above n/2.
+            parallelFor(outer * n, grain: max(1, 8192 / inner)) { rows in
+                for row in rows {
+                    let o = row / n, k = row % n
+                    let (bin, sign): (Int, Float) = k < bins ? (k, 1) : (n - k, -1)
+                    let c = twiddles.cosine[k] * twiddles.scale[k]
+                    let sn = sign * twiddles.sine[k] * twiddles.scale[k]
+                    let source = s + 2 * (o * bins + bin) * inner
+                    let target = output + row * inner
+                    for i in 0..<inner { target[i] = source[2 * i] * c + source[2 * i + 1] * sn }
                 }
             }
         }
@@ -69,38 +59,50 @@ public enum DCT {
     public static func inverse(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                                outer: Int, length n: Int, inner: Int) {
         let bins = n / 2 + 1
-        var reordered = Tensor(zeros: [outer * n * inner])
-        var spectrum = Tensor(zeros: [outer * bins * inner * 2])
-        let twiddles = Twiddles(length: n)
+        withWorkspace(outer: outer, length: n, inner: inner) { v, s, twiddles in
+            // V_k / n = e^{iθ_k} (U_k − i U_{n−k}) / n, U = X / s.
+            parallelFor(outer * bins, grain: max(1, 8192 / inner)) { rows in
+                for row in rows {
+                    let o = row / bins, k = row % bins
+                    let a = input + (o * n + k) * inner
+                    let b = input + (o * n + n - k) * inner  // unused when k = 0
+                    let unscaleA = 1 / (twiddles.scale[k] * Float(n))
+                    let unscaleB = k == 0 ? 0 : 1 / (twiddles.scale[n - k] * Float(n))
+                    let c = twiddles.cosine[k], sn = twiddles.sine[k]
+                    let target = s + 2 * row * inner
+                    for i in 0..<inner {
+                        let u = a[i] * unscaleA
+                        let w = k == 0 ? 0 : b[i] * unscaleB
+                        target[2 * i] = u * c + w * sn
+                        target[2 * i + 1] = u * sn - w * c
+                    }
+                }
+            }
+            FFT.realInverse(input: s, output: v, outer: outer, length: n, inner: inner, scaling: .unnormalized)
+            // x_{2m} = v_m; x_{2m+1} = v_{n−1−m}.
+            reorder(outer: outer, length: n, inner: inner) { row, m in
+                (output + row * inner).update(from: v + (row / n * n + m) * inner, count: inner)
+            }
+        }
+    }
+
+    /// The reordered sequence v `[outer, n, inner]`, its spectrum `[outer, n/2+1, inner, 2]` and
+    /// the twiddles, alive while `body` runs.
+    static func withWorkspace(outer: Int, length n: Int, inner: Int,
+                              _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Twiddles) -> Void) {
+        var reordered = Tensor(zeros: [outer * n * inner]), spectrum = Tensor(zeros: [outer * (n / 2 + 1) * inner * 2])
         reordered.withUnsafeMutableBufferPointer { vs in
-            spectrum.withUnsafeMutableBufferPointer { ss in
-                let v = vs.baseAddress!, s = ss.baseAddress!
-                // V_k / n = e^{iθ_k} (U_k − i U_{n−k}) / n, U = X / s.
-                parallelFor(outer * bins, grain: max(1, 8192 / inner)) { rows in
-                    for row in rows {
-                        let o = row / bins, k = row % bins
-                        let a = input + (o * n + k) * inner
-                        let b = input + (o * n + n - k) * inner  // unused when k = 0
-                        let unscaleA = 1 / (twiddles.scale[k] * Float(n))
-                        let unscaleB = k == 0 ? 0 : 1 / (twiddles.scale[n - k] * Float(n))
-                        let c = twiddles.cosine[k], sn = twiddles.sine[k]
-                        let target = s + 2 * row * inner
-                        for i in 0..<inner {
-                            let u = a[i] * unscaleA
-                            let w = k == 0 ? 0 : b[i] * unscaleB
-                            target[2 * i] = u * c + w * sn
-                            target[2 * i + 1] = u * sn - w * c
-                        }
-                    }
-                }
-                FFT.realInverse(input: s, output: v, outer: outer, length: n, inner: inner, scaling: .unnormalized)
-                parallelFor(outer * n, grain: max(1, 8192 / inner)) { rows in
-                    for row in rows {
-                        let o = row / n, t = row % n
-                        let m = t % 2 == 0 ? t / 2 : n - 1 - t / 2
-                        (output + row * inner).update(from: v + (o * n + m) * inner, count: inner)
-                    }
-                }
+            spectrum.withUnsafeMutableBufferPointer { ss in body(vs.baseAddress!, ss.baseAddress!, Twiddles(length: n)) }
+        }
+    }
+
+    /// Makhoul's permutation: calls `move(row, m)` for every row = o·n + t of `[outer, n]`, with
+    /// m the position of x_t in v (evens ascending, then odds descending).
+    static func reorder(outer: Int, length n: Int, inner: Int, _ move: (_ row: Int, _ m: Int) -> Void) {
+        parallelFor(outer * n, grain: max(1, 8192 / inner)) { rows in
+            for row in rows {
+                let t = row % n
+                move(row, t % 2 == 0 ? t / 2 : n - 1 - t / 2)
             }
         }
     }

@@ -38,12 +38,12 @@ public final class FFTNetMixing: TokenMixer {
     public let baseFilter: Parameter
     public let modReLUBias: Parameter
     let activation = GELU()
+    let contextMean = Pooling(.mean)  // c: the mean over valid tokens
     static let epsilon: Float = 1e-6
 
     // Kept by forward for backward.
     var spectrum = Tensor(zeros: [0])     // Z: (B, D, F, 2)
     var filter = Tensor(zeros: [0])       // base + ΔW: (B, H, F)
-    var tokenWeights = Tensor(zeros: [0]) // mask / count: (B, N)
 
     public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, sequenceLength: Int,
                 filterKnots: Int? = nil) {
@@ -81,9 +81,8 @@ public final class FFTNetMixing: TokenMixer {
             }
         }
 
-        // c = Σ_n w_bn x_bn with w = mask / (valid count), and the filter W = base + interp(MLP(c)).
-        tokenWeights = FFTNetMixing.tokenWeights(mask: context.mask, batch: b, length: n)
-        let c = FFTNetMixing.weightedTokenSum(x, weights: tokenWeights)
+        // c = mean of x over valid tokens, and the filter W = base + interp(MLP(c)).
+        let c = contextMean.forward(x, mask: context.mask)
         let delta = filterOutput.forward(activation.forward(filterHidden.forward(c, context: context), context: context),
                                          context: context)
         filter = Tensor(zeros: [b, h, f])
@@ -219,59 +218,13 @@ public final class FFTNetMixing: TokenMixer {
         }
         let gc = filterHidden.backward(activation.backward(filterOutput.backward(gKnots)))
 
-        // c = Σ_n w_bn x_bn → dx_bn += w_bn ∂L/∂c_b.
-        tokenWeights.withUnsafeBufferPointer { weights in
-            gc.withUnsafeBufferPointer { gcs in
-                dx.withUnsafeMutableBufferPointer { dxs in
-                    let wp = weights.baseAddress!, gcp = gcs.baseAddress!, out = dxs.baseAddress!
-                    parallelFor(b * n, grain: max(1, 8192 / d)) { rows in
-                        for row in rows {
-                            let weight = wp[row], source = gcp + (row / n) * d, target = out + row * d
-                            if weight != 0 { for j in 0..<d { target[j] += weight * source[j] } }
-                        }
-                    }
-                }
-            }
+        // c = mean over valid tokens → dx += its backward.
+        contextMean.backward(gc).withUnsafeBufferPointer { fromContext in
+            dx.withUnsafeMutableBufferPointer { Kernels.axpy(1, fromContext, $0) }
         }
         spectrum = Tensor(zeros: [0])
         filter = Tensor(zeros: [0])
         return dx
-    }
-
-    // MARK: - Context mean
-
-    /// (B, N) weights m_bn / Σ_n m_bn (1/N without a mask; all zero for a row with no valid token).
-    static func tokenWeights(mask: Tensor?, batch b: Int, length n: Int) -> Tensor {
-        guard let mask else { return Tensor(shape: [b, n], repeating: 1 / Float(n)) }
-        precondition(mask.shape == [b, n], "FFTNetMixing: mask \(mask.shape), expected \([b, n])")
-        var weights = mask
-        weights.withUnsafeMutableBufferPointer { ws in
-            for row in 0..<b {
-                var count: Float = 0
-                for t in 0..<n { count += ws[row * n + t] }
-                let scale = count > 0 ? 1 / count : 0
-                for t in 0..<n { ws[row * n + t] *= scale }
-            }
-        }
-        return weights
-    }
-
-    /// c_b = Σ_n w_bn x_bn: (B, N, D) → (B, D).
-    static func weightedTokenSum(_ x: Tensor, weights: Tensor) -> Tensor {
-        let (b, n, d) = (x.shape[0], x.shape[1], x.shape[2])
-        var c = Tensor(zeros: [b, d])
-        x.withUnsafeBufferPointer { xs in
-            weights.withUnsafeBufferPointer { ws in
-                c.withUnsafeMutableBufferPointer { cs in
-                    for batch in 0..<b {
-                        // cᵀ = w_bᵀ X_b: one gemv-shaped gemm per batch row.
-                        gemm(.none, .none, m: 1, n: d, k: n, a: ws.baseAddress! + batch * n, lda: n,
-                             b: xs.baseAddress! + batch * n * d, ldb: d, beta: 0, c: cs.baseAddress! + batch * d, ldc: d)
-                    }
-                }
-            }
-        }
-        return c
     }
 }
 
