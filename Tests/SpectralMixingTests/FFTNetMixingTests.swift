@@ -83,7 +83,8 @@ final class FFTNetMixingTests: XCTestCase {
     /// Forward against the Double reference with explicit DFT sums, with padding, odd and even
     /// N, and K < F knots. Tolerance rtol 1e-4, atol 1e-4.
     func testForwardMatchesExplicitDFTReference() {
-        for (n, d, h, knots, masked) in [(7, 6, 2, nil, true), (8, 4, 2, 3, false), (12, 6, 3, 7, true), (5, 4, 1, 1, false)] {
+        for (n, d, h, knots, masked) in [(7, 6, 2, nil, true), (8, 4, 2, 3, false), (12, 6, 3, 7, true), (5, 4, 1, 1, false),
+                                         (70, 36, 3, 9, true)] {  // the last spans several transpose tiles
             let (_, layer) = makeLayer(dim: d, heads: h, length: n, knots: knots, seed: UInt64(n))
             let x = randomTensor([2, n, d], seed: UInt64(n + 1))
             let mask = masked ? padMask(batch: 2, length: n, valid: [n, n - 3]) : nil
