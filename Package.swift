@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs", "CJPEGDecoding"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
+        .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers"]),
         .target(
             name: "Training",
             dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Datasets", "Distributed",
@@ -51,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Layers", "Optimizers", "Models", "Datasets", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Layers", "SpectralMixing", "Optimizers", "Models", "Datasets", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -64,6 +65,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "ParallelTrainingTests", dependencies: ["Training", "Datasets", "Distributed", "Models", "TensorCore"]),
+        .testTarget(name: "SpectralMixingTests", dependencies: ["SpectralMixing", "Layers", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

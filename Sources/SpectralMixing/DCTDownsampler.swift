@@ -1,0 +1,147 @@
+import Layers
+import TensorCore
+
+/// The Fourier Transformer's sequence downsampling (He et al., "Fourier Transformer: Fast
+/// Long Range Modeling by Removing Sequence Redundancy with FFT Operator", ACL Findings 2023,
+/// §3.2): keep the K lowest DCT frequencies along the sequence and transform back at length K,
+///
+///     x ← IDCT_K(DCT_N(x)[:K]),   K = ceil(p·N)        x: (B, N, D) → (B, K, D)
+///
+/// with CLS pooling the first token is kept aside and prepended again: (B, N, D) →
+/// (B, 1 + K′, D) where the N − 1 other tokens are shortened to K′ = min(K, N − 1) — K is
+/// computed from the full length N, exactly as the LUMIA-Group code slices
+/// `[:, :, :ceil(T·p)]` after removing CLS, so p = 1 is the identity.
+///
+/// Scaling, matching that code's `dct(·, norm='ortho')` then `idct(·, norm='ortho')`: both
+/// transforms are orthonormal *at their own length*, DCT-II at N and DCT-III at K. The
+/// truncated spectrum is not rescaled, so a constant sequence of value a comes back as the
+/// constant a·√(N/K) (its DC coefficient a√N is read by a length-K inverse as a√N/√K).
+///
+/// Backward: the map is linear, x ↦ C_Kᵀ P C_N x with orthonormal C and the truncation P,
+/// so dx = C_Nᵀ Pᵀ C_K g = IDCT_N(pad(DCT_K(g))) — forward and inverse swap roles, and the
+/// dropped frequencies get zero gradient.
+///
+/// No parameters: a Fourier Transformer loads a plain Transformer's checkpoint unchanged.
+public final class DCTDownsampler: SequenceLayer {
+    /// The fraction p of frequencies kept.
+    public let ratio: Double
+    /// Whether token 0 (CLS) bypasses the transform.
+    public let keepsFirstToken: Bool
+    var inputLength = 0
+
+    public init(ratio: Double, keepsFirstToken: Bool) {
+        precondition(ratio > 0 && ratio <= 1, "DCTDownsampler: ratio must be in (0, 1], got \(ratio)")
+        self.ratio = ratio
+        self.keepsFirstToken = keepsFirstToken
+    }
+
+    /// The output length for an input of `length` tokens.
+    public func outputLength(forInputLength length: Int) -> Int {
+        let kept = Int((ratio * Double(length)).rounded(.up))
+        return keepsFirstToken ? 1 + min(kept, length - 1) : min(kept, length)
+    }
+
+    /// (B, N, D) → (B, K, D), or (B, 1 + K′, D) keeping CLS.
+    public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+        precondition(x.rank == 3, "DCTDownsampler: (B, N, D) input expected, got \(x.shape)")
+        precondition(!keepsFirstToken || x.shape[1] >= 2, "DCTDownsampler: CLS kept aside needs N ≥ 2, got \(x.shape)")
+        inputLength = x.shape[1]
+        return DCTDownsampler.resample(x, toLength: outputLength(forInputLength: inputLength),
+                                       keepsFirstToken: keepsFirstToken, forward: true)
+    }
+
+    /// (B, K, D) gradient → (B, N, D): IDCT_N(pad(DCT_K(g))).
+    public func backward(_ gradient: Tensor) -> Tensor {
+        DCTDownsampler.resample(gradient, toLength: inputLength, keepsFirstToken: keepsFirstToken, forward: false)
+    }
+
+    /// Along axis 1 of (B, L, D), skipping token 0 when `keepsFirstToken`:
+    /// forward (L ≥ M): IDCT_M(DCT_L(x)[:M]); adjoint (L ≤ M): IDCT_M(pad_M(DCT_L(x))).
+    /// Both are "DCT at the input length, resize the spectrum, inverse DCT at the output length".
+    static func resample(_ x: Tensor, toLength outputLength: Int, keepsFirstToken: Bool, forward: Bool) -> Tensor {
+        let (b, length, d) = (x.shape[0], x.shape[1], x.shape[2])
+        let skip = keepsFirstToken ? 1 : 0
+        let inCount = length - skip, outCount = outputLength - skip
+        precondition(forward ? outCount <= inCount : outCount >= inCount,
+                     "DCTDownsampler: cannot resample \(inCount) tokens to \(outCount)")
+        var spectrum = Tensor(zeros: [b, inCount, d])
+        var resized = Tensor(zeros: [b, outCount, d])
+        var y = Tensor(zeros: [b, outputLength, d])
+        let kept = min(inCount, outCount)
+        x.withUnsafeBufferPointer { xs in
+            spectrum.withUnsafeMutableBufferPointer { ss in
+                resized.withUnsafeMutableBufferPointer { rs in
+                    y.withUnsafeMutableBufferPointer { ys in
+                        let input = xs.baseAddress!, s = ss.baseAddress!, r = rs.baseAddress!, out = ys.baseAddress!
+                        for batch in 0..<b {
+                            (s + batch * inCount * d).update(from: input + (batch * length + skip) * d, count: inCount * d)
+                        }
+                        DCT.forward(input: s, output: s, outer: b, length: inCount, inner: d)
+                        // Truncate (forward) or zero-pad (adjoint) the spectrum to outCount.
+                        for batch in 0..<b {
+                            (r + batch * outCount * d).update(from: s + batch * inCount * d, count: kept * d)
+                        }
+                        DCT.inverse(input: r, output: r, outer: b, length: outCount, inner: d)
+                        for batch in 0..<b {
+                            if keepsFirstToken { (out + batch * outputLength * d).update(from: input + batch * length * d, count: d) }
+                            (out + (batch * outputLength + skip) * d).update(from: r + batch * outCount * d, count: outCount * d)
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    // MARK: - Nearest-neighbour upsampling (the global residual)
+
+    /// Repeats tokens of (B, K, D) back to (B, N, D) by nearest neighbour, as PyTorch's
+    /// `interpolate(mode='nearest')`: output token t reads input token ⌊t·K/N⌋. With
+    /// `keepsFirstToken`, token 0 maps to token 0 and the other N − 1 tokens are upsampled from
+    /// the other K − 1.
+    public static func upsample(_ x: Tensor, toLength length: Int, keepsFirstToken: Bool) -> Tensor {
+        let (b, short, d) = (x.shape[0], x.shape[1], x.shape[2])
+        var y = Tensor(zeros: [b, length, d])
+        x.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { ys in
+                let input = xs.baseAddress!, out = ys.baseAddress!
+                parallelFor(b * length, grain: max(1, 8192 / d)) { rows in
+                    for row in rows {
+                        let batch = row / length, t = row % length
+                        let source = nearestSource(t, from: short, to: length, keepsFirstToken: keepsFirstToken)
+                        (out + row * d).update(from: input + (batch * short + source) * d, count: d)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The adjoint of `upsample`: (B, N, D) gradient → (B, K, D), each short token receiving
+    /// the sum of the gradients of the tokens it was copied to.
+    public static func upsampleBackward(_ gradient: Tensor, toLength short: Int, keepsFirstToken: Bool) -> Tensor {
+        let (b, length, d) = (gradient.shape[0], gradient.shape[1], gradient.shape[2])
+        var dx = Tensor(zeros: [b, short, d])
+        gradient.withUnsafeBufferPointer { gs in
+            dx.withUnsafeMutableBufferPointer { dxs in
+                let g = gs.baseAddress!, out = dxs.baseAddress!
+                parallelFor(b, grain: 1) { batches in  // sources are non-decreasing in t: one writer per batch
+                    for batch in batches {
+                        for t in 0..<length {
+                            let source = nearestSource(t, from: short, to: length, keepsFirstToken: keepsFirstToken)
+                            let target = out + (batch * short + source) * d, row = g + (batch * length + t) * d
+                            for j in 0..<d { target[j] += row[j] }
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    @inline(__always)
+    static func nearestSource(_ t: Int, from short: Int, to length: Int, keepsFirstToken: Bool) -> Int {
+        guard keepsFirstToken else { return t * short / length }
+        return t == 0 ? 0 : 1 + (t - 1) * (short - 1) / (length - 1)
+    }
+}

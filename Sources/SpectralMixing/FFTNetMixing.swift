@@ -1,0 +1,268 @@
+import Foundation
+import Layers
+import TensorCore
+
+/// FFTNet's adaptive spectral filtering (Fein-Ashley, "The FFT Strikes Back: An Efficient
+/// Alternative to Self-Attention", arXiv 2502.18394 v1, §3), the v1 layer of MODELS.md:
+///
+///     Z  = rfft(x_heads, along N, norm=ortho)          x_heads: (B, H, N, d_h) → Z: (B, H, F, d_h)
+///     c  = mean over valid tokens of x                  (B, D)
+///     ΔW = W2 · GELU(W1 · c + b1) + b2                  (B, H, F)
+///     Z' = Z ⊙ (base + ΔW)                              base: (H, F), init 1; broadcast over d_h
+///     modReLU(z) = z · ReLU(|z| + b) / (|z| + 1e-6)     b: (H, F), init −0.1
+///     y  = irfft(modReLU(Z'), n = N, norm=ortho)        (B, N, D)
+///
+/// F = N/2 + 1. Heads split D into H contiguous groups of d_h = D/H channels. The input is
+/// transposed to (B, D, N) so that Z is one real FFT plan over B·D contiguous sequences
+/// (FFTW runs these several times faster than transforms at stride D), giving (B, D, F) =
+/// (B, H, d_h, F); the output is transposed back.
+///
+/// `filterKnots: K` has the MLP emit H·K values, linearly interpolated (end points aligned)
+/// to the F bins; K = F (the default) is the paper's layer exactly. The layer is built for
+/// one sequence length N (the filter has F bins); pad shorter inputs to N. Pad tokens take
+/// part in the FFT as in the paper; the context mean runs over valid tokens only.
+///
+/// Parameters: `<name>.filter.fc1` (D → D), `<name>.filter.fc2` (D → H·K),
+/// `<name>.filter.base` (H, F), `<name>.modrelu.bias` (H, F).
+public final class FFTNetMixing: TokenMixer {
+    public let arena: ParameterArena
+    public let dim: Int
+    public let heads: Int
+    public let sequenceLength: Int
+    /// F = N/2 + 1 frequency bins.
+    public let bins: Int
+    /// K, the number of filter values per head the MLP produces.
+    public let filterKnots: Int
+    public let filterHidden: Linear
+    public let filterOutput: Linear
+    public let baseFilter: Parameter
+    public let modReLUBias: Parameter
+    let activation = GELU()
+    let contextMean = Pooling(.mean)  // c: the mean over valid tokens
+    static let epsilon: Float = 1e-6
+
+    // Kept by forward for backward.
+    var spectrum = Tensor(zeros: [0])     // Z: (B, D, F, 2)
+    var filter = Tensor(zeros: [0])       // base + ΔW: (B, H, F)
+
+    public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, sequenceLength: Int,
+                filterKnots: Int? = nil) {
+        precondition(dim % heads == 0, "FFTNetMixing: dim \(dim) is not divisible by heads \(heads)")
+        self.arena = arena
+        self.dim = dim
+        self.heads = heads
+        self.sequenceLength = sequenceLength
+        bins = sequenceLength / 2 + 1
+        self.filterKnots = filterKnots ?? bins
+        precondition(self.filterKnots >= 1 && self.filterKnots <= bins,
+                     "FFTNetMixing: filterKnots must be in 1...\(bins) for length \(sequenceLength), got \(self.filterKnots)")
+        filterHidden = Linear("\(name).filter.fc1", arena: arena, inputSize: dim, outputSize: dim)
+        filterOutput = Linear("\(name).filter.fc2", arena: arena, inputSize: dim, outputSize: heads * self.filterKnots)
+        baseFilter = arena.register("\(name).filter.base", shape: [heads, bins], initializer: .constant(1), weightDecay: false)
+        modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(-0.1),
+                                     weightDecay: false)
+    }
+
+    // MARK: - Forward
+
+    public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+        precondition(x.rank == 3 && x.shape[1] == sequenceLength && x.shape[2] == dim,
+                     "FFTNetMixing: (B, \(sequenceLength), \(dim)) input expected, got \(x.shape)")
+        let (b, n, d, f, h) = (x.shape[0], sequenceLength, dim, bins, heads)
+        let headDim = d / h
+
+        // Z = rfft(x) along N, ortho: (B, D, F) complex.
+        var z = Tensor(zeros: [b, d, f, 2])
+        var sequences = MatrixTranspose.transposed(x)  // (B, D, N)
+        sequences.withUnsafeMutableBufferPointer { xs in
+            z.withUnsafeMutableBufferPointer { zs in
+                FFT.realForward(input: xs.baseAddress!, output: zs.baseAddress!, outer: b * d, length: n, inner: 1,
+                                scaling: .ortho)
+            }
+        }
+
+        // c = mean of x over valid tokens, and the filter W = base + interp(MLP(c)).
+        let c = contextMean.forward(x, mask: context.mask)
+        let delta = filterOutput.forward(activation.forward(filterHidden.forward(c, context: context), context: context),
+                                         context: context)
+        filter = Tensor(zeros: [b, h, f])
+        let interpolation = KnotInterpolation(knots: filterKnots, bins: f)
+        let base = arena.value(baseFilter)
+        delta.withUnsafeBufferPointer { ds in
+            filter.withUnsafeMutableBufferPointer { ws in
+                for row in 0..<(b * h) {
+                    interpolation.apply(ds.baseAddress! + row * filterKnots, into: ws.baseAddress! + row * f)
+                    for k in 0..<f { ws[row * f + k] += base[(row % h) * f + k] }
+                }
+            }
+        }
+
+        // U = modReLU(Z ⊙ W), then y = irfft(U) (c2r overwrites U, a scratch copy).
+        var u = Tensor(zeros: z.shape)
+        let bias = arena.value(modReLUBias), eps = FFTNetMixing.epsilon
+        z.withUnsafeBufferPointer { zs in
+            filter.withUnsafeBufferPointer { ws in
+                u.withUnsafeMutableBufferPointer { us in
+                    let zp = zs.baseAddress!, wp = ws.baseAddress!, up = us.baseAddress!
+                    parallelFor(b * d, grain: max(1, 4096 / f)) { rows in
+                        for row in rows {
+                            let head = (row % d) / headDim
+                            let w = wp + (row / d * h + head) * f, beta = bias + head * f, zr = zp + 2 * row * f
+                            let ur = up + 2 * row * f
+                            for k in 0..<f {
+                                let re = zr[2 * k] * w[k], im = zr[2 * k + 1] * w[k]
+                                let magnitude = (re * re + im * im).squareRoot()
+                                let scale = max(magnitude + beta[k], 0) / (magnitude + eps)
+                                ur[2 * k] = re * scale
+                                ur[2 * k + 1] = im * scale
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var output = Tensor(zeros: [b, d, n])
+        u.withUnsafeMutableBufferPointer { us in
+            output.withUnsafeMutableBufferPointer { ys in
+                FFT.realInverse(input: us.baseAddress!, output: ys.baseAddress!, outer: b * d, length: n, inner: 1,
+                                scaling: .ortho)
+            }
+        }
+        spectrum = z
+        return MatrixTranspose.transposed(output)
+    }
+
+    // MARK: - Backward
+
+    /// Reverse order of forward. The adjoint of irfft_ortho is rfft_ortho with the interior
+    /// bins doubled (each stands for itself and its conjugate twin; DC and Nyquist do not), and
+    /// the adjoint of rfft_ortho is irfft_ortho with the interior bins halved.
+    public func backward(_ gradient: Tensor) -> Tensor {
+        let (b, n, d, f, h) = (spectrum.shape[0], sequenceLength, dim, bins, heads)
+        let headDim = d / h
+        precondition(gradient.shape == [b, n, d], "FFTNetMixing.backward: gradient \(gradient.shape), expected \([b, n, d])")
+
+        // G_U = rfft_ortho(g) · w_k, w = 2 on interior bins; (B, D, F) like Z.
+        var gu = Tensor(zeros: spectrum.shape)
+        var gradientSequences = MatrixTranspose.transposed(gradient)
+        gradientSequences.withUnsafeMutableBufferPointer { gs in
+            gu.withUnsafeMutableBufferPointer { us in
+                FFT.realForward(input: gs.baseAddress!, output: us.baseAddress!, outer: b * d, length: n, inner: 1,
+                                scaling: .ortho)
+            }
+        }
+
+        // Through modReLU and Z' = Z ⊙ W. With z = Z'·, r = |z|, s = (r + β)/(r + ε) where r + β > 0:
+        //   ∂L/∂z = s G + (G·z)(ε − β) / ((r + ε)² r) · z,   ∂L/∂β += (G·z)/(r + ε)
+        //   ∂L/∂Z = W ∂L/∂z,   ∂L/∂W += ∂L/∂z · Z   (real dot products of (re, im) pairs)
+        // Parallel over bins k: each thread owns its bins' β, base and W gradient entries.
+        var gw = Tensor(zeros: [b, h, f])
+        let bias = arena.value(modReLUBias), dBias = arena.gradient(modReLUBias), dBase = arena.gradient(baseFilter)
+        let eps = FFTNetMixing.epsilon
+        spectrum.withUnsafeBufferPointer { zs in
+            filter.withUnsafeBufferPointer { ws in
+                gu.withUnsafeMutableBufferPointer { us in
+                    gw.withUnsafeMutableBufferPointer { gws in
+                        let zp = zs.baseAddress!, wp = ws.baseAddress!, gp = us.baseAddress!, gwp = gws.baseAddress!
+                        parallelFor(f, grain: max(1, 65_536 / (b * d))) { binRange in
+                            for row in 0..<(b * d) {
+                                let head = (row % d) / headDim, filterRow = (row / d * h + head) * f
+                                let w = wp + filterRow, beta = bias + head * f, zr = zp + 2 * row * f, g = gp + 2 * row * f
+                                for k in binRange {
+                                    let doubling: Float = (k == 0 || 2 * k == n) ? 1 : 2
+                                    let re = zr[2 * k] * w[k], im = zr[2 * k + 1] * w[k]
+                                    let r = (re * re + im * im).squareRoot()
+                                    var dr: Float = 0, di: Float = 0
+                                    if r + beta[k] > 0 {
+                                        let gr = g[2 * k] * doubling, gi = g[2 * k + 1] * doubling
+                                        let dot = gr * re + gi * im
+                                        let s = (r + beta[k]) / (r + eps)
+                                        let radial = r > 0 ? dot * (eps - beta[k]) / ((r + eps) * (r + eps) * r) : 0
+                                        dr = s * gr + radial * re
+                                        di = s * gi + radial * im
+                                        dBias[head * f + k] += dot / (r + eps)
+                                    }
+                                    let filterGradient = dr * zr[2 * k] + di * zr[2 * k + 1]
+                                    dBase[head * f + k] += filterGradient
+                                    gwp[filterRow + k] += filterGradient
+                                    // ∂L/∂Z, halved on interior bins for the irfft below.
+                                    g[2 * k] = dr * w[k] / doubling
+                                    g[2 * k + 1] = di * w[k] / doubling
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // dx = irfft_ortho(∂L/∂Z / w_k) (already divided above), back to (B, N, D).
+        var dxSequences = Tensor(zeros: [b, d, n])
+        gu.withUnsafeMutableBufferPointer { us in
+            dxSequences.withUnsafeMutableBufferPointer { dxs in
+                FFT.realInverse(input: us.baseAddress!, output: dxs.baseAddress!, outer: b * d, length: n, inner: 1,
+                                scaling: .ortho)
+            }
+        }
+        var dx = MatrixTranspose.transposed(dxSequences)
+
+        // Filter MLP: ∂L/∂ΔW (B, H, F) → knots (B, H·K) → fc2 → GELU → fc1 → ∂L/∂c (B, D).
+        var gKnots = Tensor(zeros: [b, h * filterKnots])
+        let interpolation = KnotInterpolation(knots: filterKnots, bins: f)
+        gw.withUnsafeBufferPointer { gws in
+            gKnots.withUnsafeMutableBufferPointer { gks in
+                for row in 0..<(b * h) {
+                    interpolation.addAdjoint(gws.baseAddress! + row * f, into: gks.baseAddress! + row * filterKnots)
+                }
+            }
+        }
+        let gc = filterHidden.backward(activation.backward(filterOutput.backward(gKnots)))
+
+        // c = mean over valid tokens → dx += its backward.
+        contextMean.backward(gc).withUnsafeBufferPointer { fromContext in
+            dx.withUnsafeMutableBufferPointer { Kernels.axpy(1, fromContext, $0) }
+        }
+        spectrum = Tensor(zeros: [0])
+        filter = Tensor(zeros: [0])
+        return dx
+    }
+}
+
+/// Linear interpolation of K knots onto F bins with the end points aligned: bin k reads
+/// position k·(K−1)/(F−1) in knot coordinates. K = F is the identity.
+struct KnotInterpolation {
+    let lower: [Int]
+    let fraction: [Float]
+    let knots: Int
+
+    init(knots: Int, bins: Int) {
+        self.knots = knots
+        var lower = [Int](repeating: 0, count: bins), fraction = [Float](repeating: 0, count: bins)
+        if knots > 1 && bins > 1 {
+            for k in 0..<bins {
+                let numerator = k * (knots - 1)
+                lower[k] = numerator / (bins - 1)
+                fraction[k] = Float(numerator % (bins - 1)) / Float(bins - 1)
+            }
+        }
+        self.lower = lower
+        self.fraction = fraction
+    }
+
+    /// out[k] = (1 − a_k) knots[i_k] + a_k knots[i_k + 1].
+    func apply(_ values: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for k in lower.indices {
+            let i = lower[k], a = fraction[k]
+            out[k] = a == 0 ? values[i] : (1 - a) * values[i] + a * values[i + 1]
+        }
+    }
+
+    /// The transpose: knots[i_k] += (1 − a_k) g[k], knots[i_k + 1] += a_k g[k].
+    func addAdjoint(_ gradient: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for k in lower.indices {
+            let i = lower[k], a = fraction[k]
+            out[i] += (1 - a) * gradient[k]
+            if a != 0 { out[i + 1] += a * gradient[k] }
+        }
+    }
+}

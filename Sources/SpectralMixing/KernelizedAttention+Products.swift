@@ -1,0 +1,264 @@
+import Foundation
+import TensorCore
+
+// MARK: - The two products: Toeplitz (RPE or causal) and plain (Performer)
+//
+// The kernels below read their inputs through `Tensor.storage.pointer` (the tensors are
+// arguments, alive for the call) and write only into tensors they create themselves (unique
+// storage, returned) or into scratch storage kept alive by `withScratch`.
+
+/// Fresh zeroed work buffers of the given sizes, alive while `body` runs.
+func withScratch<R>(_ counts: [Int], _ body: ([UnsafeMutablePointer<Float>]) -> R) -> R {
+    let storages = counts.map { TensorStorage(count: $0) }
+    return withExtendedLifetime(storages) { body(storages.map(\.pointer)) }
+}
+
+extension KernelizedAttention {
+    /// c_t = exp(b_t) per head for t ∈ [−(N−1), N−1] (the central 2N − 1 of the 2·maxLength − 1
+    /// biases), or all ones without relative positions: (H, 2N − 1).
+    func relativeCoefficients(length n: Int) -> Tensor {
+        var c = Tensor(shape: [heads, 2 * n - 1], repeating: 1)
+        guard let positionBias else { return c }
+        let bias = arena.value(positionBias), stride = 2 * maxLength - 1, offset = maxLength - n
+        c.withUnsafeMutableBufferPointer { cs in
+            for head in 0..<heads {
+                for t in 0..<(2 * n - 1) { cs[head * (2 * n - 1) + t] = expf(bias[head * stride + offset + t]) }
+            }
+        }
+        return c
+    }
+
+    /// Features per chunk so that one [chunk·(d_h+1), 2N] buffer holds at most `chunkBudget` floats.
+    func featuresPerChunk(length n: Int) -> Int {
+        max(1, min(featureCount, chunkBudget / (2 * n * (headDim + 1))))
+    }
+
+    /// Runs `body` over 0..<n in blocks of 64 rows (a block of φ, V and the sums stays in
+    /// cache while every channel's stretch of those rows is read or written), blocks spread
+    /// over the threads; blocks own their rows.
+    func forEachRowBlock(_ n: Int, _ body: (Range<Int>) -> Void) {
+        let block = 64
+        parallelFor(n, grain: 4 * block) { range in
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                body(start..<min(range.upperBound, start + block))
+            }
+        }
+    }
+
+    /// Channel (r, c) of `padded` [f·(d_h+1), 2N] ← φ(k_i)_r · [v_i, 1]_c for i < N and the
+    /// features r of `features` (one (batch, head) block): the Toeplitz product's input.
+    func fillKeyValueChannels(_ padded: UnsafeMutablePointer<Float>, phiK: UnsafePointer<Float>,
+                              values: UnsafePointer<Float>, length n: Int, features: Range<Int>) {
+        let (m, dh, width, d, size) = (featureCount, headDim, headDim + 1, dim, 2 * n)
+        forEachRowBlock(n) { rows in
+            for (slot, r) in features.enumerated() {
+                for c in 0..<dh {
+                    let target = padded + (slot * width + c) * size
+                    for i in rows { target[i] = phiK[i * m + r] * values[i * d + c] }
+                }
+                let target = padded + (slot * width + dh) * size
+                for i in rows { target[i] = phiK[i * m + r] }
+            }
+        }
+    }
+
+    /// sums (B, H, N, d_h+1) = Σ_r φ(q_i)_r (C (φ(K) ⊗ [V 1]))_{i,r,:}, one (batch, head) and
+    /// feature chunk at a time; one FFT plan over the chunk's channels, each of length 2N.
+    func toeplitzForward(phiQ: Tensor, phiK: Tensor, values: Tensor) -> Tensor {
+        let (b, n, h, m, dh, width, d) = (values.shape[0], values.shape[1], heads, featureCount, headDim, headDim + 1, dim)
+        let toeplitz = ToeplitzFFT(length: n, causal: causal), size = 2 * n
+        let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
+        let coefficients = relativeCoefficients(length: n)
+        let sums = Tensor(zeros: [b, h, n, width])
+        let q0 = phiQ.storage.pointer, k0 = phiK.storage.pointer, v0 = values.storage.pointer, u0 = sums.storage.pointer
+        withScratch([h * (n + 1) * 2, chunkFloats, chunkFloats, (n + 1) * perChunk * width * 2]) { buffers in
+            let (spectra, padded, product, spectrum) = (buffers[0], buffers[1], buffers[2], buffers[3])
+            toeplitz.coefficientSpectra(coefficients.storage.pointer, groups: h, into: spectra)
+            for batch in 0..<b {
+                for head in 0..<h {
+                    let block = (batch * h + head) * n
+                    let q = q0 + block * m, u = u0 + block * width
+                    for start in stride(from: 0, to: m, by: perChunk) {
+                        let features = start..<min(m, start + perChunk), channels = features.count * width
+                        fillKeyValueChannels(padded, phiK: k0 + block * m, values: v0 + batch * n * d + head * dh,
+                                             length: n, features: features)
+                        toeplitz.transform(padded, groups: 1, channels: channels, into: spectrum)
+                        toeplitz.multiply(spectrum, groups: 1, channels: channels, by: spectra + head * (n + 1) * 2,
+                                          transposed: false)
+                        toeplitz.inverseTransform(spectrum, groups: 1, channels: channels, into: product)
+                        // u_i += Σ_r φ(q_i)_r T_{r,:,i}
+                        forEachRowBlock(n) { rows in
+                            for (slot, r) in features.enumerated() {
+                                for c in 0..<width {
+                                    let source = product + (slot * width + c) * size
+                                    for i in rows { u[i * width + c] += q[i * m + r] * source[i] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return sums
+    }
+
+    /// Backward of `toeplitzForward`, per (batch, head) and feature chunk, with T = C·KV and
+    /// ∂L/∂T_{r,c,i} = φ(q_i)_r ∂L/∂u_{i,c}:
+    ///   ∂L/∂φ(q_i)_r = Σ_c ∂L/∂u_{i,c} T_{r,c,i}        (T recomputed, not stored)
+    ///   ∂L/∂KV = Cᵀ ∂L/∂T;  ∂L/∂φ(k_j)_r = Σ_c ∂L/∂KV_{r,c,j} [v_j 1]_c;  ∂L/∂v_j += Σ_r ∂L/∂KV_{r,:,j} φ(k_j)_r
+    ///   ∂L/∂c_t from the correlation of ∂L/∂T with KV (ToeplitzFFT), then ∂L/∂b_t += c_t ∂L/∂c_t.
+    /// Returns ∂L/∂φ(Q), ∂L/∂φ(K) (B, H, N, m) and ∂L/∂V (B, N, D).
+    func toeplitzBackward(_ saved: SavedState, sumGradient: Tensor) -> (phiQ: Tensor, phiK: Tensor, values: Tensor) {
+        let (b, n, h, m, dh, width, d) = (saved.values.shape[0], saved.values.shape[1], heads, featureCount, headDim,
+                                          headDim + 1, dim)
+        let toeplitz = ToeplitzFFT(length: n, causal: causal), size = 2 * n
+        let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
+        let spectrumFloats = (n + 1) * perChunk * width * 2
+        let coefficients = relativeCoefficients(length: n)
+        let phiQGradient = Tensor(zeros: saved.queryFeatures.shape), phiKGradient = Tensor(zeros: saved.keyFeatures.shape)
+        let valueGradient = Tensor(zeros: saved.values.shape)
+        let q0 = saved.queryFeatures.storage.pointer, k0 = saved.keyFeatures.storage.pointer
+        let v0 = saved.values.storage.pointer, du0 = sumGradient.storage.pointer
+        let dq0 = phiQGradient.storage.pointer, dk0 = phiKGradient.storage.pointer, dv0 = valueGradient.storage.pointer
+        let correlationFloats = h * (n + 1) * 2
+        withScratch([correlationFloats, correlationFloats, chunkFloats, chunkFloats, chunkFloats,
+                     spectrumFloats, spectrumFloats]) { buffers in
+            let (spectra, correlation, kvIn, gradientIn, product) = (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4])
+            let (kvSpectrum, gradientSpectrum) = (buffers[5], buffers[6])
+            toeplitz.coefficientSpectra(coefficients.storage.pointer, groups: h, into: spectra)
+            for batch in 0..<b {
+                for head in 0..<h {
+                    let block = (batch * h + head) * n
+                    let q = q0 + block * m, k = k0 + block * m, du = du0 + block * width
+                    let dq = dq0 + block * m, dk = dk0 + block * m
+                    let v = v0 + batch * n * d + head * dh, dv = dv0 + batch * n * d + head * dh
+                    let headSpectrum = spectra + head * (n + 1) * 2
+                    for start in stride(from: 0, to: m, by: perChunk) {
+                        let features = start..<min(m, start + perChunk), channels = features.count * width
+                        fillKeyValueChannels(kvIn, phiK: k, values: v, length: n, features: features)
+                        forEachRowBlock(n) { rows in
+                            for (slot, r) in features.enumerated() {
+                                for c in 0..<width {
+                                    let target = gradientIn + (slot * width + c) * size
+                                    for i in rows { target[i] = q[i * m + r] * du[i * width + c] }
+                                }
+                            }
+                        }
+                        toeplitz.transform(kvIn, groups: 1, channels: channels, into: kvSpectrum)
+                        toeplitz.transform(gradientIn, groups: 1, channels: channels, into: gradientSpectrum)
+                        if usesRelativePositions {
+                            toeplitz.accumulateCorrelation(gradientSpectrum: gradientSpectrum, inputSpectrum: kvSpectrum,
+                                                           groups: 1, channels: channels,
+                                                           into: correlation + head * (n + 1) * 2)
+                        }
+                        // T = C·KV → ∂L/∂φ(q).
+                        toeplitz.multiply(kvSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: false)
+                        toeplitz.inverseTransform(kvSpectrum, groups: 1, channels: channels, into: product)
+                        forEachRowBlock(n) { rows in
+                            for (slot, r) in features.enumerated() {
+                                for c in 0..<width {
+                                    let source = product + (slot * width + c) * size
+                                    for i in rows { dq[i * m + r] += du[i * width + c] * source[i] }
+                                }
+                            }
+                        }
+                        // ∂L/∂KV = Cᵀ ∂L/∂T → ∂L/∂φ(k), ∂L/∂v.
+                        toeplitz.multiply(gradientSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: true)
+                        toeplitz.inverseTransform(gradientSpectrum, groups: 1, channels: channels, into: product)
+                        forEachRowBlock(n) { rows in
+                            for (slot, r) in features.enumerated() {
+                                for c in 0..<dh {
+                                    let source = product + (slot * width + c) * size
+                                    for j in rows {
+                                        dk[j * m + r] += source[j] * v[j * d + c]
+                                        dv[j * d + c] += source[j] * k[j * m + r]
+                                    }
+                                }
+                                let source = product + (slot * width + dh) * size
+                                for j in rows { dk[j * m + r] += source[j] }
+                            }
+                        }
+                    }
+                }
+            }
+            guard let positionBias else { return }
+            // ∂L/∂c (H, 2N − 1), then ∂L/∂b_t += c_t ∂L/∂c_t into the central 2N − 1 biases.
+            withScratch([h * (2 * n - 1)]) { gc in
+                toeplitz.addCoefficientGradient(correlation: correlation, groups: h, into: gc[0])
+                let target = arena.gradient(positionBias), stride = 2 * maxLength - 1, offset = maxLength - n
+                let c = coefficients.storage.pointer
+                for head in 0..<h {
+                    for t in 0..<(2 * n - 1) {
+                        target[head * stride + offset + t] += gc[0][head * (2 * n - 1) + t] * c[head * (2 * n - 1) + t]
+                    }
+                }
+            }
+        }
+        return (phiQGradient, phiKGradient, valueGradient)
+    }
+
+    /// [V 1] for one (batch, head) block into `extended` (N × (d_h+1)).
+    func extendValues(_ values: UnsafePointer<Float>, length n: Int, into extended: UnsafeMutablePointer<Float>) {
+        let (dh, width, d) = (headDim, headDim + 1, dim)
+        for i in 0..<n {
+            (extended + i * width).update(from: values + i * d, count: dh)
+            extended[i * width + dh] = 1
+        }
+    }
+
+    /// Performer without positions: sums = φ(Q) (φ(K)ᵀ [V 1]) per (batch, head).
+    func linearForward(phiQ: Tensor, phiK: Tensor, values: Tensor) -> Tensor {
+        let (b, n, h, m, dh, width, d) = (values.shape[0], values.shape[1], heads, featureCount, headDim, headDim + 1, dim)
+        let sums = Tensor(zeros: [b, h, n, width])
+        let q0 = phiQ.storage.pointer, k0 = phiK.storage.pointer, v0 = values.storage.pointer, u0 = sums.storage.pointer
+        withScratch([n * width, m * width]) { buffers in
+            let (extended, keyValues) = (buffers[0], buffers[1])
+            for batch in 0..<b {
+                for head in 0..<h {
+                    let block = (batch * h + head) * n
+                    extendValues(v0 + batch * n * d + head * dh, length: n, into: extended)
+                    gemm(.transposed, .none, m: m, n: width, k: n, a: k0 + block * m, lda: m,
+                         b: extended, ldb: width, beta: 0, c: keyValues, ldc: width)
+                    gemm(.none, .none, m: n, n: width, k: m, a: q0 + block * m, lda: m,
+                         b: keyValues, ldb: width, beta: 0, c: u0 + block * width, ldc: width)
+                }
+            }
+        }
+        return sums
+    }
+
+    /// Backward of `linearForward` with KV = φ(K)ᵀ[V 1] recomputed:
+    /// ∂φ(Q) = ∂U KVᵀ, ∂KV = φ(Q)ᵀ ∂U, ∂φ(K) = [V 1] ∂KVᵀ, ∂[V 1] = φ(K) ∂KV.
+    func linearBackward(_ saved: SavedState, sumGradient: Tensor) -> (phiQ: Tensor, phiK: Tensor, values: Tensor) {
+        let (b, n, h, m, dh, width, d) = (saved.values.shape[0], saved.values.shape[1], heads, featureCount, headDim,
+                                          headDim + 1, dim)
+        let phiQGradient = Tensor(zeros: saved.queryFeatures.shape), phiKGradient = Tensor(zeros: saved.keyFeatures.shape)
+        let valueGradient = Tensor(zeros: saved.values.shape)
+        let q0 = saved.queryFeatures.storage.pointer, k0 = saved.keyFeatures.storage.pointer
+        let v0 = saved.values.storage.pointer, du0 = sumGradient.storage.pointer
+        let dq0 = phiQGradient.storage.pointer, dk0 = phiKGradient.storage.pointer, dv0 = valueGradient.storage.pointer
+        withScratch([n * width, m * width, m * width, n * width]) { buffers in
+            let (extended, keyValues, keyValueGradient, extendedGradient) = (buffers[0], buffers[1], buffers[2], buffers[3])
+            for batch in 0..<b {
+                for head in 0..<h {
+                    let block = (batch * h + head) * n
+                    let q = q0 + block * m, k = k0 + block * m, du = du0 + block * width
+                    extendValues(v0 + batch * n * d + head * dh, length: n, into: extended)
+                    gemm(.transposed, .none, m: m, n: width, k: n, a: k, lda: m, b: extended, ldb: width,
+                         beta: 0, c: keyValues, ldc: width)
+                    gemm(.none, .transposed, m: n, n: m, k: width, a: du, lda: width, b: keyValues, ldb: width,
+                         beta: 0, c: dq0 + block * m, ldc: m)
+                    gemm(.transposed, .none, m: m, n: width, k: n, a: q, lda: m, b: du, ldb: width,
+                         beta: 0, c: keyValueGradient, ldc: width)
+                    gemm(.none, .transposed, m: n, n: m, k: width, a: extended, lda: width, b: keyValueGradient, ldb: width,
+                         beta: 0, c: dk0 + block * m, ldc: m)
+                    gemm(.none, .none, m: n, n: width, k: m, a: k, lda: m, b: keyValueGradient, ldb: width,
+                         beta: 0, c: extendedGradient, ldc: width)
+                    let dv = dv0 + batch * n * d + head * dh
+                    for i in 0..<n { (dv + i * d).update(from: extendedGradient + i * width, count: dh) }
+                }
+            }
+        }
+        return (phiQGradient, phiKGradient, valueGradient)
+    }
+}

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import Layers
+import SpectralMixing
+import TensorCore
+
+extension Parseval.Bench {
+    struct MixersBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mixers",
+            abstract: "Forward+backward time and peak memory of each token mixer for n = 2^10 … 2^20.",
+            discussion: """
+                One (batch, n, dim) activation through each mixer's forward and backward. Reports \
+                the median time, its growth per doubling of n, and the peak tensor memory above the \
+                input, upstream gradient and parameters. Softmax attention is skipped where its \
+                batch·heads·n² probabilities exceed --softmax-budget-gib; any mixer stops at the \
+                first n slower than --max-seconds. The last lines give each mixer's crossover with \
+                softmax attention: the smallest measured n from which it is faster.
+                """)
+
+        @OptionGroup var runtime: RuntimeOptions
+        @OptionGroup var options: BenchOptions
+        @Option(help: "Smallest n as a power of two.") var minLog2 = 10
+        @Option(help: "Largest n as a power of two.") var maxLog2 = 20
+        @Option(help: "Mixers, comma-separated: \(MixerCase.allCases.map(\.rawValue).joined(separator: ",")).")
+        var mixers = MixerCase.allCases.map(\.rawValue).joined(separator: ",")
+        @Option(help: "Random features m of kernelized attention (0: d_h).") var features = 0
+        @Option(help: "FFTNet filter knots K (0: K = F, the paper's layer).") var filterKnots = 0
+        @Option(help: "Skip softmax attention where batch·heads·n² floats exceed this many GiB.")
+        var softmaxBudgetGib = 4.0
+        @Option(help: "Stop a mixer at the first n whose median exceeds this many seconds.") var maxSeconds = 60.0
+        @Option(help: "FFTW planner effort: estimate or measure.") var planning = "estimate"
+
+        enum MixerCase: String, CaseIterable {
+            case softmax, fnet, fftnet, rpe, performer
+
+            var title: String {
+                switch self {
+                case .softmax: return "softmax attention"
+                case .fnet: return "FNet"
+                case .fftnet: return "FFTNet"
+                case .rpe: return "kernelized attention + RPE"
+                case .performer: return "Performer (no RPE)"
+                }
+            }
+        }
+
+        func validate() throws {
+            if minLog2 < 1 || maxLog2 < minLog2 || maxLog2 > 30 {
+                throw ValidationError("--min-log2/--max-log2 must satisfy 1 ≤ min ≤ max ≤ 30, got \(minLog2), \(maxLog2)")
+            }
+            if features < 0 || filterKnots < 0 { throw ValidationError("--features and --filter-knots must be 0 or more") }
+            if maxSeconds <= 0 || softmaxBudgetGib <= 0 {
+                throw ValidationError("--max-seconds and --softmax-budget-gib must be positive")
+            }
+        }
+
+        func run() throws {
+            let world = MPIRuntime.initialize()
+            if let threads = runtime.threads { Threading.configure(threads: threads) }
+            guard let effort = FFTPlanningEffort(rawValue: planning) else {
+                throw ValidationError("--planning must be 'estimate' or 'measure', got '\(planning)'")
+            }
+            FFTPlanner.effort = effort
+            let selected = try mixers.split(separator: ",").map { name in
+                guard let mixer = MixerCase(rawValue: String(name)) else {
+                    throw ValidationError("--mixers: unknown mixer '\(name)'; valid: \(MixerCase.allCases.map(\.rawValue))")
+                }
+                return mixer
+            }
+            let o = options
+            let m = features > 0 ? features : o.dim / o.heads
+            if world.isRoot {
+                printBenchHeader("bench mixers: forward+backward, batch \(o.batch), dim \(o.dim), heads \(o.heads), "
+                                 + "random features \(m), FFTNet knots \(filterKnots > 0 ? "\(filterKnots)" : "F"), "
+                                 + "FFTW \(planning), median of \(o.repeats) after \(o.warmup) warm-up", world: world)
+            }
+            let widths = [28, 9, 11, 8, 10]
+            var times: [MixerCase: [Int: Double]] = [:]
+            for mixer in selected {
+                if world.isRoot {
+                    print("")
+                    print(formatRow(["mixer", "n", "ms", "×/2n", "peak MiB"], widths: widths))
+                }
+                var previous: Double?
+                for log2n in minLog2...maxLog2 {
+                    let n = 1 << log2n
+                    if mixer == .softmax {
+                        let floats = Double(o.batch * o.heads) * Double(n) * Double(n)
+                        if floats * 4 > softmaxBudgetGib * 1_073_741_824 {
+                            if world.isRoot {
+                                print(formatRow([mixer.title, "\(n)", "skipped", "", ""], widths: widths)
+                                      + String(format: "  (B·H·n² = %.3g floats > %.3g GiB budget)", floats, softmaxBudgetGib))
+                            }
+                            break
+                        }
+                    }
+                    let (seconds, peakBytes) = measure(mixer, length: n, features: m)
+                    times[mixer, default: [:]][n] = seconds
+                    if world.isRoot {
+                        print(formatRow([mixer.title, "\(n)", String(format: "%.1f", seconds * 1e3),
+                                         previous.map { String(format: "%.2f", seconds / $0) } ?? "",
+                                         String(format: "%.1f", Double(peakBytes) / 1_048_576)], widths: widths))
+                    }
+                    previous = seconds
+                    if seconds > maxSeconds {
+                        if world.isRoot && log2n < maxLog2 {
+                            print(String(format: "  (stopped: %.1f s > --max-seconds %.0f)", seconds, maxSeconds))
+                        }
+                        break
+                    }
+                }
+            }
+            guard world.isRoot, let softmax = times[.softmax], !softmax.isEmpty else { return }
+            print("")
+            for mixer in selected where mixer != .softmax {
+                let compared = (times[mixer] ?? [:]).keys.filter { softmax[$0] != nil }.sorted()
+                guard !compared.isEmpty else { continue }
+                // The crossover: the smallest n from which the mixer stays faster at every compared n.
+                let crossover = compared.first { n in compared.filter { $0 >= n }.allSatisfy { times[mixer]![$0]! < softmax[$0]! } }
+                let largest = compared.last!
+                if let crossover {
+                    let note = crossover == compared.first! ? " (the smallest compared n)" : ""
+                    print("crossover: \(mixer.title) is faster than softmax attention from n = \(crossover)\(note)"
+                          + " up to n = \(largest), the largest n softmax attention was measured at")
+                } else {
+                    print("crossover: \(mixer.title) is not faster than softmax attention at n = \(largest)")
+                }
+            }
+        }
+
+        /// Median forward+backward seconds and the peak tensor bytes above what was live before.
+        func measure(_ mixer: MixerCase, length n: Int, features m: Int) -> (Double, Int) {
+            let o = options
+            let arena = ParameterArena()
+            let layer: TokenMixer
+            switch mixer {
+            case .softmax:
+                layer = SoftmaxAttention("mixer", arena: arena, dim: o.dim, heads: o.heads, causal: false)
+            case .fnet:
+                layer = FNetMixing()
+            case .fftnet:
+                layer = FFTNetMixing("mixer", arena: arena, dim: o.dim, heads: o.heads, sequenceLength: n,
+                                     filterKnots: filterKnots > 0 ? min(filterKnots, n / 2 + 1) : nil)
+            case .rpe, .performer:
+                layer = KernelizedAttention("mixer", arena: arena, dim: o.dim, heads: o.heads, maxLength: n, features: m,
+                                            usesRelativePositions: mixer == .rpe, seed: 3)
+            }
+            arena.allocate(seed: 1)
+            var stream = RandomStream(seed: 2)
+            var x = Tensor(zeros: [o.batch, n, o.dim]), dy = x
+            x.withUnsafeMutableBufferPointer { stream.fillUniform($0, -1, 1) }
+            dy.withUnsafeMutableBufferPointer { stream.fillUniform($0, -1, 1) }
+            let context = ForwardContext(training: true)
+            MemoryStatistics.resetPeak()
+            let baseline = MemoryStatistics.current
+            let seconds = o.median {
+                _ = layer.forward(x, context: context)
+                _ = layer.backward(dy)
+            }
+            return (seconds, MemoryStatistics.peak - baseline)
+        }
+    }
+}
