@@ -1,4 +1,5 @@
 import Layers
+import SpectralMixing
 import TensorCore
 
 /// Inputs → pooled vectors: embedding + learned positions, the encoder blocks, a final
@@ -14,10 +15,13 @@ public final class EncoderTower {
     public let blocks: [EncoderBlock]
     public let finalNorm: LayerNorm
     public let pooling: Pooling
+    /// Fourier Transformer downsampling before each block (nil: none before that block).
+    public let downsamplers: [DCTDownsampler?]
     /// Registration index of each block's first parameter (for gradient-readiness reports).
     let blockFirstParameter: [Int]
 
-    public init(_ configuration: ModelConfiguration, arena: ParameterArena, embedsTokens: Bool = true) {
+    /// `seed` draws the kernelized mixers' random features (parameters come from the arena's seed).
+    public init(_ configuration: ModelConfiguration, arena: ParameterArena, embedsTokens: Bool = true, seed: UInt64 = 0) {
         self.configuration = configuration
         let c = configuration
         embedding = embedsTokens
@@ -27,21 +31,42 @@ public final class EncoderTower {
         positions = PositionalEmbedding("position", arena: arena, maxLength: c.maxLength, dim: c.dim)
         embeddingDropout = Dropout(rate: c.dropout, streamID: 1)
         var firstParameters: [Int] = []
+        var downsamplers: [DCTDownsampler?] = []
+        var length = c.maxLength  // the sequence length each block sees
         blocks = (0..<c.depth).map { layer in
+            let stage = c.downsample.first { $0.layer == layer }
+            let downsampler = stage.map { DCTDownsampler(ratio: $0.ratio, keepsFirstToken: c.pooling == .cls) }
+            if let downsampler { length = downsampler.outputLength(forInputLength: length) }
+            downsamplers.append(downsampler)
             firstParameters.append(arena.entries.count)
             return EncoderBlock("blocks.\(layer)", arena: arena, dim: c.dim, mlpHidden: c.mlpHidden, dropout: c.dropout,
-                                streamID: UInt64(layer + 1)) { name in
-                EncoderTower.makeMixer(c, name: name, arena: arena)
+                                streamID: UInt64(layer + 1)) { [length] name in
+                EncoderTower.makeMixer(c, name: name, arena: arena, length: length, seed: seed &+ UInt64(layer))
             }
         }
+        self.downsamplers = downsamplers
         blockFirstParameter = firstParameters
         finalNorm = LayerNorm("norm", arena: arena, size: c.dim)
         pooling = Pooling(c.pooling)
     }
 
-    static func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena) -> any TokenMixer {
+    /// The configured mixer for a block that sees sequences of `length` tokens.
+    static func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int,
+                          seed: UInt64) -> any TokenMixer {
         switch c.mixer {
-        case .attention: return SoftmaxAttention(name, arena: arena, dim: c.dim, heads: c.heads, causal: c.causal)
+        case .attention:
+            return SoftmaxAttention(name, arena: arena, dim: c.dim, heads: c.heads, causal: c.causal)
+        case .fnet:
+            return FNetMixing()
+        case .fftnet:
+            return FFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
+                                filterKnots: c.filterKnots > 0 ? c.filterKnots : nil)
+        case .kernelizedRPE, .performer:
+            return KernelizedAttention(name, arena: arena, dim: c.dim, heads: c.heads, maxLength: length,
+                                       features: c.randomFeatures, causal: c.causal,
+                                       usesRelativePositions: c.mixer == .kernelizedRPE,
+                                       redrawInterval: c.featureRedrawInterval > 0 ? c.featureRedrawInterval : nil,
+                                       seed: seed)
         }
     }
 
@@ -57,8 +82,14 @@ public final class EncoderTower {
         var context = context
         context.mask = mask
         var x = embeddingDropout.forward(positions.forward(embedded, context: context), context: context)
-        for block in blocks { x = block.forward(x, context: context) }
-        return pooling.forward(finalNorm.forward(x, context: context), mask: mask)
+        for (block, downsampler) in zip(blocks, downsamplers) {
+            if let downsampler {
+                x = downsampler.forward(x, context: context)
+                context.mask = nil  // after downsampling the padding mask no longer applies
+            }
+            x = block.forward(x, context: context)
+        }
+        return pooling.forward(finalNorm.forward(x, context: context), mask: context.mask)
     }
 
     /// Gradient of the pooled output → parameter gradients in the arena; returns the
@@ -67,8 +98,9 @@ public final class EncoderTower {
     @discardableResult
     public func backward(_ dPooled: Tensor, gradientsReady: ((Int) -> Void)? = nil) -> Tensor {
         var g = finalNorm.backward(pooling.backward(dPooled))
-        for (block, first) in zip(blocks, blockFirstParameter).reversed() {
+        for ((block, downsampler), first) in zip(zip(blocks, downsamplers), blockFirstParameter).reversed() {
             g = block.backward(g)
+            if let downsampler { g = downsampler.backward(g) }
             gradientsReady?(first)
         }
         let dEmbedded = positions.backward(embeddingDropout.backward(g))

@@ -18,7 +18,7 @@ public final class VisionClassifier {
         arena = ParameterArena()
         patches = PatchEmbedding("patch_embedding", arena: arena, patchSize: patchSize, channels: imageChannels,
                                  dim: configuration.dim)
-        tower = EncoderTower(configuration, arena: arena, embedsTokens: false)
+        tower = EncoderTower(configuration, arena: arena, embedsTokens: false, seed: seed)
         headFirstParameter = arena.entries.count
         head = Linear("head", arena: arena, inputSize: configuration.dim, outputSize: configuration.classes)
         arena.allocate(seed: seed)

@@ -95,6 +95,10 @@ public struct OutputConfiguration: Codable, Sendable, Equatable {
 }
 
 extension TrainingConfiguration {
+    /// Element prototypes for keys that hold lists of mappings: each element's keys are
+    /// checked against these.
+    static let listElements: [String: any Encodable & Sendable] = ["model.downsample": DownsampleStage(layer: 0, ratio: 1)]
+
     /// Keys whose values must come from a fixed set, for error messages.
     static let choices: [String: [String]] = [
         "model.mixer": MixerKind.allCases.map(\.rawValue),
@@ -121,6 +125,9 @@ extension TrainingConfiguration {
         try require(data.sequenceLength >= 1, "data.sequence_length must be at least 1, got \(data.sequenceLength)")
         try require(data.sequenceLength <= model.maxLength,
                     "data.sequence_length \(data.sequenceLength) exceeds model.max_length \(model.maxLength)")
+        try require(model.mixer != .fftnet || data.sequenceLength == model.maxLength,
+                    "model.mixer fftnet filters a fixed length: data.sequence_length (\(data.sequenceLength)) must "
+                    + "equal model.max_length (\(model.maxLength))")
         try require(training.steps >= 1, "training.steps must be at least 1, got \(training.steps)")
         try require(training.batchSize >= 1, "training.batch_size must be at least 1, got \(training.batchSize)")
         try require(training.accumulation >= 1, "training.accumulation must be at least 1, got \(training.accumulation)")
