@@ -52,6 +52,8 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     public var randomFeatures = 64
     /// Kernelized attention: redraw the random features every N training steps (0: fixed).
     public var featureRedrawInterval = 0
+    /// Vision models: P×P patches (0: a token model).
+    public var patchSize = 0
     /// Fourier Transformer: DCT downsampling before the listed blocks (LRA: layer 0, ratio 0.2).
     public var downsample: [DownsampleStage] = []
 
@@ -71,6 +73,7 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
         try require(dropout >= 0 && dropout < 1, "model.dropout must be in [0, 1), got \(dropout)")
         try require(filterKnots >= 0 && filterKnots <= maxLength / 2 + 1,
                     "model.filter_knots must be in 0...\(maxLength / 2 + 1) (0: one per frequency), got \(filterKnots)")
+        try require(patchSize >= 0, "model.patch_size must be ≥ 0, got \(patchSize)")
         try require(randomFeatures >= 1, "model.random_features must be at least 1, got \(randomFeatures)")
         try require(featureRedrawInterval >= 0, "model.feature_redraw_interval must be ≥ 0, got \(featureRedrawInterval)")
         for (index, stage) in downsample.enumerated() {

@@ -39,7 +39,7 @@ public final class Trainer {
             try data.check(against: configuration)
             return data
         }
-        model = makeModel(configuration.model, paired: data.paired, seed: seed)
+        model = makeModel(configuration.model, for: data, seed: seed)
         let arena = model.arena
         try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
 
