@@ -92,7 +92,9 @@ case "$mode" in
   *) echo "launch/scaling.sh: -m must be weak, strong, seqpar or all" >&2; exit 2 ;;
 esac
 
-if command -v gnuplot >/dev/null; then
+if [ "$(wc -l < "$csv")" -le 1 ]; then
+  echo "no measurements: nothing to plot"
+elif command -v gnuplot >/dev/null; then
   gnuplot <<PLOT
 set datafile separator ","
 set terminal pngcairo size 900,500 noenhanced
