@@ -109,6 +109,7 @@ public enum AtomicFile {
         guard descriptor >= 0 else { throw CheckpointError("\(temporary): cannot create (\(String(cString: strerror(errno))))") }
         var written = 0
         let status: Int32 = data.withUnsafeBytes { raw in
+            FaultInjection.beforeWriting(path, descriptor: descriptor, bytes: raw)
             while written < raw.count {
                 let result = Foundation.write(descriptor, raw.baseAddress! + written, raw.count - written)
                 if result <= 0 { return errno }

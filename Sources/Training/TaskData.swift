@@ -9,6 +9,7 @@ import Foundation
 /// | text | aclImdb layout: `train/{pos,neg}/*.txt`, `test/{pos,neg}/*.txt` |
 /// | retrieval | `new_aan_pairs.train.tsv`, `new_aan_pairs.eval.tsv` (LRA's AAN TSV) |
 /// | image | CIFAR-10 binary batches `data_batch_1..5.bin`, `test_batch.bin` |
+/// | pathfinder | LRA's Pathfinder/Path-X layout (`parseval generate pathfinder`): 80% train, 10% validation |
 public struct TaskData {
     public var train: any Dataset
     public var validation: any Dataset
@@ -45,6 +46,11 @@ public struct TaskData {
                 train: try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), skipBadExamples: skip),
                 validation: try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), skipBadExamples: skip),
                 vocabularySize: 256, classes: 10, paired: false)
+        case "pathfinder":
+            return TaskData(
+                train: try PathfinderDataset(root: directory, split: .train, skipBadExamples: skip),
+                validation: try PathfinderDataset(root: directory, split: .validation, skipBadExamples: skip),
+                vocabularySize: PathfinderDataset.vocabularySize, classes: 2, paired: false)
         default:
             throw ConfigurationError("data.task '\(data.task)' has no loader yet")
         }
