@@ -44,20 +44,16 @@ public enum CollectiveWatchdog {
         if startWatcher { Thread.detachNewThread { watch() } }
     }
 
-    /// Stops timing calls (the watcher thread stays, idle).
-    public static func disarm() {
-        armed.store(false, ordering: .releasing)
-    }
-
     /// Names what the program is doing in stall messages ("step 12").
-    public static func setContext(_ context: String) {
-        guard armed.load(ordering: .relaxed) else { return }
-        state.withLock { $0.context = context }
+    public static func setContext(_ context: @autoclosure () -> String) {
+        guard isArmed else { return }
+        let text = context()
+        state.withLock { $0.context = text }
     }
 
     static var isArmed: Bool { armed.load(ordering: .relaxed) }
 
-    /// Runs `body`, a blocking MPI call described by `call`, with its start time on record.
+    /// Runs `body`, an MPI call described by `call`, with its start time on record.
     static func timing(_ call: String, _ body: () -> Int32) -> Int32 {
         state.withLock { state in
             state.call = call
@@ -70,7 +66,7 @@ public enum CollectiveWatchdog {
             return state.warned ? (call, ContinuousClock.now - state.since) : nil
         }
         if let (call, waited) = warned {
-            report("\(call) completed after \(seconds(waited))")
+            report("\(call) completed after \(describe(waited))")
         }
         return code
     }
@@ -88,14 +84,14 @@ public enum CollectiveWatchdog {
                 let waited = ContinuousClock.now - state.since
                 let doing = state.context.isEmpty ? "" : " (\(state.context))"
                 if state.abort > .zero && waited >= state.abort {
-                    return (.abort("\(call)\(doing) has waited \(seconds(waited)) for another rank; aborting the job "
-                                   + "(parallel.stall_abort_seconds: \(seconds(state.abort))). A rank is stalled or has died; "
+                    return (.abort("\(call)\(doing) has waited \(describe(waited)) for another rank; aborting the job "
+                                   + "(parallel.stall_abort_seconds: \(describe(state.abort))). A rank is stalled or has died; "
                                    + "its own message, or mpirun's, names it."), pause)
                 }
                 if state.warning > .zero && waited >= state.warning && !state.warned {
                     state.warned = true
-                    return (.warn("warning: \(call)\(doing) has waited \(seconds(waited)) for another rank "
-                                  + "(parallel.stall_warning_seconds: \(seconds(state.warning))); a rank may be stalled"), pause)
+                    return (.warn("warning: \(call)\(doing) has waited \(describe(waited)) for another rank "
+                                  + "(parallel.stall_warning_seconds: \(describe(state.warning))); a rank may be stalled"), pause)
                 }
                 return (.wait, pause)
             }
@@ -104,7 +100,7 @@ public enum CollectiveWatchdog {
             case .warn(let message): report(message)
             case .abort(let message): MPIRuntime.abort(message, code: 6)
             }
-            Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) / 1e18 + Double(pause.components.seconds))
+            Thread.sleep(forTimeInterval: seconds(pause))
         }
     }
 
@@ -113,8 +109,13 @@ public enum CollectiveWatchdog {
         FileHandle.standardError.write(Data("parseval: rank \(rank): \(message)\n".utf8))
     }
 
-    static func seconds(_ duration: Duration) -> String {
-        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// "3.1 s", "75 s".
+    static func describe(_ duration: Duration) -> String {
+        let value = seconds(duration)
         return value >= 10 ? "\(Int(value)) s" : String(format: "%.1f s", value)
     }
 }

@@ -20,16 +20,16 @@ import Foundation
 /// | `kill_mid_write` | SIGKILL when half of the step's `model.safetensors` is written |
 ///
 /// Unset, every hook is a test of a process-wide constant against nil.
-public struct FaultInjection: Equatable, Sendable {
-    public enum Kind: String, CaseIterable, Sendable {
+public struct FaultInjection: Sendable {
+    enum Kind: String, CaseIterable, Sendable {
         case exit, crash, hang
         case nanLoss = "nan_loss", nanGradient = "nan_gradient"
         case killBeforePointer = "kill_before_pointer", killMidWrite = "kill_mid_write"
     }
 
-    public var kind: Kind
-    public var step: Int
-    public var rank: Int?
+    var kind: Kind
+    var step: Int
+    var rank: Int?
 
     public static let variable = "PARSEVAL_FAULT"
 
@@ -46,7 +46,7 @@ public struct FaultInjection: Equatable, Sendable {
     }
 
     /// Parses `rank:R,step:S,kind:K`; nil or empty text is no fault.
-    public static func parse(_ text: String?) throws -> FaultInjection? {
+    static func parse(_ text: String?) throws -> FaultInjection? {
         guard let text, !text.isEmpty else { return nil }
         func fail(_ problem: String) -> ConfigurationError {
             ConfigurationError("\(variable)='\(text)': \(problem); expected e.g. rank:1,step:3,kind:exit with kind one of "
