@@ -66,6 +66,8 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "ParallelTrainingTests", dependencies: ["Training", "Datasets", "Distributed", "Models", "TensorCore"]),
         .testTarget(name: "SpectralMixingTests", dependencies: ["SpectralMixing", "Layers", "TensorCore"]),
+        // Faults, bad input, determinism and fuzzing; runs the parseval binary (and mpirun) as child processes.
+        .testTarget(name: "ReliabilityTests", dependencies: ["Training", "Datasets", "Models", "Optimizers", "Layers", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

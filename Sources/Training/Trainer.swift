@@ -24,6 +24,8 @@ public final class Trainer {
     let configurationJSON: String
     public private(set) var state = TrainingState()
     var prefetcher: BatchPrefetcher?
+    /// The fault `PARSEVAL_FAULT` asks for (tests only; docs/reliability.md).
+    let fault: FaultInjection?
 
     public init(configuration: TrainingConfiguration, world: Communicator) throws {
         try configuration.validate()
@@ -33,6 +35,11 @@ public final class Trainer {
         if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
         let localBatch = try configuration.localBatchSize(ranks: world.size)
         let seed = UInt64(bitPattern: Int64(configuration.training.seed))
+        fault = try FaultInjection.fromEnvironment()
+        if world.size > 1 {
+            CollectiveWatchdog.arm(rank: world.rank, warningSeconds: configuration.parallel.stallWarningSeconds,
+                                   abortSeconds: configuration.parallel.stallAbortSeconds)
+        }
 
         data = try world.allOrNone {
             let data = try TaskData.load(configuration.data)
@@ -124,14 +131,18 @@ public final class Trainer {
                     + "global batch \(t.batchSize), \(t.steps) steps → \(runDirectory)")
         var lastValidation = (accuracy: -1.0, loss: Double.nan)
         while state.step < endStep {
+            CollectiveWatchdog.setContext("step \(state.step + 1)")
             let learningRate = schedule.learningRate(at: state.step)
             let outcome = try trainStep(learningRate: learningRate)
-            window.loss += outcome.lossSum
-            window.correct += outcome.correct
-            window.count += outcome.count
-            window.tokens += outcome.tokens
-            window.norm = outcome.gradientNorm
-            if outcome.skipped { window.skipped += 1 }
+            if outcome.skipped {
+                window.skipped += 1  // its non-finite loss or norm stays out of the metrics
+            } else {
+                window.loss += outcome.lossSum
+                window.correct += outcome.correct
+                window.count += outcome.count
+                window.tokens += outcome.tokens
+                window.norm = outcome.gradientNorm
+            }
             state.step += 1
 
             if state.step % t.logEvery == 0 || state.step == t.steps {
@@ -190,7 +201,10 @@ public final class Trainer {
     func trainStep(learningRate: Float) throws -> StepOutcome {
         let t = configuration.training, arena = model.arena
         var outcome = StepOutcome()
+        let step = state.step + 1
+        fault?.strikeProcess(step: step, rank: world.rank)
         arena.zeroGradients()
+        if fault?.isDue([.nanGradient], step: step, rank: world.rank) == true { arena.gradients.pointer[0] = .nan }
         var finite = true
         for micro in 0..<t.accumulation {
             let batch = try nextBatch()
@@ -199,7 +213,8 @@ public final class Trainer {
                 random: RandomStream(seed: UInt64(bitPattern: Int64(t.seed)))
                     .derived(UInt64(state.step), UInt64(world.rank), UInt64(micro)))
             let logits = model.logits(for: batch, context: context)
-            let result = lossFunction.forward(logits: logits, labels: batch.labels)
+            var result = lossFunction.forward(logits: logits, labels: batch.labels)
+            if micro == 0 && fault?.isDue([.nanLoss], step: step, rank: world.rank) == true { result.loss = .nan }
             finite = finite && result.loss.isFinite
             outcome.lossSum += result.loss * Double(result.count)
             outcome.correct += Double(result.correct)
@@ -227,12 +242,12 @@ public final class Trainer {
         if totals[4] > 0 || !norm.isFinite {
             let what = totals[4] > 0 ? "loss" : "gradient norm"
             if t.onNonfinite == "skip" {
-                log.message("step \(state.step + 1): non-finite \(what); step skipped (training.on_nonfinite: skip)")
+                log.message("step \(step): non-finite \(what); step skipped (training.on_nonfinite: skip)")
                 outcome.skipped = true
                 return outcome
             }
             let last = (try? Checkpoint.resolve(run: runDirectory)).flatMap { $0 } ?? "none yet"
-            throw NonFiniteError(step: state.step + 1, what: what, lastCheckpoint: last)
+            throw NonFiniteError(step: step, what: what, lastCheckpoint: last)
         }
         optimizer.step(learningRate: learningRate)
         return outcome

@@ -88,6 +88,10 @@ public struct ParallelConfiguration: Codable, Sendable, Equatable {
     public var firstBucketMegabytes = 1
     /// Compare a parameter checksum across ranks every N steps (0: never).
     public var checkEvery = 100
+    /// Warn when an MPI call waits longer than this for the other ranks (Horovod's 60 s; 0: never).
+    public var stallWarningSeconds = 60.0
+    /// End the job with MPI_Abort when an MPI call waits longer than this (0: never).
+    public var stallAbortSeconds = 600.0
 
     public init() {}
 }
@@ -153,6 +157,8 @@ extension TrainingConfiguration {
                     "training.eval_every and checkpoint_every must be ≥ 0 and log_every ≥ 1")
         try require(optimizer.learningRate > 0, "optimizer.learning_rate must be positive, got \(optimizer.learningRate)")
         try require(parallel.threads >= 0, "parallel.threads must be ≥ 0, got \(parallel.threads)")
+        try require(parallel.stallWarningSeconds >= 0 && parallel.stallAbortSeconds >= 0,
+                    "parallel.stall_warning_seconds and stall_abort_seconds must be ≥ 0 (0: never)")
         try require(parallel.bucketMegabytes >= 1 && parallel.firstBucketMegabytes >= 1,
                     "parallel.bucket_megabytes and first_bucket_megabytes must be at least 1")
     }
