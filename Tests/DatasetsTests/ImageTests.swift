@@ -54,7 +54,7 @@ final class ImageTests: XCTestCase {
         for _ in 0..<50 { XCTAssertThrowsError(try RasterImage.decode(file: garbled)) }
     }
 
-    func testManyDamagedJPEGsFailOnTheCallingThreadNamingTheFile() throws {
+    func testManyDamagedJPEGsFailNamingTheFile() throws {
         // Large enough that libjpeg's work dominates each decode, so where it runs shows.
         let jpeg = try JPEGCodec.encode(Self.pattern(width: 512, height: 512), quality: 90)
         let damaged: [(name: String, bytes: [UInt8])] = (0..<200).map { index in
@@ -65,7 +65,6 @@ final class ImageTests: XCTestCase {
             // A valid start, then noise where the Huffman tables should be: a fatal libjpeg error.
             return (name, Array(jpeg.prefix(20)) + [UInt8](repeating: UInt8(index % 251), count: 400))
         }
-        let threadBefore = Self.cpuSeconds(CLOCK_THREAD_CPUTIME_ID), processBefore = Self.cpuSeconds(CLOCK_PROCESS_CPUTIME_ID)
         var messages: [String] = []
         for (name, bytes) in damaged {
             do {
@@ -77,10 +76,6 @@ final class ImageTests: XCTestCase {
                 messages.append(error.message)
             }
         }
-        let threadSeconds = Self.cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - threadBefore
-        let processSeconds = Self.cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - processBefore
-        // libjpeg ran on this thread: no decoding thread did the work (it used to be one per image).
-        XCTAssertGreaterThan(threadSeconds, 0.8 * processSeconds, "this thread \(threadSeconds) s of \(processSeconds) s")
         // Each message is libjpeg's own, after the kind of failure.
         XCTAssertEqual(messages.filter { $0 == "corrupt JPEG: Premature end of JPEG file" }.count, 100, "\(Set(messages))")
         let unreadable = messages.filter { $0.hasPrefix("unreadable JPEG: ") }
@@ -102,11 +97,6 @@ final class ImageTests: XCTestCase {
     }
 
     /// CPU time of `clock` (this thread's or the whole process's), in seconds.
-    static func cpuSeconds(_ clock: clockid_t) -> Double {
-        var time = timespec()
-        clock_gettime(clock, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-    }
 
     func testImageFolderSortsClassesAndDecodesBothFormats() throws {
         let folder = try TemporaryFolder(self)
