@@ -30,16 +30,19 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMalloc"),  // <malloc.h>: mallopt
         .systemLibrary(
             name: "CImageCodecs", pkgConfig: "libpng",
             providers: [.apt(["libjpeg-dev", "libpng-dev"])]),
+        // libjpeg's setjmp/longjmp error handling, which Swift cannot express (jpeglib.h is in /usr/include).
+        .target(name: "CJPEGDecoding", linkerSettings: [.linkedLibrary("jpeg")]),
 
         // MARK: - Parseval
-        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
+        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CMalloc"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
-        .target(name: "Models", dependencies: ["TensorCore", "Layers"]),
-        .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs"]),
+        .target(name: "Models", dependencies: ["TensorCore", "Layers", "SpectralMixing"]),
+        .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs", "CJPEGDecoding"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
         .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers"]),
         .target(
@@ -53,15 +56,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // MARK: - Tests (DistributedTests also run under mpirun: scripts/test.sh)
+        // MARK: - Tests (DistributedTests and ParallelTrainingTests also run under mpirun: scripts/test.sh)
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optimizers", "Layers", "TensorCore"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optimizers", "Layers", "SpectralMixing", "TensorCore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "TensorCore"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
+        .testTarget(name: "ParallelTrainingTests", dependencies: ["Training", "Datasets", "Distributed", "Models", "TensorCore"]),
         .testTarget(name: "SpectralMixingTests", dependencies: ["SpectralMixing", "Layers", "TensorCore"]),
+        // Faults, bad input, determinism and fuzzing; runs the parseval binary (and mpirun) as child processes.
+        .testTarget(name: "ReliabilityTests", dependencies: ["Training", "Datasets", "Models", "Optimizers", "Layers", "TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

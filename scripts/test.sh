@@ -15,7 +15,7 @@ single_count=$(sed -E 's/.*Executed ([0-9]+) tests.*/\1/' <<<"$single")
 
 # The MPI suites: every test class of the test targets listed here runs on every rank.
 bundle=.build/debug/ParsevalPackageTests.xctest
-mpi_targets='^(DistributedTests)\.'
+mpi_targets='^(DistributedTests|ParallelTrainingTests)\.'
 classes=$("$bundle" --list-tests 2>/dev/null | grep -E "$mpi_targets" | sed -E 's#^([^/]+)/.*#\1#' | sort -u | paste -sd, -)
 [ -n "$classes" ] || { echo "no MPI test classes found"; exit 1; }
 
@@ -23,7 +23,8 @@ mpi_count=0
 for ranks in 2 3; do
   echo "== mpirun -np $ranks: $classes"
   log=.build/test-mpi-$ranks.log
-  if ! scripts/mpirun.sh "$ranks" "$bundle" "$classes" >"$log" 2>&1; then
+  # A hang is the typical MPI failure: bound it so it fails instead of stalling CI.
+  if ! timeout 900 scripts/mpirun.sh "$ranks" "$bundle" "$classes" >"$log" 2>&1; then
     grep -E "error|failed" "$log" | head -n 40
     echo "MPI tests failed with $ranks ranks (log: $log)"; exit 1
   fi

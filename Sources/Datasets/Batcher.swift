@@ -1,4 +1,3 @@
-import Dispatch
 import TensorCore
 
 /// Cuts this rank's share of an epoch into batches and builds each one.
@@ -11,7 +10,9 @@ import TensorCore
 /// With `skipBadExamples`, an example that fails to load is left out of its batch (which is
 /// then smaller) and recorded; otherwise the first failure is thrown.
 public struct Batcher: Sendable {
+    /// Where examples come from.
     public let dataset: any Dataset
+    /// Which indices this rank takes each epoch.
     public let sampler: DistributedSampler
     /// Examples per batch on this rank.
     public let batchSize: Int
@@ -19,6 +20,7 @@ public struct Batcher: Sendable {
     public let sequenceLength: Int
     /// Drop the final batch when it is smaller than `batchSize`.
     public let dropLastBatch: Bool
+    /// Leave examples that fail to load out of their batch (recorded) instead of throwing.
     public let skipBadExamples: Bool
     /// Seed of the augmentation streams.
     public let seed: UInt64
@@ -75,40 +77,10 @@ public struct Batcher: Sendable {
 
     private func loadExamples(_ indices: [Int], epoch: Int) -> [Result<Example, any Error>] {
         let base = RandomStream(seed: seed)
-        let load = { @Sendable (index: Int) -> Result<Example, any Error> in
-            var random = base.derived(UInt64(epoch), UInt64(index))
-            return Result { try dataset.example(at: index, random: &random) }
+        let dataset = self.dataset
+        return orderedParallelMap(count: indices.count, threads: decodeThreads) { position in
+            var random = base.derived(UInt64(epoch), UInt64(indices[position]))
+            return Result { try dataset.example(at: indices[position], random: &random) }
         }
-        guard decodeThreads > 1 && indices.count > 1 else { return indices.map(load) }
-        let slots = ResultSlots(count: indices.count)
-        DispatchQueue.concurrentPerform(iterations: min(decodeThreads, indices.count)) { worker in
-            var position = worker
-            while position < indices.count {
-                slots.store(load(indices[position]), at: position)
-                position += decodeThreads
-            }
-        }
-        return slots.results
     }
-}
-
-/// One slot per example, written by exactly one worker of `concurrentPerform`.
-/// `@unchecked Sendable`: workers write disjoint slots, and `results` is read only after
-/// `concurrentPerform` has returned (which orders the writes before the read).
-private final class ResultSlots: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Result<Example, any Error>?>
-
-    init(count: Int) {
-        storage = .allocate(capacity: count)
-        storage.initialize(repeating: nil)
-    }
-
-    deinit {
-        storage.deinitialize()
-        storage.deallocate()
-    }
-
-    func store(_ result: Result<Example, any Error>, at position: Int) { storage[position] = result }
-
-    var results: [Result<Example, any Error>] { storage.map { $0! } }
 }

@@ -12,13 +12,19 @@ import TensorCore
 ///   `gray = uint8(trunc((0.2989·r + 0.5870·g + 0.1140·b) / 255 · 255.5))`, in Float32.
 /// - `rgb`: a (32, 32, 3) tensor, `(pixel / 255 − mean[c]) / std[c]`, for a vision model.
 public enum CIFAR10Loader {
+    /// What an example holds.
     public enum Encoding: Sendable, Equatable {
+        /// LRA Image: 1024 gray-level tokens.
         case grayscaleTokens
+        /// A normalised (32, 32, 3) image.
         case rgb(mean: [Float], standardDeviation: [Float])
     }
 
+    /// Bytes per record: 1 label + 3 × 32 × 32 pixels.
     public static let recordBytes = 3073
+    /// Image side in pixels.
     public static let side = 32
+    /// The ten classes.
     public static let classCount = 10
     /// CIFAR-10's training-set channel statistics.
     public static let mean: [Float] = [0.4914, 0.4822, 0.4465]

@@ -15,6 +15,7 @@ public protocol Dataset: Sendable {
 /// Examples already decoded into memory (every token task, and CIFAR-10), with the log of
 /// any bad examples the loader skipped.
 public struct InMemoryDataset: Dataset {
+    /// The examples, in file order.
     public var examples: [Example]
     /// What was skipped under `skipBadExamples` (empty otherwise).
     public var badExamples: BadExampleLog

@@ -13,11 +13,17 @@ import TensorCore
 /// Every rank therefore gets exactly `samplesPerRank` indices and runs the same number of
 /// steps, which collectives need to avoid deadlock.
 public struct DistributedSampler: Sendable, Equatable {
+    /// Examples in the dataset.
     public let count: Int
+    /// P, the number of ranks sharing the dataset.
     public let ranks: Int
+    /// This rank, in 0..<ranks.
     public let rank: Int
+    /// Shuffle each epoch (training) or keep the dataset order (evaluation).
     public let shuffle: Bool
+    /// Seed of the shuffle; every rank must use the same one.
     public let seed: UInt64
+    /// Truncate to equal shards instead of padding by repetition.
     public let dropLast: Bool
 
     public init(count: Int, ranks: Int = 1, rank: Int = 0, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false) {

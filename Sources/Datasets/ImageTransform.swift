@@ -14,11 +14,15 @@ import TensorCore
 /// Resampling is bilinear with half-pixel centres (no antialiasing filter when shrinking).
 /// Values are `(pixel / 255 − mean[c]) / std[c]`. Gray images are replicated to 3 channels.
 public struct ImageTransform: Sendable, Equatable {
+    /// Training or evaluation geometry.
     public enum Mode: Sendable, Equatable {
+        /// A random crop of area fraction in `scale` and aspect ratio in `ratio`, then an optional flip.
         case randomResizedCrop(scale: ClosedRange<Double>, ratio: ClosedRange<Double>, horizontalFlip: Bool)
+        /// Shorter side to `resize`, then the central `size × size`.
         case resizeCenterCrop(resize: Int)
     }
 
+    /// The geometry applied.
     public var mode: Mode
     /// Output height and width.
     public var size: Int

@@ -18,15 +18,21 @@ import TensorCore
 public struct ListOpsGenerator: Sendable {
     /// What to generate.
     public struct Settings: Sendable, Equatable {
+        /// Expressions in `basic_train.tsv`.
         public var trainCount = 96_000
+        /// Expressions in `basic_val.tsv`.
         public var validationCount = 2_000
+        /// Expressions in `basic_test.tsv`.
         public var testCount = 2_000
         /// Trees must be strictly longer than this.
         public var minLength = 500
         /// Trees must be strictly shorter than this.
         public var maxLength = 2_000
+        /// Nodes at this depth are always values.
         public var maxDepth = 10
+        /// Operators take 2...maxArguments arguments.
         public var maxArguments = 10
+        /// Seed of the `RandomStream` all draws come from.
         public var seed: UInt64 = 0
 
         /// LRA's settings (96 000 / 2 000 / 2 000, 500 < length < 2000).
@@ -56,8 +62,11 @@ public struct ListOpsGenerator: Sendable {
 
     /// The three splits.
     public struct Splits: Sendable, Equatable {
+        /// The training split.
         public var train: [Expression]
+        /// The validation split.
         public var validation: [Expression]
+        /// The test split.
         public var test: [Expression]
     }
 
@@ -66,6 +75,7 @@ public struct ListOpsGenerator: Sendable {
     /// The probability threshold: r > 0.25 makes a value.
     public static let valueThreshold: Float = 0.25
 
+    /// What this generator makes.
     public let settings: Settings
 
     public init(settings: Settings) {

@@ -1,9 +1,13 @@
 /// An 8-bit image as decoded from a file: `height` rows of `width` pixels of `channels`
 /// interleaved bytes (1 = gray, 3 = RGB), row-major.
 public struct RasterImage: Sendable, Equatable {
+    /// Pixels per row.
     public var width: Int
+    /// Rows.
     public var height: Int
+    /// Bytes per pixel: 1 (gray) or 3 (RGB).
     public var channels: Int
+    /// `height × width × channels` bytes, row-major, channels interleaved.
     public var pixels: [UInt8]
 
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {

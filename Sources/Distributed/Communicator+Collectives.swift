@@ -140,3 +140,25 @@ extension Communicator {
         return low == high
     }
 }
+
+extension Communicator {
+    /// Runs `body` on every rank; if it throws on any rank, it throws on every rank (the
+    /// local error where there is one), so no rank walks on into a collective the others
+    /// skip. A collective itself: every rank must call it.
+    public func allOrNone<T>(_ body: () throws -> T) throws -> T {
+        let result = Result { try body() }
+        var failed: [Double] = [(try? result.get()) == nil ? 1 : 0]
+        try allreduce(&failed, .max)
+        if failed[0] > 0 {
+            if case .failure(let error) = result { throw error }
+            throw PeerFailure(rank: rank)
+        }
+        return try result.get()
+    }
+}
+
+/// Another rank failed in a step every rank had to complete (see that rank's message).
+public struct PeerFailure: Error, CustomStringConvertible {
+    public let rank: Int
+    public var description: String { "rank \(rank): stopping because another rank failed (its message says why)" }
+}

@@ -19,6 +19,13 @@ public final class Communicator: @unchecked Sendable {
     }
     private static let worldInstance = Communicator(handle: pv_mpi_comm_world(), owned: false)
 
+    /// This process alone (`MPI_COMM_SELF`): a world of one inside a larger job.
+    public static var selfOnly: Communicator {
+        if !MPIRuntime.isActive { MPIRuntime.initialize() }
+        return selfInstance
+    }
+    private static let selfInstance = Communicator(handle: pv_mpi_comm_self(), owned: false)
+
     init(handle: MPI_Comm, owned: Bool) {
         self.handle = handle
         self.owned = owned

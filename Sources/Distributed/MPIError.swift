@@ -18,8 +18,10 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Throws `MPIError` unless `code` is `MPI_SUCCESS`.
+/// Makes the MPI call `code` (timed by the `CollectiveWatchdog` once it is armed) and throws
+/// `MPIError` unless it returns `MPI_SUCCESS`.
 @inline(__always)
-func check(_ code: Int32, _ call: @autoclosure () -> String, rank: Int) throws {
-    if code != MPI_SUCCESS { throw MPIError(call: call(), code: code, rank: rank) }
+func check(_ code: @autoclosure () -> Int32, _ call: @autoclosure () -> String, rank: Int) throws {
+    let result = CollectiveWatchdog.isArmed ? CollectiveWatchdog.timing(call(), code) : code()
+    if result != MPI_SUCCESS { throw MPIError(call: call(), code: result, rank: rank) }
 }

@@ -19,7 +19,7 @@ public final class DualEncoder {
     public init(_ configuration: ModelConfiguration, seed: UInt64) {
         self.configuration = configuration
         arena = ParameterArena()
-        tower = EncoderTower(configuration, arena: arena)
+        tower = EncoderTower(configuration, arena: arena, seed: seed)
         headFirstParameter = arena.entries.count
         hidden = Linear("head.fc1", arena: arena, inputSize: 4 * configuration.dim, outputSize: configuration.mlpHidden)
         output = Linear("head.fc2", arena: arena, inputSize: configuration.mlpHidden, outputSize: configuration.classes)

@@ -13,7 +13,7 @@ public final class EncoderClassifier {
     public init(_ configuration: ModelConfiguration, seed: UInt64) {
         self.configuration = configuration
         arena = ParameterArena()
-        tower = EncoderTower(configuration, arena: arena)
+        tower = EncoderTower(configuration, arena: arena, seed: seed)
         headFirstParameter = arena.entries.count
         head = Linear("head", arena: arena, inputSize: configuration.dim, outputSize: configuration.classes)
         arena.allocate(seed: seed)

@@ -1,69 +1,111 @@
 import Layers
+import SpectralMixing
 import TensorCore
 
-/// Tokens → pooled vectors: embedding + learned positions, the encoder blocks, a final
-/// LayerNorm and pooling (MODELS.md "Encoder block"). Shared by the classifier and the
-/// dual encoder. Parameter names: `embedding.weight`, `position`, `blocks.L.…`,
-/// `norm.weight`, `norm.bias`.
+/// Inputs → pooled vectors: embedding + learned positions, the encoder blocks, a final
+/// LayerNorm and pooling (MODELS.md "Encoder block"). Shared by the classifier, the dual
+/// encoder and (without the token embedding) the vision classifier. Parameter names:
+/// `embedding.weight`, `position`, `blocks.L.…`, `norm.weight`, `norm.bias`.
 public final class EncoderTower {
     public let configuration: ModelConfiguration
-    public let embedding: TokenEmbedding
+    /// nil when the inputs arrive embedded (patches of an image).
+    public let embedding: TokenEmbedding?
     public let positions: PositionalEmbedding
     public let embeddingDropout: Dropout
     public let blocks: [EncoderBlock]
     public let finalNorm: LayerNorm
     public let pooling: Pooling
+    /// Fourier Transformer downsampling before each block (nil: none before that block).
+    public let downsamplers: [DCTDownsampler?]
     /// Registration index of each block's first parameter (for gradient-readiness reports).
     let blockFirstParameter: [Int]
-    var mask: Tensor?
 
-    public init(_ configuration: ModelConfiguration, arena: ParameterArena) {
+    /// `seed` draws the kernelized mixers' random features (parameters come from the arena's seed).
+    public init(_ configuration: ModelConfiguration, arena: ParameterArena, embedsTokens: Bool = true, seed: UInt64 = 0) {
         self.configuration = configuration
         let c = configuration
-        embedding = TokenEmbedding("embedding", arena: arena, vocabularySize: c.vocabularySize, dim: c.dim,
-                                   paddingIndex: c.paddingIndex >= 0 ? Int32(c.paddingIndex) : nil)
+        embedding = embedsTokens
+            ? TokenEmbedding("embedding", arena: arena, vocabularySize: c.vocabularySize, dim: c.dim,
+                             paddingIndex: c.paddingIndex >= 0 ? Int32(c.paddingIndex) : nil)
+            : nil
         positions = PositionalEmbedding("position", arena: arena, maxLength: c.maxLength, dim: c.dim)
         embeddingDropout = Dropout(rate: c.dropout, streamID: 1)
         var firstParameters: [Int] = []
+        var downsamplers: [DCTDownsampler?] = []
+        var length = c.maxLength  // the sequence length each block sees
         blocks = (0..<c.depth).map { layer in
+            let stage = c.downsample.first { $0.layer == layer }
+            let downsampler = stage.map { DCTDownsampler(ratio: $0.ratio, keepsFirstToken: c.pooling == .cls) }
+            if let downsampler { length = downsampler.outputLength(forInputLength: length) }
+            downsamplers.append(downsampler)
             firstParameters.append(arena.entries.count)
             return EncoderBlock("blocks.\(layer)", arena: arena, dim: c.dim, mlpHidden: c.mlpHidden, dropout: c.dropout,
-                         streamID: UInt64(layer + 1)) { name in
-                EncoderTower.makeMixer(c, name: name, arena: arena)
+                                streamID: UInt64(layer + 1)) { [length] name in
+                EncoderTower.makeMixer(c, name: name, arena: arena, length: length, seed: seed &+ UInt64(layer))
             }
         }
+        self.downsamplers = downsamplers
         blockFirstParameter = firstParameters
         finalNorm = LayerNorm("norm", arena: arena, size: c.dim)
         pooling = Pooling(c.pooling)
     }
 
-    static func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena) -> any TokenMixer {
+    /// The configured mixer for a block that sees sequences of `length` tokens.
+    static func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int,
+                          seed: UInt64) -> any TokenMixer {
         switch c.mixer {
-        case .attention: return SoftmaxAttention(name, arena: arena, dim: c.dim, heads: c.heads, causal: c.causal)
+        case .attention:
+            return SoftmaxAttention(name, arena: arena, dim: c.dim, heads: c.heads, causal: c.causal)
+        case .fnet:
+            return FNetMixing()
+        case .fftnet:
+            return FFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
+                                filterKnots: c.filterKnots > 0 ? c.filterKnots : nil)
+        case .kernelizedRPE, .performer:
+            return KernelizedAttention(name, arena: arena, dim: c.dim, heads: c.heads, maxLength: length,
+                                       features: c.randomFeatures, causal: c.causal,
+                                       usesRelativePositions: c.mixer == .kernelizedRPE,
+                                       redrawInterval: c.featureRedrawInterval > 0 ? c.featureRedrawInterval : nil,
+                                       seed: seed)
         }
     }
 
     /// `tokens` (batch, length) row-major; `mask` (batch, length), 1 = token, 0 = padding.
     /// Returns the pooled (batch, dim) representation.
     public func forward(tokens: [Int32], mask: Tensor?, batch: Int, length: Int, context: ForwardContext) -> Tensor {
-        var context = context
-        context.mask = mask
-        self.mask = mask
-        var x = embedding.forward(tokens: tokens, batch: batch, length: length)
-        x = embeddingDropout.forward(positions.forward(x, context: context), context: context)
-        for block in blocks { x = block.forward(x, context: context) }
-        return pooling.forward(finalNorm.forward(x, context: context), mask: mask)
+        guard let embedding else { preconditionFailure("EncoderTower: built for embedded inputs, given tokens") }
+        return forward(embedded: embedding.forward(tokens: tokens, batch: batch, length: length), mask: mask, context: context)
     }
 
-    /// Gradient of the pooled output → parameter gradients in the arena. After each block,
-    /// `gradientsReady(i)` reports that every parameter registered at index ≥ i is final.
-    public func backward(_ dPooled: Tensor, gradientsReady: ((Int) -> Void)? = nil) {
+    /// Embedded inputs (batch, length, dim) → pooled (batch, dim).
+    public func forward(embedded: Tensor, mask: Tensor?, context: ForwardContext) -> Tensor {
+        var context = context
+        context.mask = mask
+        var x = embeddingDropout.forward(positions.forward(embedded, context: context), context: context)
+        for (block, downsampler) in zip(blocks, downsamplers) {
+            if let downsampler {
+                x = downsampler.forward(x, context: context)
+                context.mask = nil  // after downsampling the padding mask no longer applies
+            }
+            x = block.forward(x, context: context)
+        }
+        return pooling.forward(finalNorm.forward(x, context: context), mask: context.mask)
+    }
+
+    /// Gradient of the pooled output → parameter gradients in the arena; returns the
+    /// gradient of the embedded inputs. After each block, `gradientsReady(i)` reports that
+    /// every parameter registered at index ≥ i is final.
+    @discardableResult
+    public func backward(_ dPooled: Tensor, gradientsReady: ((Int) -> Void)? = nil) -> Tensor {
         var g = finalNorm.backward(pooling.backward(dPooled))
-        for (block, first) in zip(blocks, blockFirstParameter).reversed() {
+        for ((block, downsampler), first) in zip(zip(blocks, downsamplers), blockFirstParameter).reversed() {
             g = block.backward(g)
+            if let downsampler { g = downsampler.backward(g) }
             gradientsReady?(first)
         }
-        embedding.backward(positions.backward(embeddingDropout.backward(g)))
-        gradientsReady?(0)
+        let dEmbedded = positions.backward(embeddingDropout.backward(g))
+        embedding?.backward(dEmbedded)
+        if embedding != nil { gradientsReady?(0) }
+        return dEmbedded
     }
 }

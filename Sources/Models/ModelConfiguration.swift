@@ -1,9 +1,30 @@
 import Layers
 
-/// The token mixer in each encoder block (MODELS.md).
+/// The token mixer in each encoder block (MODELS.md, docs/models.md).
 public enum MixerKind: String, Sendable, Codable, CaseIterable {
-    /// Softmax multi-head attention, the Transformer baseline.
+    /// Softmax multi-head attention, the Transformer baseline (with `downsample`, the
+    /// Fourier Transformer).
     case attention
+    /// FNet: the real part of a 2-D DFT over sequence and hidden axes (no parameters).
+    case fnet
+    /// FFTNet: an adaptive spectral filter conditioned on the global context, with modReLU.
+    case fftnet
+    /// Kernelized attention with relative positional encoding, its Toeplitz products by FFT.
+    case kernelizedRPE = "kernelized_rpe"
+    /// Kernelized attention with positive random features and no RPE (Performer).
+    case performer
+}
+
+/// A Fourier Transformer downsampling step: before block `layer`, the sequence becomes
+/// IDCT_K(DCT_N(x)[:K]) with K = ceil(ratio · N).
+public struct DownsampleStage: Sendable, Codable, Equatable {
+    public var layer: Int
+    public var ratio: Double
+
+    public init(layer: Int, ratio: Double) {
+        self.layer = layer
+        self.ratio = ratio
+    }
 }
 
 /// The shape of an encoder model; every field has a default (docs/configuration.md).
@@ -24,6 +45,17 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     public var paddingIndex = 0
     /// Causal masking in the mixers that support it.
     public var causal = false
+    /// FFTNet: frequency knots of the filter MLP, interpolated to the N/2+1 bins; 0: one per
+    /// bin (the paper's layer).
+    public var filterKnots = 0
+    /// Kernelized attention: random features m per head.
+    public var randomFeatures = 64
+    /// Kernelized attention: redraw the random features every N training steps (0: fixed).
+    public var featureRedrawInterval = 0
+    /// Vision models: P×P patches (0: a token model).
+    public var patchSize = 0
+    /// Fourier Transformer: DCT downsampling before the listed blocks (LRA: layer 0, ratio 0.2).
+    public var downsample: [DownsampleStage] = []
 
     public init() {}
 
@@ -39,6 +71,18 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
         try require(dim % heads == 0, "model.dim \(dim) is not divisible by model.heads \(heads)")
         try require(classes >= 2, "model.classes must be at least 2, got \(classes)")
         try require(dropout >= 0 && dropout < 1, "model.dropout must be in [0, 1), got \(dropout)")
+        try require(filterKnots >= 0 && filterKnots <= maxLength / 2 + 1,
+                    "model.filter_knots must be in 0...\(maxLength / 2 + 1) (0: one per frequency), got \(filterKnots)")
+        try require(patchSize >= 0, "model.patch_size must be ≥ 0, got \(patchSize)")
+        try require(randomFeatures >= 1, "model.random_features must be at least 1, got \(randomFeatures)")
+        try require(featureRedrawInterval >= 0, "model.feature_redraw_interval must be ≥ 0, got \(featureRedrawInterval)")
+        for (index, stage) in downsample.enumerated() {
+            try require(stage.layer >= 0 && stage.layer < depth,
+                        "model.downsample[\(index)].layer \(stage.layer) is not a block (0..<\(depth))")
+            try require(stage.ratio > 0 && stage.ratio <= 1,
+                        "model.downsample[\(index)].ratio must be in (0, 1], got \(stage.ratio)")
+        }
+        try require(Set(downsample.map(\.layer)).count == downsample.count, "model.downsample lists a layer twice")
     }
 }
 

@@ -1,3 +1,4 @@
+import CMalloc
 import Synchronization
 
 /// Bytes held by live tensor storage in this process, and the high-water mark.
@@ -38,6 +39,7 @@ public final class TensorStorage: @unchecked Sendable {
 
     public init(count: Int) {
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
+        _ = TensorStorage.heapPolicy
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
@@ -45,6 +47,14 @@ public final class TensorStorage: @unchecked Sendable {
         self.count = count
         MemoryStatistics.allocated(bytes)
     }
+
+    /// Keeps freed tensor memory in the process: glibc serves blocks over 32 MB with fresh
+    /// mmaps and returns them on free, so every training step would page-fault its large
+    /// activations in again (measured: most of the step's system time). No mmap, no trim.
+    static let heapPolicy: Void = {
+        mallopt(M_MMAP_MAX, 0)
+        mallopt(M_TRIM_THRESHOLD, Int32.max)
+    }()
 
     deinit {
         MemoryStatistics.released(max(count, 1) * MemoryLayout<Float>.stride)

@@ -60,6 +60,7 @@ public enum Checkpoint {
         }
         try SafeTensors.write(moments, metadata: ["format": format, "optimizer_step": "\(optimizerState.step)"],
                               to: "\(directory)/optimizer.safetensors")
+        FaultInjection.checkpointFilesWritten(step: state.step)
         try AtomicFile.write(Data(name.utf8), to: "\(root)/latest")
         if isBest { try AtomicFile.write(Data(name.utf8), to: "\(root)/best") }
         try prune(root: root, keep: keep)

@@ -72,10 +72,12 @@ public enum ConfigurationLoader {
         }
     }
 
-    static func defaultsTree() throws -> Value {
+    static func defaultsTree() throws -> Value { try encodeTree(TrainingConfiguration()) }
+
+    static func encodeTree(_ value: Encodable) throws -> Value {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        return try JSONDecoder().decode(Value.self, from: encoder.encode(TrainingConfiguration()))
+        return try JSONDecoder().decode(Value.self, from: encoder.encode(value))
     }
 
     static func merge(_ node: Node, onto base: Value, path: [String], source: String,
@@ -99,8 +101,13 @@ public enum ConfigurationLoader {
             throw ConfigurationError("config \(source):\(line): '\(dotted)' is a section: expected a mapping of keys under it")
         case (.scalar(let scalar), _):
             return scalarValue(scalar)
+        case (.sequence(let sequence), .array):
+            guard let prototype = try TrainingConfiguration.listElements[dotted].map(encodeTree) else { return plainValue(node) }
+            return .array(try sequence.enumerated().map { index, element in
+                try merge(element, onto: prototype, path: path + ["\(index)"], source: source, lines: &lines)
+            })
         case (.sequence, _):
-            return plainValue(node)
+            throw ConfigurationError("config \(source):\(line): '\(dotted)' expects a single value, not a list")
         default:
             throw ConfigurationError("config \(source):\(line): '\(dotted)' expects a single value")
         }
@@ -216,7 +223,7 @@ public enum ConfigurationLoader {
     public static func encode(_ configuration: TrainingConfiguration) throws -> String {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(configuration), as: UTF8.self)
     }
 }

@@ -74,8 +74,13 @@ public enum SafeTensors {
             guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataCount else {
                 throw fail("tensor '\(name)': offsets \(offsets) outside the \(dataCount) data bytes (truncated?)")
             }
-            guard offsets[1] - offsets[0] == shape.reduce(1, *) * 4 else {
-                throw fail("tensor '\(name)': shape \(shape) needs \(shape.reduce(1, *) * 4) bytes, offsets give \(offsets[1] - offsets[0])")
+            // The product of a hostile shape can overflow Int: multiply with a check.
+            let bytes = shape.reduce(Int?(4)) { product, size in
+                product.flatMap { let (value, overflow) = $0.multipliedReportingOverflow(by: size); return overflow ? nil : value }
+            }
+            guard let bytes, offsets[1] - offsets[0] == bytes else {
+                throw fail("tensor '\(name)': shape \(shape) needs \(bytes.map(String.init) ?? "more than Int.max") bytes, "
+                           + "offsets give \(offsets[1] - offsets[0])")
             }
             spans.append((name, shape, offsets[0], offsets[1]))
         }
@@ -109,6 +114,7 @@ public enum AtomicFile {
         guard descriptor >= 0 else { throw CheckpointError("\(temporary): cannot create (\(String(cString: strerror(errno))))") }
         var written = 0
         let status: Int32 = data.withUnsafeBytes { raw in
+            FaultInjection.beforeWriting(path, descriptor: descriptor, bytes: raw)
             while written < raw.count {
                 let result = Foundation.write(descriptor, raw.baseAddress! + written, raw.count - written)
                 if result <= 0 { return errno }

@@ -9,6 +9,9 @@ import Foundation
 /// | text | aclImdb layout: `train/{pos,neg}/*.txt`, `test/{pos,neg}/*.txt` |
 /// | retrieval | `new_aan_pairs.train.tsv`, `new_aan_pairs.eval.tsv` (LRA's AAN TSV) |
 /// | image | CIFAR-10 binary batches `data_batch_1..5.bin`, `test_batch.bin` |
+/// | cifar10 | CIFAR-10 binary batches as normalised RGB images (the ViT) |
+/// | imagenet | `train/<class>/*.{jpg,png}`, `val/<class>/…`; random-resized crop + flip, resize + centre crop |
+/// | pathfinder | `curv_contour_length_14/metadata/*.npy` lists and `imgs/` PNGs (`parseval generate pathfinder`); LRA's 80/10/10 split |
 public struct TaskData {
     public var train: any Dataset
     public var validation: any Dataset
@@ -17,6 +20,8 @@ public struct TaskData {
     public var classes: Int
     /// Two sequences per example (retrieval: a dual encoder).
     public var paired: Bool
+    /// Examples are (H, W, 3) images (a vision classifier).
+    public var images = false
 
     public static func load(_ data: DataConfiguration) throws -> TaskData {
         let directory = data.directory, length = data.sequenceLength, skip = data.skipBadExamples
@@ -45,8 +50,29 @@ public struct TaskData {
                 train: try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), skipBadExamples: skip),
                 validation: try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), skipBadExamples: skip),
                 vocabularySize: 256, classes: 10, paired: false)
+        case "pathfinder":
+            return TaskData(
+                train: try PathfinderDataset(root: directory, split: .train, skipBadExamples: skip),
+                validation: try PathfinderDataset(root: directory, split: .validation, skipBadExamples: skip),
+                vocabularySize: PathfinderDataset.vocabularySize, classes: 2, paired: false)
+        case "cifar10":
+            let encoding = CIFAR10Loader.Encoding.rgb(mean: data.mean, standardDeviation: data.standardDeviation)
+            return TaskData(
+                train: try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), encoding: encoding, skipBadExamples: skip),
+                validation: try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), encoding: encoding, skipBadExamples: skip),
+                vocabularySize: 0, classes: 10, paired: false, images: true)
+        case "imagenet":
+            let train = try ImageFolderDataset(
+                root: "\(directory)/train",
+                transform: .training(size: data.imageSize, mean: data.mean, standardDeviation: data.standardDeviation))
+            let validation = try ImageFolderDataset(
+                root: "\(directory)/val",
+                transform: .evaluation(size: data.imageSize, mean: data.mean, standardDeviation: data.standardDeviation),
+                classNames: train.classNames)
+            return TaskData(train: train, validation: validation, vocabularySize: 0, classes: train.classNames.count,
+                            paired: false, images: true)
         default:
-            throw ConfigurationError("data.task '\(data.task)' has no loader yet")
+            throw ConfigurationError("data.task '\(data.task)' has no loader")
         }
     }
 

@@ -27,7 +27,16 @@ extension DualEncoder: TrainableModel {
     }
 }
 
-/// The model a configuration describes: a dual encoder for paired tasks, else a classifier.
-public func makeModel(_ configuration: ModelConfiguration, paired: Bool, seed: UInt64) -> any TrainableModel {
-    paired ? DualEncoder(configuration, seed: seed) : EncoderClassifier(configuration, seed: seed)
+extension VisionClassifier: TrainableModel {
+    public func logits(for batch: Batch, context: ForwardContext) -> Tensor {
+        guard let images = batch.images else { preconditionFailure("VisionClassifier: a batch without images") }
+        return forward(images: images, context: context)
+    }
+}
+
+/// The model a task needs: a vision classifier for images, a dual encoder for pairs, else
+/// a sequence classifier.
+public func makeModel(_ configuration: ModelConfiguration, for data: TaskData, seed: UInt64) -> any TrainableModel {
+    if data.images { return VisionClassifier(configuration, imageChannels: 3, patchSize: configuration.patchSize, seed: seed) }
+    return data.paired ? DualEncoder(configuration, seed: seed) : EncoderClassifier(configuration, seed: seed)
 }

@@ -24,6 +24,8 @@ public final class Trainer {
     let configurationJSON: String
     public private(set) var state = TrainingState()
     var prefetcher: BatchPrefetcher?
+    /// The fault `PARSEVAL_FAULT` asks for (tests only; docs/reliability.md).
+    let fault: FaultInjection?
 
     public init(configuration: TrainingConfiguration, world: Communicator) throws {
         try configuration.validate()
@@ -33,10 +35,18 @@ public final class Trainer {
         if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
         let localBatch = try configuration.localBatchSize(ranks: world.size)
         let seed = UInt64(bitPattern: Int64(configuration.training.seed))
+        fault = try FaultInjection.fromEnvironment()
+        if world.size > 1 {
+            CollectiveWatchdog.arm(rank: world.rank, warningSeconds: configuration.parallel.stallWarningSeconds,
+                                   abortSeconds: configuration.parallel.stallAbortSeconds)
+        }
 
-        data = try TaskData.load(configuration.data)
-        try data.check(against: configuration)
-        model = makeModel(configuration.model, paired: data.paired, seed: seed)
+        data = try world.allOrNone {
+            let data = try TaskData.load(configuration.data)
+            try data.check(against: configuration)
+            return data
+        }
+        model = makeModel(configuration.model, for: data, seed: seed)
         let arena = model.arena
         try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
 
@@ -81,11 +91,14 @@ public final class Trainer {
 
     // MARK: - Resume
 
-    /// Restores the newest checkpoint of the run folder, if any; returns its step.
+    /// Restores the newest checkpoint of the run folder, if any; returns its step. Rank 0
+    /// chooses the checkpoint; every rank loads it (the run folder must be shared).
     @discardableResult
     public func resumeIfPossible() throws -> Int? {
-        guard let directory = try Checkpoint.resolve(run: runDirectory) else { return nil }
-        state = try Checkpoint.load(from: directory, into: model.arena, optimizer: optimizer)
+        let chosen = try world.allOrNone { world.isRoot ? try Checkpoint.resolve(run: runDirectory) ?? "" : "" }
+        let directory = try world.broadcast(chosen)
+        if directory.isEmpty { return nil }
+        state = try world.allOrNone { try Checkpoint.load(from: directory, into: model.arena, optimizer: optimizer) }
         guard try world.agree(on: parameterChecksum(model.arena)) else {
             throw CheckpointError("\(directory): ranks read different parameters (is the run folder shared by all ranks?)")
         }
@@ -104,8 +117,11 @@ public final class Trainer {
         public var metrics: String
     }
 
-    public func run() throws -> Summary {
+    /// Trains to `training.steps` (or to `stopStep`, as if interrupted there: the schedule
+    /// still runs to `training.steps`), evaluating and checkpointing as configured.
+    public func run(until stopStep: Int? = nil) throws -> Summary {
         let t = configuration.training
+        let endStep = min(stopStep ?? t.steps, t.steps)
         let start = Date()
         let startStep = state.step
         var window = (loss: 0.0, correct: 0.0, count: 0.0, tokens: 0.0, skipped: 0, norm: 0.0)
@@ -114,15 +130,19 @@ public final class Trainer {
                     + "\(data.train.count) examples, \(model.arena.count) parameters, \(world.size) rank(s), "
                     + "global batch \(t.batchSize), \(t.steps) steps → \(runDirectory)")
         var lastValidation = (accuracy: -1.0, loss: Double.nan)
-        while state.step < t.steps {
+        while state.step < endStep {
+            CollectiveWatchdog.setContext("step \(state.step + 1)")
             let learningRate = schedule.learningRate(at: state.step)
             let outcome = try trainStep(learningRate: learningRate)
-            window.loss += outcome.lossSum
-            window.correct += outcome.correct
-            window.count += outcome.count
-            window.tokens += outcome.tokens
-            window.norm = outcome.gradientNorm
-            if outcome.skipped { window.skipped += 1 }
+            if outcome.skipped {
+                window.skipped += 1  // its non-finite loss or norm stays out of the metrics
+            } else {
+                window.loss += outcome.lossSum
+                window.correct += outcome.correct
+                window.count += outcome.count
+                window.tokens += outcome.tokens
+                window.norm = outcome.gradientNorm
+            }
             state.step += 1
 
             if state.step % t.logEvery == 0 || state.step == t.steps {
@@ -159,7 +179,7 @@ public final class Trainer {
                 log.progress(String(format: "step %d | validation loss %.4f | accuracy %.4f (%d examples)%@",
                                     state.step, result.loss, result.accuracy, result.count, isBest ? " | best" : ""), keep: true)
             }
-            if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == t.steps {
+            if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == endStep {
                 try saveCheckpoint(isBest: isBest)
             }
         }
@@ -181,7 +201,10 @@ public final class Trainer {
     func trainStep(learningRate: Float) throws -> StepOutcome {
         let t = configuration.training, arena = model.arena
         var outcome = StepOutcome()
+        let step = state.step + 1
+        fault?.strikeProcess(step: step, rank: world.rank)
         arena.zeroGradients()
+        if fault?.isDue([.nanGradient], step: step, rank: world.rank) == true { arena.gradients.pointer[0] = .nan }
         var finite = true
         for micro in 0..<t.accumulation {
             let batch = try nextBatch()
@@ -190,7 +213,8 @@ public final class Trainer {
                 random: RandomStream(seed: UInt64(bitPattern: Int64(t.seed)))
                     .derived(UInt64(state.step), UInt64(world.rank), UInt64(micro)))
             let logits = model.logits(for: batch, context: context)
-            let result = lossFunction.forward(logits: logits, labels: batch.labels)
+            var result = lossFunction.forward(logits: logits, labels: batch.labels)
+            if micro == 0 && fault?.isDue([.nanLoss], step: step, rank: world.rank) == true { result.loss = .nan }
             finite = finite && result.loss.isFinite
             outcome.lossSum += result.loss * Double(result.count)
             outcome.correct += Double(result.correct)
@@ -218,12 +242,12 @@ public final class Trainer {
         if totals[4] > 0 || !norm.isFinite {
             let what = totals[4] > 0 ? "loss" : "gradient norm"
             if t.onNonfinite == "skip" {
-                log.message("step \(state.step + 1): non-finite \(what); step skipped (training.on_nonfinite: skip)")
+                log.message("step \(step): non-finite \(what); step skipped (training.on_nonfinite: skip)")
                 outcome.skipped = true
                 return outcome
             }
             let last = (try? Checkpoint.resolve(run: runDirectory)).flatMap { $0 } ?? "none yet"
-            throw NonFiniteError(step: state.step + 1, what: what, lastCheckpoint: last)
+            throw NonFiniteError(step: step, what: what, lastCheckpoint: last)
         }
         optimizer.step(learningRate: learningRate)
         return outcome

@@ -26,6 +26,11 @@ public struct DataConfiguration: Codable, Sendable, Equatable {
     public var skipBadExamples = false
     /// Batches decoded ahead of training on a background thread.
     public var prefetch = 2
+    /// Image tasks (cifar10, imagenet): the side of the crop fed to the model.
+    public var imageSize = 224
+    /// Image tasks: per-channel normalisation (ImageNet's by default).
+    public var mean: [Float] = [0.485, 0.456, 0.406]
+    public var standardDeviation: [Float] = [0.229, 0.224, 0.225]
 
     public init() {}
 }
@@ -83,6 +88,10 @@ public struct ParallelConfiguration: Codable, Sendable, Equatable {
     public var firstBucketMegabytes = 1
     /// Compare a parameter checksum across ranks every N steps (0: never).
     public var checkEvery = 100
+    /// Warn when an MPI call waits longer than this for the other ranks (Horovod's 60 s; 0: never).
+    public var stallWarningSeconds = 60.0
+    /// End the job with MPI_Abort when an MPI call waits longer than this (0: never).
+    public var stallAbortSeconds = 600.0
 
     public init() {}
 }
@@ -95,11 +104,15 @@ public struct OutputConfiguration: Codable, Sendable, Equatable {
 }
 
 extension TrainingConfiguration {
+    /// Element prototypes for keys that hold lists of mappings: each element's keys are
+    /// checked against these.
+    static let listElements: [String: any Encodable & Sendable] = ["model.downsample": DownsampleStage(layer: 0, ratio: 1)]
+
     /// Keys whose values must come from a fixed set, for error messages.
     static let choices: [String: [String]] = [
         "model.mixer": MixerKind.allCases.map(\.rawValue),
         "model.pooling": ["mean", "cls"],
-        "data.task": ["listops", "text", "retrieval", "image", "pathfinder"],
+        "data.task": ["listops", "text", "retrieval", "image", "pathfinder", "cifar10", "imagenet"],
         "optimizer.name": ["adamw", "sgd"],
         "schedule.kind": ["constant", "cosine", "linear", "inverse_sqrt"],
         "training.on_nonfinite": ["stop", "skip"],
@@ -119,8 +132,24 @@ extension TrainingConfiguration {
             if !condition { throw ConfigurationError(message) }
         }
         try require(data.sequenceLength >= 1, "data.sequence_length must be at least 1, got \(data.sequenceLength)")
-        try require(data.sequenceLength <= model.maxLength,
-                    "data.sequence_length \(data.sequenceLength) exceeds model.max_length \(model.maxLength)")
+        if ["cifar10", "imagenet"].contains(data.task) {
+            try require(model.patchSize > 0, "data.task \(data.task) gives images: set model.patch_size (e.g. 16 at 224 px, 4 at 32 px)")
+            let side = data.task == "cifar10" ? 32 : data.imageSize
+            try require(side % model.patchSize == 0, "image side \(side) is not divisible by model.patch_size \(model.patchSize)")
+            let patches = (side / model.patchSize) * (side / model.patchSize)
+            try require(model.maxLength >= patches, "model.max_length \(model.maxLength) is below the \(patches) patches per image")
+            try require(model.mixer != .fftnet || model.maxLength == patches,
+                        "model.mixer fftnet filters a fixed length: model.max_length must equal the \(patches) patches per image")
+            try require(data.mean.count == 3 && data.standardDeviation.count == 3 && data.standardDeviation.allSatisfy { $0 > 0 },
+                        "data.mean and data.standard_deviation need 3 values (standard deviations positive)")
+        } else {
+            try require(model.patchSize == 0, "model.patch_size is for image tasks (cifar10, imagenet), not \(data.task)")
+            try require(data.sequenceLength <= model.maxLength,
+                        "data.sequence_length \(data.sequenceLength) exceeds model.max_length \(model.maxLength)")
+            try require(model.mixer != .fftnet || data.sequenceLength == model.maxLength,
+                        "model.mixer fftnet filters a fixed length: data.sequence_length (\(data.sequenceLength)) must "
+                        + "equal model.max_length (\(model.maxLength))")
+        }
         try require(training.steps >= 1, "training.steps must be at least 1, got \(training.steps)")
         try require(training.batchSize >= 1, "training.batch_size must be at least 1, got \(training.batchSize)")
         try require(training.accumulation >= 1, "training.accumulation must be at least 1, got \(training.accumulation)")
@@ -128,6 +157,8 @@ extension TrainingConfiguration {
                     "training.eval_every and checkpoint_every must be ≥ 0 and log_every ≥ 1")
         try require(optimizer.learningRate > 0, "optimizer.learning_rate must be positive, got \(optimizer.learningRate)")
         try require(parallel.threads >= 0, "parallel.threads must be ≥ 0, got \(parallel.threads)")
+        try require(parallel.stallWarningSeconds >= 0 && parallel.stallAbortSeconds >= 0,
+                    "parallel.stall_warning_seconds and stall_abort_seconds must be ≥ 0 (0: never)")
         try require(parallel.bucketMegabytes >= 1 && parallel.firstBucketMegabytes >= 1,
                     "parallel.bucket_megabytes and first_bucket_megabytes must be at least 1")
     }

@@ -17,11 +17,20 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
 }
 
 /// Rank 0's output: `metrics.jsonl` in the run folder, and progress on standard output —
-/// a live line on a terminal, plain lines otherwise.
+/// a live line on a terminal, plain lines otherwise. mpirun hands every rank a
+/// pseudo-terminal whatever its own output is, so under mpirun lines are the default;
+/// `PARSEVAL_PROGRESS=bar` or `=lines` decides explicitly.
 final class TrainingLog {
     let path: String
     let active: Bool
-    let isTerminal = isatty(STDOUT_FILENO) != 0
+    let isTerminal: Bool = {
+        let environment = ProcessInfo.processInfo.environment
+        switch environment["PARSEVAL_PROGRESS"] {
+        case "bar": return true
+        case "lines": return false
+        default: return isatty(STDOUT_FILENO) != 0 && environment["OMPI_COMM_WORLD_SIZE"] == nil
+        }
+    }()
     let encoder: JSONEncoder
 
     init(runDirectory: String, active: Bool) {

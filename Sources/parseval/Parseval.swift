@@ -11,7 +11,7 @@ struct Parseval: ParsableCommand {
             results. Threads per rank: --threads, else PARSEVAL_THREADS, else cores divided \
             by the ranks on this machine.
             """,
-        subcommands: [Train.self, Eval.self, Info.self, Bench.self])
+        subcommands: [Train.self, Eval.self, Generate.self, Config.self, Info.self, Bench.self])
 }
 
 /// Options shared by every subcommand that computes.

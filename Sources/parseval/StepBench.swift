@@ -15,7 +15,9 @@ extension Parseval.Bench {
                 Defaults are DESIGN.md's standard encoder: 4 layers, dim 256, MLP 1024, 8 heads, \
                 sequence 4096, batch 4, vocabulary 257. Reports the median step time, tokens/s, \
                 the time and share spent in gemm (profiled), the gemm bound at the sgemm rate \
-                measured inside the step, and peak tensor memory.
+                measured inside the step, and peak tensor memory. Under mpirun each rank runs \
+                --batch examples and gradients are averaged as in training (bucketed, \
+                overlapped): step time at P ranks over 1 rank is the weak-scaling efficiency.
                 """)
 
         @OptionGroup var runtime: RuntimeOptions
@@ -46,6 +48,7 @@ extension Parseval.Bench {
 
             let model = EncoderClassifier(configuration, seed: 1)
             let optimizer = AdamW(arena: model.arena)
+            let synchronizer = GradientSynchronizer(communicator: world, arena: model.arena)
             let loss = SoftmaxCrossEntropy()
             var stream = RandomStream(seed: 2)
             let tokens = (0..<o.batch * o.sequence).map { _ in Int32(1 + stream.integer(below: vocabulary - 1)) }
@@ -55,7 +58,11 @@ extension Parseval.Bench {
                 model.arena.zeroGradients()
                 let logits = model.forward(tokens: tokens, mask: nil, batch: o.batch, length: o.sequence, context: context)
                 _ = loss.forward(logits: logits, labels: labels)
-                model.backward(loss.backward())
+                synchronizer.begin()
+                model.backward(loss.backward()) { first in
+                    do { try synchronizer.gradientsReady(from: first) } catch { MPIRuntime.abort("\(error)") }
+                }
+                do { try synchronizer.finish() } catch { MPIRuntime.abort("\(error)") }
                 optimizer.step(learningRate: 1e-4)
             }
             for _ in 0..<o.warmup { step() }
@@ -71,12 +78,15 @@ extension Parseval.Bench {
                 gemmTimes.append(profile.seconds)
                 gemmFlops = profile.flops
             }
-            let median = times.sorted()[times.count / 2], gemmMedian = gemmTimes.sorted()[gemmTimes.count / 2]
+            // The slowest rank's median is the job's step time.
+            var medians = [times.sorted()[times.count / 2], gemmTimes.sorted()[gemmTimes.count / 2]]
+            try world.allreduce(&medians, .max)
+            let (median, gemmMedian) = (medians[0], medians[1])
             guard world.isRoot else { return }
             printBenchHeader("bench step: \(kind.rawValue) encoder, \(depth) layers, dim \(o.dim), mlp \(o.mlp), "
                              + "heads \(o.heads), seq \(o.sequence), batch \(o.batch); median of \(o.repeats)", world: world)
             print(String(format: "step time            %.3f s", median))
-            print(String(format: "tokens/s             %.0f", Double(o.batch * o.sequence) / median))
+            print(String(format: "tokens/s             %.0f (all ranks)", Double(world.size * o.batch * o.sequence) / median))
             print(String(format: "gemm time            %.3f s (%.1f%% of the step), %.1f GFLOP at %.1f GFLOP/s",
                          gemmMedian, 100 * gemmMedian / median, gemmFlops / 1e9, gemmFlops / gemmMedian / 1e9))
             print(String(format: "step / gemm time     %.3f", median / gemmMedian))

@@ -51,8 +51,61 @@ final class ImageTests: XCTestCase {
         assertDatasetError([brokenPNG, "PNG"]) { try RasterImage.decode(file: brokenPNG) }
         let text = try folder.write("not an image", to: "notes.png")
         assertDatasetError([text, "expected a JPEG or PNG image"]) { try RasterImage.decode(file: text) }
-        // The process survives many failed decodes (each ends its own libjpeg thread).
         for _ in 0..<50 { XCTAssertThrowsError(try RasterImage.decode(file: garbled)) }
+    }
+
+    func testManyDamagedJPEGsFailOnTheCallingThreadNamingTheFile() throws {
+        // Large enough that libjpeg's work dominates each decode, so where it runs shows.
+        let jpeg = try JPEGCodec.encode(Self.pattern(width: 512, height: 512), quality: 90)
+        let damaged: [(name: String, bytes: [UInt8])] = (0..<200).map { index in
+            let name = "damaged/\(index).jpg"
+            if index.isMultiple(of: 2) {  // cut off somewhere in the scan: libjpeg's "Premature end" warning
+                return (name, Array(jpeg.prefix(jpeg.count * (50 + index % 45) / 100)))
+            }
+            // A valid start, then noise where the Huffman tables should be: a fatal libjpeg error.
+            return (name, Array(jpeg.prefix(20)) + [UInt8](repeating: UInt8(index % 251), count: 400))
+        }
+        let threadBefore = Self.cpuSeconds(CLOCK_THREAD_CPUTIME_ID), processBefore = Self.cpuSeconds(CLOCK_PROCESS_CPUTIME_ID)
+        var messages: [String] = []
+        for (name, bytes) in damaged {
+            do {
+                _ = try JPEGCodec.decode(bytes, channels: 3, name: name)
+                XCTFail("\(name) decoded")
+            } catch let error as DatasetError {
+                XCTAssertEqual(error.file, name)
+                XCTAssertTrue(error.description.hasPrefix(name + ": "), error.description)
+                messages.append(error.message)
+            }
+        }
+        let threadSeconds = Self.cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - threadBefore
+        let processSeconds = Self.cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - processBefore
+        // libjpeg ran on this thread: no decoding thread did the work (it used to be one per image).
+        XCTAssertGreaterThan(threadSeconds, 0.8 * processSeconds, "this thread \(threadSeconds) s of \(processSeconds) s")
+        // Each message is libjpeg's own, after the kind of failure.
+        XCTAssertEqual(messages.filter { $0 == "corrupt JPEG: Premature end of JPEG file" }.count, 100, "\(Set(messages))")
+        let unreadable = messages.filter { $0.hasPrefix("unreadable JPEG: ") }
+        XCTAssertEqual(unreadable.count, 100, "\(Set(messages))")
+        XCTAssertFalse(unreadable.contains { $0.hasSuffix("unknown libjpeg error") }, "\(Set(unreadable))")
+    }
+
+    func testJPEGConvertsBetweenGrayAndRGBAndReportsEncodingErrors() throws {
+        let gray = RasterImage(width: 8, height: 8, channels: 1, pixels: .init(repeating: 140, count: 64))
+        let widened = try JPEGCodec.decode(try JPEGCodec.encode(gray), channels: 3, name: "gray.jpg")
+        XCTAssertEqual(widened.channels, 3)
+        XCTAssertTrue(stride(from: 0, to: 192, by: 3).allSatisfy { Set(widened.pixels[$0..<($0 + 3)]).count == 1 })
+        XCTAssertLessThan(abs(Int(widened.pixels[0]) - 140), 3)
+        let narrowed = try JPEGCodec.decode(try JPEGCodec.encode(Self.pattern(width: 10, height: 6)), channels: 1, name: "rgb.jpg")
+        XCTAssertEqual([narrowed.width, narrowed.height, narrowed.channels, narrowed.pixels.count], [10, 6, 1, 60])
+        assertDatasetError(["cannot encode JPEG: Empty JPEG image"]) {
+            try JPEGCodec.encode(RasterImage(width: 0, height: 0, channels: 3, pixels: []))
+        }
+    }
+
+    /// CPU time of `clock` (this thread's or the whole process's), in seconds.
+    static func cpuSeconds(_ clock: clockid_t) -> Double {
+        var time = timespec()
+        clock_gettime(clock, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
     func testImageFolderSortsClassesAndDecodesBothFormats() throws {
@@ -151,5 +204,36 @@ final class ImageTests: XCTestCase {
         plain.flip = true
         let flipped = transform.resample(image, plain)
         for x in 0..<16 { XCTAssertEqual(flipped[3, x, 0], unflipped[3, 15 - x, 0]) }
+    }
+}
+
+final class ImagePipelineTests: XCTestCase {
+    func testImageBatchesDoNotDependOnThreadsOrBatchSize() throws {
+        let folder = try TemporaryFolder(self)
+        for (index, name) in ["b/1.png", "a/2.jpg", "a/3.png", "b/4.jpeg", "a/5.png"].enumerated() {
+            let path = try folder.file("train/" + name)
+            let image = ImageTests.pattern(width: 20 + 4 * index, height: 18 + index)
+            if name.hasSuffix("png") { try PNGCodec.write(image, to: path) } else { try JPEGCodec.write(image, to: path) }
+        }
+        let dataset = try ImageFolderDataset(root: folder.path + "/train", transform: .training(size: 8))
+        func images(batchSize: Int, threads: Int) throws -> [Int: [Float]] {
+            let batcher = Batcher(dataset: dataset, sampler: DistributedSampler(count: dataset.count, seed: 3), batchSize: batchSize,
+                                  sequenceLength: 0, seed: 11, decodeThreads: threads)
+            let prefetcher = BatchPrefetcher(batcher: batcher, epoch: 2)
+            var byIndex: [Int: [Float]] = [:]
+            while let batch = try prefetcher.next() {
+                let images = try XCTUnwrap(batch.images)
+                XCTAssertEqual(images.shape, [batch.size, 8, 8, 3])
+                XCTAssertEqual(batch.tokens, [])
+                let perImage = 8 * 8 * 3
+                for (row, index) in batch.indices.enumerated() {
+                    byIndex[index] = Array(images.scalars[(row * perImage)..<((row + 1) * perImage)])
+                }
+            }
+            return byIndex
+        }
+        let reference = try images(batchSize: 2, threads: 1)
+        XCTAssertEqual(reference.count, 5)
+        XCTAssertEqual(try images(batchSize: 3, threads: 2), reference)
     }
 }

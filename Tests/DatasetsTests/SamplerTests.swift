@@ -117,6 +117,17 @@ final class BatchingTests: XCTestCase {
         XCTAssertEqual(delivered.last?.size, 19 - 15)
     }
 
+    func testPrefetcherResumesMidEpoch() throws {
+        let batcher = Batcher(dataset: CountingDataset(count: 20), sampler: DistributedSampler(count: 20, seed: 1),
+                              batchSize: 3, sequenceLength: 5)
+        let plan = batcher.batchIndices(epoch: 2)
+        let resumed = BatchPrefetcher(batcher: batcher, epoch: 2, firstBatch: 4)
+        var indices: [[Int]] = []
+        while let batch = try resumed.next() { indices.append(batch.indices) }
+        XCTAssertEqual(resumed.batchCount, plan.count - 4)
+        XCTAssertEqual(indices, Array(plan.dropFirst(4)))
+    }
+
     func testPrefetcherDeliversErrorsInPlaceAndSkipsWhenAsked() throws {
         let dataset = CountingDataset(count: 12, failing: [6])
         let strict = Batcher(dataset: dataset, sampler: DistributedSampler(count: 12, shuffle: false), batchSize: 4, sequenceLength: 4)

@@ -36,7 +36,8 @@ final class ModelTests: XCTestCase {
     /// Central differences of the mean loss for sampled elements of every parameter tensor.
     /// Step 1e-3: the embeddings start at σ = 0.02, and LayerNorm over inputs that small is
     /// too curved for a 1e-2 step.
-    func checkParameterGradients(arena: ParameterArena, step: Float = 1e-3, loss: () -> Double, backward: () -> Void,
+    func checkParameterGradients(arena: ParameterArena, step: Float = 1e-3, loss: () -> Double, label: String = "",
+                                 backward: () -> Void,
                                  file: StaticString = #filePath, line: UInt = #line) {
         arena.zeroGradients()
         backward()
@@ -53,13 +54,32 @@ final class ModelTests: XCTestCase {
                 slot.pointee = original
                 let numeric = (up - down) / (2 * Double(step))
                 XCTAssertEqual(Double(analytic[entry.offset + i]), numeric, accuracy: 2e-4 + 2e-2 * scale,
-                               "\(entry.name)[\(i)]", file: file, line: line)
+                               "\(label) \(entry.name)[\(i)]", file: file, line: line)
             }
         }
     }
 
     func testClassifierParameterGradients() {
-        let model = EncoderClassifier(tinyConfiguration(), seed: 1)
+        checkClassifierGradients(tinyConfiguration())
+    }
+
+    func testEveryMixerTrainsThroughTheClassifier() {
+        for mixer in MixerKind.allCases where mixer != .attention {
+            var c = tinyConfiguration()
+            c.mixer = mixer
+            c.maxLength = 6  // FFTNet filters exactly this length
+            c.randomFeatures = 16
+            checkClassifierGradients(c, label: mixer.rawValue)
+        }
+        var fourier = tinyConfiguration()
+        fourier.maxLength = 6
+        fourier.downsample = [DownsampleStage(layer: 1, ratio: 0.5)]
+        checkClassifierGradients(fourier, label: "fourier transformer")
+    }
+
+    func checkClassifierGradients(_ configuration: ModelConfiguration, label: String = "attention",
+                                  file: StaticString = #filePath, line: UInt = #line) {
+        let model = EncoderClassifier(configuration, seed: 1)
         let data = batch(3, length: 6, seed: 2)
         let lossFunction = SoftmaxCrossEntropy(labelSmoothing: 0.1)
         let context = ForwardContext(training: false)
@@ -67,10 +87,10 @@ final class ModelTests: XCTestCase {
             let logits = model.forward(tokens: data.tokens, mask: data.mask, batch: 3, length: 6, context: context)
             return lossFunction.forward(logits: logits, labels: data.labels).loss
         }
-        checkParameterGradients(arena: model.arena, loss: loss) {
+        checkParameterGradients(arena: model.arena, loss: loss, label: label, backward: {
             _ = loss()
             model.backward(lossFunction.backward())
-        }
+        }, file: file, line: line)
     }
 
     func testDualEncoderParameterGradients() {
@@ -90,9 +110,10 @@ final class ModelTests: XCTestCase {
     }
 
     /// Trains a tiny model on one batch; returns the loss of every step.
-    func overfit(seed: UInt64, steps: Int) -> [Double] {
+    func overfit(seed: UInt64, steps: Int, mixer: MixerKind = .attention) -> [Double] {
         var configuration = tinyConfiguration()
         configuration.dropout = 0.1
+        configuration.mixer = mixer
         let model = EncoderClassifier(configuration, seed: seed)
         let optimizer = AdamW(arena: model.arena, weightDecay: 0)
         let data = batch(6, length: 8, seed: 7)
@@ -116,6 +137,11 @@ final class ModelTests: XCTestCase {
         XCTAssertLessThan(losses.last!, 0.05, "a tiny model must overfit one batch (losses: \(losses.suffix(5)))")
         let again = overfit(seed: 11, steps: 150)
         XCTAssertEqual(losses.map(\.bitPattern), again.map(\.bitPattern), "same seed must give bit-identical losses")
+    }
+
+    func testTinyFFTNetOverfitsOneBatch() {
+        let losses = overfit(seed: 12, steps: 200, mixer: .fftnet)
+        XCTAssertLessThan(losses.last!, 0.05, "FFTNet must overfit one batch (losses: \(losses.suffix(5)))")
     }
 
     func testConfigurationValidationNamesTheKey() {

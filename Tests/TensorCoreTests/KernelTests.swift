@@ -1,4 +1,4 @@
-import TensorCore
+@testable import TensorCore
 import XCTest
 
 final class KernelTests: XCTestCase {
@@ -78,6 +78,36 @@ final class KernelTests: XCTestCase {
                 parallelFor(count, grain: 1000) { range in for i in range { base![i] += 1 } }
             }
             XCTAssertTrue(hits.allSatisfy { $0 == 1 }, "parallelFor n=\(count) must visit each index exactly once")
+        }
+    }
+}
+
+final class ActivationKernelTests: XCTestCase {
+    /// The vectorised GELU against the erf formula in Double, over a dense grid and the
+    /// ranges where the tails and the polynomial switch matter; lengths cover partial lanes.
+    func testGELUAndItsDerivativeAgainstDouble() {
+        let grid = stride(from: -12.0, through: 12.0, by: 0.0137).map { Float($0) } + [0, -0.0, 90, -90, 1e-8, -1e-8]
+        var y = [Float](repeating: 0, count: grid.count), dx = y
+        let upstream = grid.indices.map { Float($0 % 7) - 3 }
+        grid.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { Kernels.gelu(xs, into: $0) }
+            upstream.withUnsafeBufferPointer { gs in dx.withUnsafeMutableBufferPointer { Kernels.geluBackward(xs, gs, into: $0) } }
+        }
+        var worstValue = 0.0, worstSlope = 0.0
+        for (i, x) in grid.enumerated() {
+            let v = Double(x)
+            let cdf = 0.5 * (1 + erf(v / 2.0.squareRoot())), density = exp(-0.5 * v * v) / (2 * Double.pi).squareRoot()
+            worstValue = max(worstValue, abs(Double(y[i]) - v * cdf) / max(1, abs(v)))
+            worstSlope = max(worstSlope, abs(Double(dx[i]) - Double(upstream[i]) * (cdf + v * density)) / max(1, abs(Double(upstream[i]))))
+        }
+        XCTAssertLessThan(worstValue, 5e-7, "GELU: largest error relative to max(1, |x|)")
+        XCTAssertLessThan(worstSlope, 1e-6, "GELU': largest error relative to max(1, |dy|)")
+    }
+
+    func testExponentialAgainstDouble() {
+        for x in stride(from: Float(-87), through: 88, by: 0.173) {
+            let lanes = Kernels.exp(SIMD8<Float>(repeating: x))
+            XCTAssertEqual(Double(lanes[0]), exp(Double(x)), accuracy: 3e-7 * exp(Double(x)), "exp(\(x))")
         }
     }
 }

@@ -62,6 +62,26 @@ final class ConfigurationTests: XCTestCase {
         assertError(nil, overrides: ["model.dimm=3"], contains: ["--set model.dimm=3", "did you mean 'dim'?"])
     }
 
+    func testListsOfMappingsAreCheckedElementByElement() throws {
+        let path = write("""
+            model:
+              mixer: attention
+              downsample:
+                - layer: 0
+                  ratio: 0.2
+            """)
+        let configuration = try ConfigurationLoader.load(path: path)
+        XCTAssertEqual(configuration.model.downsample, [DownsampleStage(layer: 0, ratio: 0.2)])
+        assertError(write("model:\n  downsample:\n    - layr: 0\n"), contains: ["run.yaml:3", "unknown key 'layr'", "did you mean 'layer'?"])
+        assertError(write("model:\n  dim: [1, 2]\n"), contains: ["'model.dim' expects a single value, not a list"])
+        var bad = TrainingConfiguration()
+        bad.model.downsample = [DownsampleStage(layer: 9, ratio: 0.5)]
+        XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("model.downsample[0].layer 9")) }
+        bad = TrainingConfiguration()
+        bad.model.mixer = .fftnet
+        XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("must equal model.max_length")) }
+    }
+
     func testWrongTypesAndChoicesNameTheKey() {
         assertError(write("model:\n  dim: wide\n"), contains: ["run.yaml:2", "key 'model.dim' expects a whole number"])
         assertError(write("model:\n  mixer: fftnett\n"), contains: ["key 'model.mixer' must be one of", "attention"])

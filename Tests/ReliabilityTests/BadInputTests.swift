@@ -1,0 +1,143 @@
+import Datasets
+import Foundation
+import XCTest
+
+/// Bad configs, data and checkpoints given to the real binary: each ends with a message
+/// naming the problem and the exit code of its kind (2 config, 3 data, 4 checkpoint), never
+/// a crash. The loaders' own messages are tested in DatasetsTests and TrainingTests.
+final class BadInputTests: TrainingRunTestCase {
+    // MARK: - Configs (exit 2)
+
+    /// `tiny.yaml` with `old` replaced by `new`, written as `name`.
+    func editedConfiguration(_ name: String, replacing old: String, with new: String) throws -> String {
+        let text = try String(contentsOfFile: configuration, encoding: .utf8)
+        XCTAssertTrue(text.contains(old), "tiny.yaml has no '\(old)'")
+        let path = "\(folder!)/\(name)"
+        try text.replacingOccurrences(of: old, with: new).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func trainWithConfiguration(_ path: String) throws -> ParsevalProcess.Outcome {
+        try ParsevalProcess.run(["train", "--config", path, "--set", "output.directory=\(runFolder("bad"))"], in: folder)
+    }
+
+    func testWrongTypeNamesKeyAndLine() throws {
+        let path = try editedConfiguration("type.yaml", replacing: "dim: 16", with: "dim: sixteen")
+        assertExit(try trainWithConfiguration(path), 2, mentions: ["type.yaml:1", "'model.dim' expects a whole number"])
+    }
+
+    func testUnknownKeySuggestsTheNearestKey() throws {
+        let path = try editedConfiguration("unknown.yaml", replacing: "learning_rate", with: "lerning_rate")
+        assertExit(try trainWithConfiguration(path), 2, mentions: ["unknown.yaml:3", "unknown key 'lerning_rate'", "did you mean 'learning_rate'"])
+    }
+
+    func testImpossibleShapesAreConfigurationErrors() throws {
+        assertExit(try train(run: "heads", ["model.heads=3"]), 2, mentions: ["model.dim 16 is not divisible by model.heads 3"])
+        assertExit(try train(run: "length", ["data.sequence_length=128"]), 2,
+                   mentions: ["data.sequence_length 128 exceeds model.max_length 64"])
+    }
+
+    func testBatchThatDoesNotSplitOverTheRanksEndsTheJobWithExit2() throws {
+        let outcome = try train(run: "ranks", ["training.batch_size=7"], ranks: 2)
+        assertExit(outcome, 2, mentions: ["training.batch_size 7 is not divisible by 2 ranks"])
+    }
+
+    func testMalformedFaultSpecificationIsAConfigurationError() throws {
+        assertExit(try train(run: "fault", fault: "step:two,kind:exit"), 2, mentions: ["PARSEVAL_FAULT"])
+    }
+
+    // MARK: - Data (exit 3)
+
+    /// A copy of the ListOps data whose training file is `edit`ed; trains on it.
+    func trainOnEditedListOps(_ edit: (inout [UInt8]) -> Void) throws -> ParsevalProcess.Outcome {
+        let data = "\(folder!)/data-edited"
+        try? FileManager.default.removeItem(atPath: data)
+        try FileManager.default.copyItem(atPath: "\(folder!)/data", toPath: data)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(data)/basic_train.tsv")))
+        edit(&bytes)
+        try Data(bytes).write(to: URL(fileURLWithPath: "\(data)/basic_train.tsv"))
+        return try train(run: "data", ["data.directory=\(data)"])
+    }
+
+    func testTruncatedTSVNamesFileAndLine() throws {
+        let outcome = try trainOnEditedListOps { bytes in
+            // Cut the last row (line 65: the header and 64 rows) before its tab.
+            let lastRow = bytes.dropLast().lastIndex(of: UInt8(ascii: "\n"))! + 1
+            bytes.removeSubrange((lastRow + 3)...)
+        }
+        assertExit(outcome, 3, mentions: ["basic_train.tsv:65: expected 2 tab-separated fields (Source, Target), found 1"])
+    }
+
+    func testWrongFieldCountOutOfRangeLabelAndNonUTF8AreDataErrors() throws {
+        let rows: [([UInt8], String)] = [
+            (Array("[MAX 1 2 ]\t3\textra\n".utf8), "basic_train.tsv:66: expected 2 tab-separated fields (Source, Target), found 3"),
+            (Array("[MAX 1 2 ]\t12\n".utf8), "basic_train.tsv:66: expected a Target in 0...9, found '12'"),
+            (Array("[MAX 1 ".utf8) + [0xFF, 0xFE] + Array(" ]\t2\n".utf8), "basic_train.tsv:66: unknown token"),
+        ]
+        for (row, message) in rows {
+            assertExit(try trainOnEditedListOps { $0 += row }, 3, mentions: [message])
+        }
+    }
+
+    /// A Pathfinder folder of 20 gray 8×8 images (LRA's layout), each image's bytes made by `image`.
+    func trainOnPathfinder(_ image: (Int) throws -> [UInt8]) throws -> ParsevalProcess.Outcome {
+        let root = "\(folder!)/pathfinder-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: "\(root)/imgs/0", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(root)/metadata", withIntermediateDirectories: true)
+        var metadata = ""
+        for index in 0..<20 {
+            try Data(try image(index)).write(to: URL(fileURLWithPath: "\(root)/imgs/0/sample_\(index).png"))
+            metadata += "imgs/0 sample_\(index).png \(index) \(index % 2) 0 0\n"
+        }
+        try metadata.write(toFile: "\(root)/metadata/0.npy", atomically: true, encoding: .utf8)
+        return try train(run: "pathfinder", ["data.task=pathfinder", "data.directory=\(root)", "model.vocabulary_size=256",
+                                             "model.classes=2", "model.padding_index=-1", "training.steps=2"])
+    }
+
+    func grayImage(_ index: Int) -> RasterImage {
+        RasterImage(width: 8, height: 8, channels: 1, pixels: (0..<64).map { UInt8(($0 * 7 + index * 13) % 256) })
+    }
+
+    func pngBytes(_ index: Int) throws -> [UInt8] {
+        let path = "\(folder!)/image-\(index).png"
+        try PNGCodec.write(grayImage(index), to: path)
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    func testCorruptPNGAndJPEGImagesAreDataErrors() throws {
+        assertExit(try trainOnPathfinder(pngBytes), 0)  // the folder is good as made
+        assertExit(try trainOnPathfinder { Array(try pngBytes($0).prefix(60)) }, 3, mentions: ["sample_", "PNG"])
+        assertExit(try trainOnPathfinder { Array(try JPEGCodec.encode(grayImage($0)).prefix(200)) }, 3, mentions: ["sample_", "JPEG"])
+        assertExit(try trainOnPathfinder { _ in Array("not an image".utf8) }, 3, mentions: ["expected a JPEG or PNG image"])
+    }
+
+    // MARK: - Checkpoints (exit 4)
+
+    /// A copy of a 2-step run with its checkpoint's model file `edit`ed, resumed to step 4.
+    func resumeFromEditedCheckpoint(_ settings: [String] = [], _ edit: (inout [UInt8]) -> Void = { _ in })
+        throws -> ParsevalProcess.Outcome {
+        let base = runFolder("base")
+        if !FileManager.default.fileExists(atPath: base) {
+            assertExit(try train(run: "base", ["training.steps=2"]), 0)
+        }
+        let run = "resumed-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: base, toPath: runFolder(run))
+        let model = URL(fileURLWithPath: "\(runFolder(run))/checkpoints/step-00000002/model.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: model))
+        edit(&bytes)
+        try Data(bytes).write(to: model)
+        return try train(run: run, ["training.steps=4"] + settings)
+    }
+
+    func testDamagedCheckpointsAreCheckpointErrors() throws {
+        assertExit(try resumeFromEditedCheckpoint(), 0, mentions: ["resumed from"])  // the copy itself resumes
+        assertExit(try resumeFromEditedCheckpoint { $0.removeLast($0.count / 2) }, 4, mentions: ["model.safetensors", "truncated"])
+        assertExit(try resumeFromEditedCheckpoint { $0[$0.count - 1] ^= 0x40 }, 4, mentions: ["checksum mismatch"])
+        assertExit(try resumeFromEditedCheckpoint { $0 = Array($0.prefix(4)) }, 4, mentions: ["truncated"])
+    }
+
+    func testCheckpointOfAnotherShapeOrModelIsACheckpointError() throws {
+        assertExit(try resumeFromEditedCheckpoint(["model.mlp_hidden=48"]), 4, mentions: ["has shape [32, 16], this model needs [48, 16]"])
+        assertExit(try resumeFromEditedCheckpoint(["model.depth=2"]), 4, mentions: ["another model's checkpoint"])
+    }
+}

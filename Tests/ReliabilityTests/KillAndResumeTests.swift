@@ -1,0 +1,68 @@
+import Foundation
+import Training
+import XCTest
+
+/// `parseval train` killed with SIGKILL (by the test, or by itself in the middle of writing
+/// a checkpoint) and started again with the same command ends exactly where an
+/// uninterrupted run ends.
+final class KillAndResumeTests: TrainingRunTestCase {
+    func testKilledAtARandomStepThenResumedEndsBitIdentical() throws {
+        assertExit(try train(run: "straight"), 0)
+        var random = SeededGenerator(seed: 10)
+        let killStep = Int.random(in: 3...26, using: &random)
+
+        let job = try ParsevalProcess(trainArguments(run: "killed"), in: folder)
+        let metricsPath = "\(runFolder("killed"))/metrics.jsonl"
+        let deadline = Date().addingTimeInterval(60)
+        while job.isRunning && Date() < deadline {
+            let lines = (try? String(contentsOfFile: metricsPath, encoding: .utf8))?.split(separator: "\n").count ?? 0
+            if lines >= killStep { job.send(SIGKILL); break }
+            usleep(2_000)
+        }
+        let killed = job.wait(timeout: 10)
+        XCTAssertEqual(killed.signal, SIGKILL, "the run should have been killed at step \(killStep): \(killed.summary)")
+        let reached = try metrics(run: "killed").split(separator: "\n").count
+        XCTAssertLessThan(reached, 30, "killed at step \(killStep), yet the run had finished")
+
+        let resumed = try train(run: "killed")
+        assertExit(resumed, 0, mentions: ["resumed from"])
+        assertBitIdentical(try finalParameters(run: "killed"), try finalParameters(run: "straight"),
+                           "killed at step \(killStep) and resumed: parameters must equal an uninterrupted run's")
+        XCTAssertEqual(try metrics(run: "killed"), try metrics(run: "straight"), "metrics.jsonl must continue exactly")
+    }
+
+    func testKillAfterWritingACheckpointBeforeUpdatingLatestKeepsThePreviousOne() throws {
+        try checkKillDuringCheckpoint(kind: "kill_before_pointer") { stepFolder in
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(stepFolder)/model.safetensors"),
+                          "the fault should strike after the step folder's files are written")
+        }
+    }
+
+    func testKillHalfwayThroughWritingModelFileKeepsThePreviousOne() throws {
+        try checkKillDuringCheckpoint(kind: "kill_mid_write") { stepFolder in
+            XCTAssertFalse(FileManager.default.fileExists(atPath: "\(stepFolder)/model.safetensors"),
+                           "a half-written file must never appear under its final name")
+            let partial = try FileManager.default.contentsOfDirectory(atPath: stepFolder).filter { $0.hasPrefix(".model.safetensors.tmp") }
+            XCTAssertEqual(partial.count, 1, "the half-written temporary file should be left behind by the kill")
+        }
+    }
+
+    /// The run is killed while writing the checkpoint of step 8: `latest` still names step 4,
+    /// which `parseval eval` loads; the same command then resumes and ends bit-identical.
+    func checkKillDuringCheckpoint(kind: String, stepFolderCheck: (String) throws -> Void,
+                                   file: StaticString = #filePath, line: UInt = #line) throws {
+        assertExit(try train(run: "straight"), 0, file: file, line: line)
+        let killed = try train(run: "faulty", fault: "step:8,kind:\(kind)")
+        XCTAssertEqual(killed.signal, SIGKILL, "\(kind): \(killed.summary)", file: file, line: line)
+        XCTAssertEqual(try latestName(run: "faulty"), "step-00000004", "latest must still name the previous checkpoint",
+                       file: file, line: line)
+        try stepFolderCheck("\(Checkpoint.folder(run: runFolder("faulty")))/step-00000008")
+
+        let evaluation = try ParsevalProcess.run(["eval", "--run", runFolder("faulty")], in: folder)
+        assertExit(evaluation, 0, mentions: ["(step 4)"], file: file, line: line)
+
+        assertExit(try train(run: "faulty"), 0, mentions: ["resumed from", "at step 4"], file: file, line: line)
+        assertBitIdentical(try finalParameters(run: "faulty"), try finalParameters(run: "straight"),
+                           "\(kind): resumed run must end with an uninterrupted run's parameters", file: file, line: line)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Training
+import XCTest
+
+/// A NaN put into the loss or a gradient at a chosen step (`PARSEVAL_FAULT`) is caught in
+/// that step and handled as `training.on_nonfinite` says.
+final class NonFiniteTests: TrainingRunTestCase {
+    func testNaNLossStopsWithTheStepAndExitCode5() throws {
+        let outcome = try train(run: "stop", fault: "step:5,kind:nan_loss")
+        assertExit(outcome, 5, mentions: ["non-finite loss at step 5", "step-00000004"])
+        XCTAssertEqual(try latestName(run: "stop"), "step-00000004", "the last good checkpoint stays")
+    }
+
+    func testNaNLossIsSkippedAndCountedWhenConfigured() throws {
+        let outcome = try train(run: "skip", ["training.on_nonfinite=skip"], fault: "step:5,kind:nan_loss")
+        assertExit(outcome, 0, mentions: ["step 5: non-finite loss; step skipped"])
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let records = try metrics(run: "skip").split(separator: "\n").map { try decoder.decode(MetricsRecord.self, from: Data($0.utf8)) }
+        let train = records.filter { $0.split == "train" }
+        XCTAssertEqual(train.map(\.step), Array(1...30), "training goes on to the end")
+        XCTAssertEqual(train.map { $0.skippedSteps ?? -1 }, (1...30).map { $0 == 5 ? 1 : 0 }, "only step 5 is counted as skipped")
+        XCTAssertTrue(train.allSatisfy { $0.loss.isFinite }, "a skipped step's NaN stays out of the metrics")
+        XCTAssertTrue(try finalParameters(run: "skip").allSatisfy { $0.values.allSatisfy(\.isFinite) })
+    }
+
+    /// One rank's gradient is poisoned before the all-reduce: every rank sees it after, and
+    /// every rank stops in the same step.
+    func testNaNGradientOnOneRankStopsEveryRank() throws {
+        let outcome = try train(run: "ranks", ranks: 2, fault: "rank:1,step:4,kind:nan_gradient")
+        XCTAssertFalse(outcome.timedOut, outcome.summary)
+        XCTAssertEqual(outcome.exitCode, 5, outcome.summary)
+        for rank in 0..<2 {
+            XCTAssertTrue(outcome.output.contains("rank \(rank): non-finite gradient norm at step 4"), outcome.summary)
+        }
+    }
+
+    func testGradientClippingIsOnByDefaultAndInEveryConfig() throws {
+        XCTAssertGreaterThan(TrainingConfiguration().optimizer.gradientClip, 0)
+        let folder = "\(ParsevalProcess.packageRoot)/configs"
+        let files = try FileManager.default.subpathsOfDirectory(atPath: folder).filter { $0.hasSuffix(".yaml") }
+        XCTAssertFalse(files.isEmpty, "no configs under \(folder)")
+        for file in files {
+            let configuration = try ConfigurationLoader.load(path: "\(folder)/\(file)")
+            XCTAssertGreaterThan(configuration.optimizer.gradientClip, 0, "\(file): optimizer.gradient_clip should be on")
+        }
+    }
+}
