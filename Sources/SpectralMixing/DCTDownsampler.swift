@@ -29,6 +29,9 @@ public final class DCTDownsampler: SequenceLayer {
     public let keepsFirstToken: Bool
     var inputLength = 0
 
+    /// - Parameters:
+    ///   - ratio: p in (0, 1], the fraction of DCT frequencies kept (K = ceil(p·N)).
+    ///   - keepsFirstToken: keep token 0 (CLS) aside, as with CLS pooling.
     public init(ratio: Double, keepsFirstToken: Bool) {
         precondition(ratio > 0 && ratio <= 1, "DCTDownsampler: ratio must be in (0, 1], got \(ratio)")
         self.ratio = ratio

@@ -45,6 +45,10 @@ public final class FFTNetMixing: TokenMixer {
     var spectrum = Tensor(zeros: [0])     // Z: (B, D, F, 2)
     var filter = Tensor(zeros: [0])       // base + ΔW: (B, H, F)
 
+    /// Registers the filter MLP, base filter and modReLU bias under `name`.
+    /// - Parameters:
+    ///   - sequenceLength: N, the length every input must have (the filter has N/2 + 1 bins).
+    ///   - filterKnots: K in 1…F, the filter values per head the MLP produces; nil for K = F.
     public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, sequenceLength: Int,
                 filterKnots: Int? = nil) {
         precondition(dim % heads == 0, "FFTNetMixing: dim \(dim) is not divisible by heads \(heads)")
@@ -65,6 +69,7 @@ public final class FFTNetMixing: TokenMixer {
 
     // MARK: - Forward
 
+    /// (B, N, D) → (B, N, D); the context mean skips tokens whose `context.mask` is 0.
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         precondition(x.rank == 3 && x.shape[1] == sequenceLength && x.shape[2] == dim,
                      "FFTNetMixing: (B, \(sequenceLength), \(dim)) input expected, got \(x.shape)")

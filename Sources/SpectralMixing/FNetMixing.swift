@@ -14,12 +14,15 @@ import TensorCore
 /// Backward: y = Re(F x) with F = F_N ⊗ F_D, and each DFT matrix is symmetric, so the
 /// adjoint is dx = Re(Fᵀ g) = Re(F g) for a real upstream gradient g — the same transform.
 public final class FNetMixing: TokenMixer {
+    /// FNet mixing has no parameters.
     public init() {}
 
+    /// (B, N, D) → (B, N, D).
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         FNetMixing.realPartOfSpectrum(x)
     }
 
+    /// The same transform applied to the upstream gradient.
     public func backward(_ gradient: Tensor) -> Tensor {
         FNetMixing.realPartOfSpectrum(gradient)
     }

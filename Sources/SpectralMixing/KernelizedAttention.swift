@@ -66,6 +66,12 @@ public final class KernelizedAttention: TokenMixer {
         var queries, keys, values, queryFeatures, keyFeatures, sums, omega: Tensor
     }
 
+    /// Registers the projections and (with `usesRelativePositions`) the RPE biases under `name`
+    /// and draws Ω from `seed`.
+    /// - Parameters:
+    ///   - maxLength: the longest sequence; fixes the number of biases, 2·maxLength − 1 per head.
+    ///   - features: m, the number of positive random features per head.
+    ///   - redrawInterval: redraw Ω every this many training forwards; nil keeps it fixed.
     public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, maxLength: Int, features: Int,
                 causal: Bool = false, usesRelativePositions: Bool = true, redrawInterval: Int? = nil, seed: UInt64 = 0) {
         precondition(dim % heads == 0, "KernelizedAttention: dim \(dim) is not divisible by heads \(heads)")
@@ -97,6 +103,8 @@ public final class KernelizedAttention: TokenMixer {
 
     // MARK: - Forward
 
+    /// (B, N, D) → (B, N, D); `context.mask` zeroes φ(k) at pad keys, `context.training`
+    /// advances the redraw schedule.
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == dim && x.shape[1] <= maxLength,
                      "KernelizedAttention: (B, N ≤ \(maxLength), \(dim)) input expected, got \(x.shape)")
@@ -144,6 +152,7 @@ public final class KernelizedAttention: TokenMixer {
 
     // MARK: - Backward
 
+    /// Adds the gradients of the four projections and the RPE biases; returns ∂L/∂x.
     public func backward(_ gradient: Tensor) -> Tensor {
         guard let saved else { preconditionFailure("KernelizedAttention.backward without forward") }
         self.saved = nil

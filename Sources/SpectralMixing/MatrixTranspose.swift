@@ -6,7 +6,7 @@ import TensorCore
 /// sequences, (B, D, N): FFTW's batched transforms of contiguous rows run several times
 /// faster than the same transforms at stride D once a sequence outgrows the cache.
 enum MatrixTranspose {
-    static let tile = 32
+    static let tile = 64
 
     /// destination[b][c][r] = source[b][r][c] for `batches` matrices of `rows` × `columns`.
     static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, batches: Int,
@@ -18,8 +18,10 @@ enum MatrixTranspose {
                 let batch = index / tilesPerMatrix, tileIndex = index % tilesPerMatrix
                 let r0 = (tileIndex / columnTiles) * tile, c0 = (tileIndex % columnTiles) * tile
                 let from = source + batch * rows * columns, to = destination + batch * rows * columns
-                for r in r0..<min(rows, r0 + tile) {
-                    for c in c0..<min(columns, c0 + tile) { to[c * rows + r] = from[r * columns + c] }
+                // Write side contiguous: each destination row gets `tile` consecutive floats.
+                for c in c0..<min(columns, c0 + tile) {
+                    let target = to + c * rows
+                    for r in r0..<min(rows, r0 + tile) { target[r] = from[r * columns + c] }
                 }
             }
         }

@@ -27,6 +27,7 @@ public struct ToeplitzFFT: Sendable {
     /// c_t = 0 for t > 0.
     public let causal: Bool
 
+    /// A product for sequences of `length` tokens; `causal` drops the offsets t > 0.
     public init(length: Int, causal: Bool) {
         precondition(length >= 1, "ToeplitzFFT: length must be at least 1, got \(length)")
         self.length = length
