@@ -57,15 +57,17 @@ let package = Package(
             ]),
 
         // MARK: - Tests (DistributedTests and ParallelTrainingTests also run under mpirun: scripts/test.sh)
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
+        // Shared test helpers: the gradient checker, tolerances, random tensors.
+        .target(name: "ParsevalTestSupport", dependencies: ["TensorCore", "Layers"], path: "Tests/ParsevalTestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["ParsevalTestSupport", "TensorCore"]),
+        .testTarget(name: "LayersTests", dependencies: ["ParsevalTestSupport", "Layers", "TensorCore"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Optimizers", "Layers", "SpectralMixing", "TensorCore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "TensorCore"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "ParallelTrainingTests", dependencies: ["Training", "Datasets", "Distributed", "Models", "TensorCore"]),
-        .testTarget(name: "SpectralMixingTests", dependencies: ["SpectralMixing", "Layers", "TensorCore"]),
+        .testTarget(name: "SpectralMixingTests", dependencies: ["ParsevalTestSupport", "SpectralMixing", "Layers", "TensorCore"]),
         // Faults, bad input, determinism and fuzzing; runs the parseval binary (and mpirun) as child processes.
         .testTarget(name: "ReliabilityTests", dependencies: ["Training", "Datasets", "Models", "Optimizers", "Layers", "TensorCore"]),
     ],

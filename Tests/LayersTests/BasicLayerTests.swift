@@ -1,3 +1,4 @@
+import ParsevalTestSupport
 import Layers
 import TensorCore
 import XCTest

@@ -1,3 +1,4 @@
+import ParsevalTestSupport
 import Foundation
 import Layers
 import SpectralMixing

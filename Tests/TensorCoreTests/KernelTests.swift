@@ -1,4 +1,5 @@
 @testable import TensorCore
+import ParsevalTestSupport
 import XCTest
 
 final class KernelTests: XCTestCase {

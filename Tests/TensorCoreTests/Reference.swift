@@ -1,3 +1,4 @@
+import ParsevalTestSupport
 import TensorCore
 import XCTest
 
@@ -39,20 +40,5 @@ enum Reference {
     static func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         var stream = RandomStream(seed: seed)
         return (0..<count).map { _ in stream.uniform(-1, 1) }
-    }
-}
-
-/// Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise; reports the worst element.
-func assertClose(_ actual: [Float], _ expected: [Double], rtol: Double, atol: Double,
-                 _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(actual.count, expected.count, "element counts differ \(message())", file: file, line: line)
-    var worst = 0.0, worstIndex = -1
-    for (i, (a, e)) in zip(actual, expected).enumerated() {
-        let excess = abs(Double(a) - e) - (atol + rtol * abs(e))
-        if excess > worst || a.isNaN { worst = a.isNaN ? .infinity : excess; worstIndex = i }
-    }
-    if worstIndex >= 0 {
-        XCTFail("\(message()): element \(worstIndex) is \(actual[worstIndex]), expected \(expected[worstIndex]) "
-                + "(rtol \(rtol), atol \(atol))", file: file, line: line)
     }
 }

@@ -1,3 +1,4 @@
+import ParsevalTestSupport
 import TensorCore
 import XCTest
 

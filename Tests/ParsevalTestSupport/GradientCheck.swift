@@ -1,11 +1,6 @@
-import Foundation
 import Layers
 import TensorCore
 import XCTest
-
-// Test support for the spectral mixers: the central-difference gradient checker (the same
-// approach as LayersTests/GradientCheck.swift, which lives in another test target), random
-// tensors, a tolerance check that reports the worst element, and naive Double references.
 
 /// Central finite differences for a layer's backward pass.
 ///
@@ -15,16 +10,25 @@ import XCTest
 /// (input) and added into the arena (parameters). Float32 forward passes limit accuracy:
 /// h = 1e-2 and a difference of at most atol + rtol · (largest gradient magnitude) with
 /// rtol 2e-2, atol 2e-4 unless a test states others.
-struct GradientCheck {
-    var step: Float = 1e-2
-    var relativeTolerance: Double = 2e-2
-    var absoluteTolerance: Double = 2e-4
-    var maxChecksPerTensor = 400
+public struct GradientCheck {
+    public init(step: Float = 1e-2, relativeTolerance: Double = 2e-2, absoluteTolerance: Double = 2e-4,
+                maxChecksPerTensor: Int = 400) {
+        self.step = step
+        self.relativeTolerance = relativeTolerance
+        self.absoluteTolerance = absoluteTolerance
+        self.maxChecksPerTensor = maxChecksPerTensor
+    }
+
+    public var step: Float
+    public var relativeTolerance: Double
+    public var absoluteTolerance: Double
+    /// Check at most this many elements per tensor (evenly spaced) to bound the run time.
+    public var maxChecksPerTensor: Int
 
     /// `forward` must be deterministic (same context each call).
-    func check(arena: ParameterArena?, input: Tensor, context: ForwardContext = ForwardContext(training: false),
-               forward: (Tensor, ForwardContext) -> Tensor, backward: (Tensor) -> Tensor,
-               file: StaticString = #filePath, line: UInt = #line) {
+    public func check(arena: ParameterArena?, input: Tensor, context: ForwardContext = ForwardContext(training: false),
+                      forward: (Tensor, ForwardContext) -> Tensor, backward: (Tensor) -> Tensor,
+                      file: StaticString = #filePath, line: UInt = #line) {
         let y0 = forward(input, context)
         var weights = RandomStream(seed: 99)
         let w = Tensor(shape: y0.shape, values: (0..<y0.count).map { _ in weights.uniform(-1, 1) })
@@ -86,67 +90,4 @@ struct GradientCheck {
                     + "rtol \(relativeTolerance), atol \(absoluteTolerance))", file: file, line: line)
         }
     }
-}
-
-func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
-    var stream = RandomStream(seed: seed)
-    return Tensor(shape: shape, values: (0..<Tensor.elementCount(shape)).map { _ in stream.uniform(-scale, scale) })
-}
-
-/// Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise; on failure reports the
-/// element with the largest difference.
-func assertClose(_ actual: [Float], _ expected: [Double], rtol: Double, atol: Double,
-                 _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
-    guard actual.count == expected.count else {
-        XCTFail("\(message()): \(actual.count) values, expected \(expected.count)", file: file, line: line)
-        return
-    }
-    var worstExcess = 0.0, worstIndex = -1, largest = 0.0
-    for (i, (a, e)) in zip(actual, expected).enumerated() {
-        let difference = abs(Double(a) - e)
-        largest = max(largest, difference.isNaN ? .infinity : difference)
-        let excess = difference - (atol + rtol * abs(e))
-        if excess > worstExcess || difference.isNaN {
-            worstExcess = difference.isNaN ? .infinity : excess
-            worstIndex = i
-        }
-    }
-    if worstIndex >= 0 {
-        XCTFail("\(message()): largest difference \(largest); element \(worstIndex) is \(actual[worstIndex]), "
-                + "expected \(expected[worstIndex]) (rtol \(rtol), atol \(atol))", file: file, line: line)
-    }
-}
-
-/// Naive O(n²) references in Double.
-enum Naive {
-    /// Unnormalised DFT matrix entry e^{sign·2πi·j·k/n} as (re, im).
-    static func twiddle(_ j: Int, _ k: Int, _ n: Int, sign: Double) -> (Double, Double) {
-        let angle = sign * 2 * Double.pi * Double((j * k) % n) / Double(n)
-        return (cos(angle), sin(angle))
-    }
-
-    /// Orthonormal DCT-II matrix entry C[k][t] = s_k cos(πk(2t+1)/2n).
-    static func cosine(_ k: Int, _ t: Int, _ n: Int) -> Double {
-        let scale = ((k == 0 ? 1.0 : 2.0) / Double(n)).squareRoot()
-        return scale * cos(Double.pi * Double(k) * Double(2 * t + 1) / Double(2 * n))
-    }
-
-    static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.0.squareRoot())) }
-
-    /// y = x Wᵀ + b for a Linear layer's parameters, x: [rows][in].
-    static func linear(_ x: [[Double]], _ layer: Linear) -> [[Double]] {
-        let w = layer.arena.tensor(layer.weight).scalars.map(Double.init)
-        let b = layer.bias.map { layer.arena.tensor($0).scalars.map(Double.init) }
-        return x.map { row in
-            (0..<layer.outputSize).map { o in
-                var total = b?[o] ?? 0
-                for i in 0..<layer.inputSize { total += w[o * layer.inputSize + i] * row[i] }
-                return total
-            }
-        }
-    }
-}
-
-extension Tensor {
-    var doubles: [Double] { scalars.map(Double.init) }
 }
