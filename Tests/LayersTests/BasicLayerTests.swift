@@ -21,7 +21,7 @@ final class BasicLayerTests: XCTestCase {
                 XCTAssertEqual(Double(y[flat: r * 3 + o]), expected, accuracy: 1e-5)
             }
         }
-        GradientCheck().check(arena: arena, input: x,
+        GradientCheck().assertMatchesFiniteDifferences(arena: arena, input: x,
                               forward: { linear.forward($0, context: $1) }, backward: { linear.backward($0) })
     }
 
@@ -44,7 +44,7 @@ final class BasicLayerTests: XCTestCase {
             let v = Double(x[flat: i])
             XCTAssertEqual(Double(y[flat: i]), 0.5 * v * (1 + erf(v / 2.0.squareRoot())), accuracy: 1e-6)
         }
-        GradientCheck(step: 1e-3).check(arena: nil, input: x,
+        GradientCheck(step: 1e-3).assertMatchesFiniteDifferences(arena: nil, input: x,
                                         forward: { gelu.forward($0, context: $1) }, backward: { gelu.backward($0) })
     }
 
@@ -67,7 +67,7 @@ final class BasicLayerTests: XCTestCase {
                 XCTAssertEqual(Double(y[flat: r * 6 + j]), expected, accuracy: 1e-5)
             }
         }
-        GradientCheck().check(arena: arena, input: x,
+        GradientCheck().assertMatchesFiniteDifferences(arena: arena, input: x,
                               forward: { norm.forward($0, context: $1) }, backward: { norm.backward($0) })
     }
 

@@ -9,7 +9,7 @@ final class CompositeLayerTests: XCTestCase {
         let arena = ParameterArena()
         let mlp = MLP("mlp", arena: arena, dim: 4, hidden: 7)
         arena.allocate(seed: 1)
-        GradientCheck().check(arena: arena, input: randomTensor([2, 3, 4], seed: 2),
+        GradientCheck().assertMatchesFiniteDifferences(arena: arena, input: randomTensor([2, 3, 4], seed: 2),
                               forward: { mlp.forward($0, context: $1) }, backward: { mlp.backward($0) })
     }
 
@@ -22,7 +22,7 @@ final class CompositeLayerTests: XCTestCase {
         XCTAssertNotNil(arena.parameter(named: "blocks.0.mixer.qkv.weight"))
         XCTAssertNotNil(arena.parameter(named: "blocks.0.mlp.fc2.bias"))
         let mask = Tensor(shape: [2, 4], values: [1, 1, 1, 1, 1, 1, 0, 0])
-        GradientCheck().check(arena: arena, input: randomTensor([2, 4, 8], seed: 4),
+        GradientCheck().assertMatchesFiniteDifferences(arena: arena, input: randomTensor([2, 4, 8], seed: 4),
                               context: ForwardContext(training: false, mask: mask),
                               forward: { block.forward($0, context: $1) }, backward: { block.backward($0) })
     }

@@ -31,7 +31,7 @@ final class PatchEmbeddingTests: XCTestCase {
                 }
             }
         }
-        GradientCheck().check(arena: arena, input: images,
+        GradientCheck().assertMatchesFiniteDifferences(arena: arena, input: images,
                               forward: { embedding.forward($0, context: $1) }, backward: { embedding.backward($0) })
     }
 }

@@ -26,7 +26,7 @@ public struct GradientCheck {
     public var maxChecksPerTensor: Int
 
     /// `forward` must be deterministic (same context each call).
-    public func check(arena: ParameterArena?, input: Tensor, context: ForwardContext = ForwardContext(training: false),
+    public func assertMatchesFiniteDifferences(arena: ParameterArena?, input: Tensor, context: ForwardContext = ForwardContext(training: false),
                       forward: (Tensor, ForwardContext) -> Tensor, backward: (Tensor) -> Tensor,
                       file: StaticString = #filePath, line: UInt = #line) {
         let y0 = forward(input, context)

@@ -51,7 +51,7 @@ final class DCTDownsamplerTests: XCTestCase {
     func testBackwardMatchesFiniteDifferences() {
         for (n, ratio, cls) in [(11, 0.4, false), (8, 0.5, true)] {
             let layer = DCTDownsampler(ratio: ratio, keepsFirstToken: cls)
-            GradientCheck().check(arena: nil, input: randomTensor([2, n, 3], seed: 2),
+            GradientCheck().assertMatchesFiniteDifferences(arena: nil, input: randomTensor([2, n, 3], seed: 2),
                                   forward: { layer.forward($0, context: $1) }, backward: { layer.backward($0) })
         }
     }
@@ -71,7 +71,7 @@ final class DCTDownsamplerTests: XCTestCase {
                 }
             }
             assertClose(y.scalars, expected, rtol: 0, atol: 0, "upsample \(short) → \(long) cls \(cls)")
-            GradientCheck().check(arena: nil, input: x,
+            GradientCheck().assertMatchesFiniteDifferences(arena: nil, input: x,
                                   forward: { x, _ in DCTDownsampler.upsample(x, toLength: long, keepsFirstToken: cls) },
                                   backward: { DCTDownsampler.upsampleBackward($0, toLength: short, keepsFirstToken: cls) })
         }

@@ -38,7 +38,7 @@ final class FNetMixingTests: XCTestCase {
     func testBackwardMatchesFiniteDifferences() {
         let mixer = FNetMixing()
         for shape in [[2, 5, 6], [1, 8, 7]] {
-            GradientCheck().check(arena: nil, input: randomTensor(shape, seed: 3),
+            GradientCheck().assertMatchesFiniteDifferences(arena: nil, input: randomTensor(shape, seed: 3),
                                   forward: { mixer.forward($0, context: $1) }, backward: { mixer.backward($0) })
         }
     }

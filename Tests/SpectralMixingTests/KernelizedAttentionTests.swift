@@ -133,7 +133,7 @@ final class KernelizedAttentionTests: XCTestCase {
             let (arena, layer) = makeLayer(c, dim: 4, heads: 2, features: 3)
             let x = randomTensor([2, c.length, 4], seed: 8)
             let context = ForwardContext(training: false, mask: mask(batch: 2, length: c.length, masked: c.masked))
-            GradientCheck().check(arena: arena, input: x, context: context,
+            GradientCheck().assertMatchesFiniteDifferences(arena: arena, input: x, context: context,
                                   forward: { layer.forward($0, context: $1) }, backward: { layer.backward($0) })
         }
     }
