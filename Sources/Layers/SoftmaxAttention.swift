@@ -1,4 +1,3 @@
-import Foundation
 import TensorCore
 
 /// Multi-head softmax self-attention, the Transformer baseline (Vaswani et al. 2017):
@@ -98,29 +97,29 @@ public final class SoftmaxAttention: TokenMixer {
     }
 
     /// Row-wise softmax of an N×N score matrix in place; masked keys get probability 0.
-    /// A row with no admissible key (all keys padded) becomes all zeros.
+    /// A row with no admissible key (all keys padded) becomes all zeros. The loops are
+    /// branch-free (admissibility as a 0/1 factor, `Kernels.exp`) so they vectorise.
     static func maskedSoftmax(_ scores: UnsafeMutablePointer<Float>, length: Int, keyMask: Tensor?,
                               batch: Int, causal: Bool) {
-        let maskPointer = keyMask.map { $0.storage.pointer + batch * length }
-        parallelFor(length, grain: max(1, 16_384 / length)) { rows in
-            for i in rows {
-                let row = scores + i * length
-                let limit = causal ? i + 1 : length
-                var highest = -Float.infinity
-                for j in 0..<limit where maskPointer.map({ $0[j] != 0 }) ?? true { highest = max(highest, row[j]) }
-                if highest == -.infinity {
-                    row.update(repeating: 0, count: length)
-                    continue
+        // 1 for a key that may be attended, 0 for a padded one.
+        let valid = keyMask.map { Array(UnsafeBufferPointer(start: $0.storage.pointer + batch * length, count: length)) }
+            ?? [Float](repeating: 1, count: length)
+        valid.withUnsafeBufferPointer { validBuffer in
+            let keys = validBuffer.baseAddress!
+            parallelFor(length, grain: max(1, 16_384 / length)) { rows in
+                for i in rows {
+                    let row = scores + i * length
+                    let limit = causal ? i + 1 : length
+                    let highest = Kernels.maskedRowMaximum(row, mask: keys, count: limit)
+                    if highest == -.infinity {
+                        row.update(repeating: 0, count: length)
+                        continue
+                    }
+                    for j in 0..<limit { row[j] = keys[j] * Kernels.exp(row[j] - highest) }
+                    if limit < length { (row + limit).update(repeating: 0, count: length - limit) }
+                    let inverse = 1 / Kernels.rowSum(row, count: limit)
+                    for j in 0..<limit { row[j] *= inverse }
                 }
-                var total: Float = 0
-                for j in 0..<length {
-                    let admissible = j < limit && (maskPointer.map { $0[j] != 0 } ?? true)
-                    let value = admissible ? expf(row[j] - highest) : 0
-                    row[j] = value
-                    total += value
-                }
-                let inverse = 1 / total
-                for j in 0..<length { row[j] *= inverse }
             }
         }
     }
@@ -130,8 +129,7 @@ public final class SoftmaxAttention: TokenMixer {
         parallelFor(length, grain: max(1, 16_384 / length)) { rows in
             for i in rows {
                 let p = probabilities + i * length, g = gradient + i * length
-                var dot: Float = 0
-                for j in 0..<length { dot += p[j] * g[j] }
+                let dot = Kernels.rowDot(p, g, count: length)
                 for j in 0..<length { g[j] = p[j] * (g[j] - dot) }
             }
         }

@@ -32,8 +32,8 @@ extension Kernels {
     /// sum's low mantissa bits are n), r = x − n·ln 2 (two-part ln 2), e^r by its degree-6
     /// Taylor polynomial on |r| ≤ ln2/2, times 2^n built in the exponent bits.
     /// Relative error below 2e-7.
-    @inline(__always)
-    static func exp(_ x: Float) -> Float {
+    @inlinable @inline(__always)
+    public static func exp(_ x: Float) -> Float {
         let clamped = min(max(x, -87), 88)
         let shifted = clamped * 1.442_695_04 + 12_582_912     // 1.5·2²³ + n
         let n = shifted - 12_582_912
@@ -64,5 +64,61 @@ extension Kernels {
         let erfMagnitude = 1 - poly * t * gaussian           // erf(|z|)
         let erf = Float(bitPattern: erfMagnitude.bitPattern | (x.bitPattern & 0x8000_0000))
         return (0.5 * (1 + erf), 0.398_942_28 * gaussian)
+    }
+}
+
+// MARK: - Reductions the compiler can vectorise
+
+extension Kernels {
+    /// Σ p[0..<count] with eight independent partial sums (a fixed order, so the result is
+    /// deterministic; strict IEEE order would keep the loop scalar).
+    @inlinable
+    public static func rowSum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+        var partial = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
+        var j = 0
+        while j + 8 <= count {
+            partial.0 += p[j]; partial.1 += p[j + 1]; partial.2 += p[j + 2]; partial.3 += p[j + 3]
+            partial.4 += p[j + 4]; partial.5 += p[j + 5]; partial.6 += p[j + 6]; partial.7 += p[j + 7]
+            j += 8
+        }
+        var total = ((partial.0 + partial.1) + (partial.2 + partial.3)) + ((partial.4 + partial.5) + (partial.6 + partial.7))
+        while j < count { total += p[j]; j += 1 }
+        return total
+    }
+
+    /// Σ a[j]·b[j] with eight independent partial sums.
+    @inlinable
+    public static func rowDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var partial = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
+        var j = 0
+        while j + 8 <= count {
+            partial.0 += a[j] * b[j]; partial.1 += a[j + 1] * b[j + 1]
+            partial.2 += a[j + 2] * b[j + 2]; partial.3 += a[j + 3] * b[j + 3]
+            partial.4 += a[j + 4] * b[j + 4]; partial.5 += a[j + 5] * b[j + 5]
+            partial.6 += a[j + 6] * b[j + 6]; partial.7 += a[j + 7] * b[j + 7]
+            j += 8
+        }
+        var total = ((partial.0 + partial.1) + (partial.2 + partial.3)) + ((partial.4 + partial.5) + (partial.6 + partial.7))
+        while j < count { total += a[j] * b[j]; j += 1 }
+        return total
+    }
+
+    /// max over j of (mask[j] ≠ 0 ? p[j] : −∞), eight partial maxima; −∞ when nothing is admissible.
+    @inlinable
+    public static func maskedRowMaximum(_ p: UnsafePointer<Float>, mask: UnsafePointer<Float>, count: Int) -> Float {
+        @inline(__always) func admitted(_ j: Int) -> Float { mask[j] != 0 ? p[j] : -.infinity }
+        var m = (-Float.infinity, -Float.infinity, -Float.infinity, -Float.infinity,
+                 -Float.infinity, -Float.infinity, -Float.infinity, -Float.infinity)
+        var j = 0
+        while j + 8 <= count {
+            m.0 = Swift.max(m.0, admitted(j)); m.1 = Swift.max(m.1, admitted(j + 1))
+            m.2 = Swift.max(m.2, admitted(j + 2)); m.3 = Swift.max(m.3, admitted(j + 3))
+            m.4 = Swift.max(m.4, admitted(j + 4)); m.5 = Swift.max(m.5, admitted(j + 5))
+            m.6 = Swift.max(m.6, admitted(j + 6)); m.7 = Swift.max(m.7, admitted(j + 7))
+            j += 8
+        }
+        var highest = Swift.max(Swift.max(Swift.max(m.0, m.1), Swift.max(m.2, m.3)), Swift.max(Swift.max(m.4, m.5), Swift.max(m.6, m.7)))
+        while j < count { highest = Swift.max(highest, admitted(j)); j += 1 }
+        return highest
     }
 }
