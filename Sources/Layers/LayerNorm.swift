@@ -36,18 +36,14 @@ public final class LayerNorm: SequenceLayer {
                         let xp = xs.baseAddress!, yp = ys.baseAddress!, hp = hs.baseAddress!, rp = rs.baseAddress!
                         parallelFor(rows, grain: max(1, 8192 / d)) { range in
                             for r in range {
-                                let row = xp + r * d
-                                var mean: Float = 0
-                                for j in 0..<d { mean += row[j] }
-                                mean /= Float(d)
-                                var variance: Float = 0
-                                for j in 0..<d { let c = row[j] - mean; variance += c * c }
-                                let inv = 1 / (variance / Float(d) + eps).squareRoot()
+                                let row = xp + r * d, out = yp + r * d, h = hp + r * d
+                                let mean = Kernels.rowSum(row, count: d) / Float(d)
+                                for j in 0..<d { h[j] = row[j] - mean }
+                                let inv = 1 / (Kernels.rowDot(h, h, count: d) / Float(d) + eps).squareRoot()
                                 rp[r] = inv
                                 for j in 0..<d {
-                                    let h = (row[j] - mean) * inv
-                                    hp[r * d + j] = h
-                                    yp[r * d + j] = h * gamma[j] + beta[j]
+                                    h[j] *= inv
+                                    out[j] = h[j] * gamma[j] + beta[j]
                                 }
                             }
                         }
@@ -82,18 +78,11 @@ public final class LayerNorm: SequenceLayer {
                         let out = dxs.baseAddress!, rp = rs.baseAddress!
                         parallelFor(rows, grain: max(1, 8192 / d)) { range in
                             for r in range {
-                                var meanG: Float = 0, meanGH: Float = 0
-                                for j in 0..<d {
-                                    let g = gp[r * d + j] * gamma[j]
-                                    meanG += g
-                                    meanGH += g * hp[r * d + j]
-                                }
-                                meanG /= Float(d)
-                                meanGH /= Float(d)
-                                for j in 0..<d {
-                                    let g = gp[r * d + j] * gamma[j]
-                                    out[r * d + j] = (g - meanG - hp[r * d + j] * meanGH) * rp[r]
-                                }
+                                let g = gp + r * d, h = hp + r * d, row = out + r * d
+                                for j in 0..<d { row[j] = g[j] * gamma[j] }  // g ⊙ γ, then dx in place
+                                let meanG = Kernels.rowSum(row, count: d) / Float(d)
+                                let meanGH = Kernels.rowDot(row, h, count: d) / Float(d)
+                                for j in 0..<d { row[j] = (row[j] - meanG - h[j] * meanGH) * rp[r] }
                             }
                         }
                     }
