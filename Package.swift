@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "SequenceParallel", targets: ["SequenceParallel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +46,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs", "CJPEGDecoding"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
         .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers"]),
+        .target(name: "SequenceParallel", dependencies: ["TensorCore", "Layers", "SpectralMixing", "Distributed", "CFFTW"]),
         .target(
             name: "Training",
             dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Datasets", "Distributed",
@@ -56,7 +58,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // MARK: - Tests (DistributedTests and ParallelTrainingTests also run under mpirun: scripts/test.sh)
+        // MARK: - Tests (DistributedTests, ParallelTrainingTests and SequenceParallelTests also run under mpirun: scripts/test.sh)
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "TensorCore"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
@@ -65,6 +67,8 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "ParallelTrainingTests", dependencies: ["Training", "Datasets", "Distributed", "Models", "TensorCore"]),
+        .testTarget(name: "SequenceParallelTests",
+                    dependencies: ["SequenceParallel", "SpectralMixing", "Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "SpectralMixingTests", dependencies: ["SpectralMixing", "Layers", "TensorCore"]),
         // Faults, bad input, determinism and fuzzing; runs the parseval binary (and mpirun) as child processes.
         .testTarget(name: "ReliabilityTests", dependencies: ["Training", "Datasets", "Models", "Optimizers", "Layers", "TensorCore"]),

@@ -39,7 +39,7 @@ public final class FFTNetMixing: TokenMixer {
     public let modReLUBias: Parameter
     let activation = GELU()
     let contextMean = Pooling(.mean)  // c: the mean over valid tokens
-    static let epsilon: Float = 1e-6
+    package static let epsilon: Float = 1e-6
 
     // Kept by forward for backward.
     var spectrum = Tensor(zeros: [0])     // Z: (B, D, F, 2)
@@ -234,13 +234,14 @@ public final class FFTNetMixing: TokenMixer {
 }
 
 /// Linear interpolation of K knots onto F bins with the end points aligned: bin k reads
-/// position k·(K−1)/(F−1) in knot coordinates. K = F is the identity.
-struct KnotInterpolation {
+/// position k·(K−1)/(F−1) in knot coordinates. K = F is the identity. `package` for the
+/// sequence-parallel FFTNet, which builds the same filter.
+package struct KnotInterpolation {
     let lower: [Int]
     let fraction: [Float]
     let knots: Int
 
-    init(knots: Int, bins: Int) {
+    package init(knots: Int, bins: Int) {
         self.knots = knots
         var lower = [Int](repeating: 0, count: bins), fraction = [Float](repeating: 0, count: bins)
         if knots > 1 && bins > 1 {
@@ -255,7 +256,7 @@ struct KnotInterpolation {
     }
 
     /// out[k] = (1 − a_k) knots[i_k] + a_k knots[i_k + 1].
-    func apply(_ values: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    package func apply(_ values: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         for k in lower.indices {
             let i = lower[k], a = fraction[k]
             out[k] = a == 0 ? values[i] : (1 - a) * values[i] + a * values[i + 1]
@@ -263,7 +264,7 @@ struct KnotInterpolation {
     }
 
     /// The transpose: knots[i_k] += (1 − a_k) g[k], knots[i_k + 1] += a_k g[k].
-    func addAdjoint(_ gradient: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    package func addAdjoint(_ gradient: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         for k in lower.indices {
             let i = lower[k], a = fraction[k]
             out[i] += (1 - a) * gradient[k]
