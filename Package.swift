@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Layers", "SpectralMixing", "Optimizers", "Models", "Datasets", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Layers", "SpectralMixing", "SequenceParallel", "Optimizers", "Models", "Datasets", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
