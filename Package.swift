@@ -42,14 +42,14 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CMalloc"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
-        .target(name: "Models", dependencies: ["TensorCore", "Layers", "SpectralMixing"]),
+        .target(name: "Models", dependencies: ["TensorCore", "Layers", "SpectralMixing", "SequenceParallel", "Distributed"]),
         .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs", "CJPEGDecoding"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
         .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers"]),
         .target(name: "SequenceParallel", dependencies: ["TensorCore", "Layers", "SpectralMixing", "Distributed", "CFFTW"]),
         .target(
             name: "Training",
-            dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Datasets", "Distributed",
+            dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Datasets", "Distributed", "SequenceParallel",
                            .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "parseval",

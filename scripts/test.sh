@@ -20,7 +20,7 @@ mpi_targets='^(DistributedTests|ParallelTrainingTests|SequenceParallelTests)\.'
 classes=$("$bundle" --list-tests 2>/dev/null | grep -E "$mpi_targets" | sed -E 's#^([^/]+)/.*#\1#' | sort -u | paste -sd, -)
 [ -n "$classes" ] || { echo "no MPI test classes found"; exit 1; }
 
-seq_classes=$("$bundle" --list-tests 2>/dev/null | grep -E '^SequenceParallelTests\.' | sed -E 's#^([^/]+)/.*#\1#' | sort -u | paste -sd, -)
+seq_classes=$("$bundle" --list-tests 2>/dev/null | grep -E '^(SequenceParallelTests\.|ParallelTrainingTests\.SequenceParallelTrainingTests)' | sed -E 's#^([^/]+)/.*#\1#' | sort -u | paste -sd, -)
 [ -n "$seq_classes" ] || { echo "no sequence-parallel test classes found"; exit 1; }
 
 mpi_count=0
