@@ -32,11 +32,9 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
     public let filterKnots: Int
     public let group: Communicator
     public let scheme: SequenceParallelScheme
-    public let filterHidden: Linear
-    public let filterOutput: Linear
-    public let baseFilter: Parameter
+    /// c → W = base + interp(MLP(c)), the single-rank layer's filter network.
+    let filterNetwork: SpectralFilterNetwork
     public let modReLUBias: Parameter
-    let activation = GELU()
     let contextMean: ShardedPooling
     let spectral: any SpectralFilterScheme
 
@@ -75,9 +73,8 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
             spectral = try DistributedDFTSpectralFilter(length: sequenceLength, dim: dim, heads: heads, group: group)
         }
         contextMean = ShardedPooling(.mean, group: group)
-        filterHidden = Linear("\(name).filter.fc1", arena: arena, inputSize: dim, outputSize: dim)
-        filterOutput = Linear("\(name).filter.fc2", arena: arena, inputSize: dim, outputSize: heads * self.filterKnots)
-        baseFilter = arena.register("\(name).filter.base", shape: [heads, bins], initializer: .constant(1), weightDecay: false)
+        filterNetwork = SpectralFilterNetwork(name, arena: arena, dim: dim, heads: heads, bins: bins,
+                                              filterKnots: self.filterKnots)
         modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(-0.1),
                                      weightDecay: false)
     }
@@ -90,21 +87,7 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
         let localLength = sequenceLength / group.size
         precondition(x.rank == 3 && x.shape[1] == localLength && x.shape[2] == dim,
                      "SequenceParallelFFTNetMixing: (B, \(localLength), \(dim)) block expected, got \(x.shape)")
-        let (b, f, h) = (x.shape[0], bins, heads)
-        let c = contextMean.forward(x, mask: context.mask)
-        let delta = filterOutput.forward(activation.forward(filterHidden.forward(c, context: context), context: context),
-                                         context: context)
-        filter = Tensor(zeros: [b, h, f])
-        let interpolation = KnotInterpolation(knots: filterKnots, bins: f)
-        let base = arena.value(baseFilter)
-        delta.withUnsafeBufferPointer { ds in
-            filter.withUnsafeMutableBufferPointer { ws in
-                for row in 0..<(b * h) {
-                    interpolation.apply(ds.baseAddress! + row * filterKnots, into: ws.baseAddress! + row * f)
-                    for k in 0..<f { ws[row * f + k] += base[(row % h) * f + k] }
-                }
-            }
-        }
+        filter = filterNetwork.forward(contextMean.forward(x, mask: context.mask), context: context)
         return spectral.forward(x, filter: filter, bias: arena.value(modReLUBias))
     }
 
@@ -112,29 +95,13 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
 
     /// Reverse order of forward; adds this rank's partial parameter gradients. Collective.
     public func backward(_ gradient: Tensor) -> Tensor {
-        let (f, h) = (bins, heads)
-        let b = filter.shape[0]
         let result = spectral.backward(gradient, filter: filter, bias: arena.value(modReLUBias))
         var dx = result.input
-
-        // ∂L/∂base = Σ_b ∂L/∂W, ∂L/∂β from the scheme (both partial over the group).
-        let dBase = arena.gradient(baseFilter), dBias = arena.gradient(modReLUBias)
-        result.filter.withUnsafeBufferPointer { gw in
-            for row in 0..<(b * h) { for k in 0..<f { dBase[(row % h) * f + k] += gw[row * f + k] } }
-        }
-        result.bias.withUnsafeBufferPointer { gb in for i in 0..<(h * f) { dBias[i] += gb[i] } }
-
-        // Filter MLP on the partial ∂L/∂ΔW: its parameter gradients are partial, ∂L/∂c is summed.
-        var gKnots = Tensor(zeros: [b, h * filterKnots])
-        let interpolation = KnotInterpolation(knots: filterKnots, bins: f)
-        result.filter.withUnsafeBufferPointer { gws in
-            gKnots.withUnsafeMutableBufferPointer { gks in
-                for row in 0..<(b * h) {
-                    interpolation.addAdjoint(gws.baseAddress! + row * f, into: gks.baseAddress! + row * filterKnots)
-                }
-            }
-        }
-        var gc = filterHidden.backward(activation.backward(filterOutput.backward(gKnots)))
+        // ∂L/∂β from the scheme; base and the filter MLP get their (partial) gradients from the
+        // partial ∂L/∂W, and ∂L/∂c, partial too, is summed over the group.
+        let dBias = arena.gradient(modReLUBias)
+        result.bias.withUnsafeBufferPointer { gb in for i in 0..<(heads * bins) { dBias[i] += gb[i] } }
+        var gc = filterNetwork.backward(result.filter)
         gc.withUnsafeMutableBufferPointer { buffer in collective { try group.allreduce(buffer) } }
         contextMean.backward(gc).withUnsafeBufferPointer { fromContext in
             dx.withUnsafeMutableBufferPointer { Kernels.axpy(1, fromContext, $0) }

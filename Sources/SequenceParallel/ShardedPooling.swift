@@ -16,19 +16,19 @@ import TensorCore
 public final class ShardedPooling {
     public let kind: Pooling.Kind
     public let group: Communicator
-    var shape: [Int] = []
-    var weights: [Float] = []  // (B, N/P): each local token's weight in the whole-sequence pooling
+    /// Pools the local tokens with whole-sequence weights, and spreads the gradient back.
+    let local: Pooling
 
     public init(_ kind: Pooling.Kind, group: Communicator) {
         self.kind = kind
         self.group = group
+        local = Pooling(kind)
     }
 
     /// `x` (B, N/P, D) and this block's `mask` (B, N/P) → (B, D). Collective over the group.
     public func forward(_ x: Tensor, mask: Tensor?) -> Tensor {
-        let (batch, length, dim) = (x.shape[0], x.shape[1], x.shape[2])
-        shape = x.shape
-        weights = [Float](repeating: 0, count: batch * length)
+        let (batch, length) = (x.shape[0], x.shape[1])
+        var weights = [Float](repeating: 0, count: batch * length)
         switch kind {
         case .cls:
             if group.rank == 0 { for b in 0..<batch { weights[b * length] = 1 } }
@@ -47,40 +47,13 @@ public final class ShardedPooling {
                 for n in 0..<length { weights[b * length + n] /= counts[b] }
             }
         }
-        var y = Tensor(zeros: [batch, dim])
-        x.withUnsafeBufferPointer { xs in
-            y.withUnsafeMutableBufferPointer { ys in
-                weights.withUnsafeBufferPointer { ws in
-                    for b in 0..<batch {
-                        // y_b = Σ_n w_bn x_bn over the local tokens (a 1×(N/P) by (N/P)×D product)
-                        gemm(.none, .none, m: 1, n: dim, k: length, a: ws.baseAddress! + b * length, lda: length,
-                             b: xs.baseAddress! + b * length * dim, ldb: dim,
-                             beta: 0, c: ys.baseAddress! + b * dim, ldc: dim)
-                    }
-                }
-                collective { try group.allreduce(ys) }
-            }
-        }
+        var y = local.forward(x, weights: weights)  // this block's share of Σ_n w_bn x_bn
+        y.withUnsafeMutableBufferPointer { ys in collective { try group.allreduce(ys) } }
         return y
     }
 
     /// The full gradient of the pooled vector (B, D) → this block's (B, N/P, D). Local.
-    public func backward(_ dy: Tensor) -> Tensor {
-        let (batch, length, dim) = (shape[0], shape[1], shape[2])
-        var dx = Tensor(zeros: shape)
-        dy.withUnsafeBufferPointer { gs in
-            dx.withUnsafeMutableBufferPointer { dxs in
-                for b in 0..<batch {
-                    for n in 0..<length where weights[b * length + n] != 0 {
-                        let w = weights[b * length + n]
-                        let row = dxs.baseAddress! + (b * length + n) * dim, g = gs.baseAddress! + b * dim
-                        for j in 0..<dim { row[j] = w * g[j] }
-                    }
-                }
-            }
-        }
-        return dx
-    }
+    public func backward(_ dy: Tensor) -> Tensor { local.backward(dy) }
 }
 
 /// Runs a collective inside a layer's forward or backward, which cannot throw: an MPI error
