@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "SequenceParallel", targets: ["SequenceParallel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,22 +42,23 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CMalloc"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
-        .target(name: "Models", dependencies: ["TensorCore", "Layers", "SpectralMixing"]),
+        .target(name: "Models", dependencies: ["TensorCore", "Layers", "SpectralMixing", "SequenceParallel", "Distributed"]),
         .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs", "CJPEGDecoding"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
         .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers"]),
+        .target(name: "SequenceParallel", dependencies: ["TensorCore", "Layers", "SpectralMixing", "Distributed", "CFFTW"]),
         .target(
             name: "Training",
-            dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Datasets", "Distributed",
+            dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Datasets", "Distributed", "SequenceParallel",
                            .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "parseval",
             dependencies: [
-                "TensorCore", "Layers", "SpectralMixing", "Optimizers", "Models", "Datasets", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
+                "TensorCore", "Layers", "SpectralMixing", "SequenceParallel", "Optimizers", "Models", "Datasets", "Distributed", "Training", "CMPI", "CFFTW", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // MARK: - Tests (DistributedTests and ParallelTrainingTests also run under mpirun: scripts/test.sh)
+        // MARK: - Tests (DistributedTests, ParallelTrainingTests and SequenceParallelTests also run under mpirun: scripts/test.sh)
         // Shared test helpers: the gradient checker, tolerances, random tensors.
         .target(name: "ParsevalTestSupport", dependencies: ["TensorCore", "Layers"], path: "Tests/ParsevalTestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["ParsevalTestSupport", "TensorCore"]),
@@ -67,6 +69,8 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "ParallelTrainingTests", dependencies: ["Training", "Datasets", "Distributed", "Models", "TensorCore"]),
+        .testTarget(name: "SequenceParallelTests",
+                    dependencies: ["ParsevalTestSupport", "SequenceParallel", "SpectralMixing", "Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "SpectralMixingTests", dependencies: ["ParsevalTestSupport", "SpectralMixing", "Layers", "TensorCore"]),
         // Faults, bad input, determinism and fuzzing; runs the parseval binary (and mpirun) as child processes.
         .testTarget(name: "ReliabilityTests", dependencies: ["Training", "Datasets", "Models", "Optimizers", "Layers", "TensorCore"]),

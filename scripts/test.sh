@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: the single-process suite (`swift test`), then the MPI suites under mpirun
-# with 2 and 3 ranks. Installs what it needs first. Exit 0 only if everything passed.
+# with 2 and 3 ranks, and the sequence-parallel suite also with 4 (oversubscribed: 4 is the
+# first rank count where P² matters for FFTW-MPI's split). Installs what it needs first. Exit 0 only if everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +16,17 @@ single_count=$(sed -E 's/.*Executed ([0-9]+) tests.*/\1/' <<<"$single")
 
 # The MPI suites: every test class of the test targets listed here runs on every rank.
 bundle=.build/debug/ParsevalPackageTests.xctest
-mpi_targets='^(DistributedTests|ParallelTrainingTests)\.'
+mpi_targets='^(DistributedTests|ParallelTrainingTests|SequenceParallelTests)\.'
 classes=$("$bundle" --list-tests 2>/dev/null | grep -E "$mpi_targets" | sed -E 's#^([^/]+)/.*#\1#' | sort -u | paste -sd, -)
 [ -n "$classes" ] || { echo "no MPI test classes found"; exit 1; }
 
+seq_classes=$("$bundle" --list-tests 2>/dev/null | grep -E '^(SequenceParallelTests\.|ParallelTrainingTests\.SequenceParallelTrainingTests)' | sed -E 's#^([^/]+)/.*#\1#' | sort -u | paste -sd, -)
+[ -n "$seq_classes" ] || { echo "no sequence-parallel test classes found"; exit 1; }
+
 mpi_count=0
-for ranks in 2 3; do
+for ranks in 2 3 4; do
+  # 4 ranks on this 2-core machine: the sequence-parallel classes only (scripts/mpirun.sh oversubscribes).
+  [ "$ranks" -eq 4 ] && classes=$seq_classes
   echo "== mpirun -np $ranks: $classes"
   log=.build/test-mpi-$ranks.log
   # A hang is the typical MPI failure: bound it so it fails instead of stalling CI.

@@ -10,18 +10,23 @@ import TensorCore
 /// The model reports, after each layer's backward, the registration index from which every
 /// parameter's gradient is final (`gradientsReady(from:)`); each bucket that is then fully
 /// final starts an `MPI_Iallreduce` at once, always in bucket order on every rank.
-/// `finish()` starts the rest, waits for all, and divides by the number of ranks.
+/// `finish()` starts the rest, waits for all, and divides by `averagingRanks`: the number of
+/// ranks, or with sequence parallelism the number of data-parallel groups (each sequence
+/// group's ranks hold partial gradients that add up to their shard's gradient).
 public final class GradientSynchronizer {
     public let communicator: Communicator
     public let arena: ParameterArena
     /// Float ranges [start, end) of the buckets, front to back.
     public let buckets: [Range<Int>]
+    /// The divisor of the summed gradients (default: every rank of the communicator).
+    public let averagingRanks: Int
     var requests: [AllreduceRequest] = []
     var readyFloats = 0
 
     public init(communicator: Communicator, arena: ParameterArena,
-                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20) {
+                bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, averagingRanks: Int? = nil) {
         self.communicator = communicator
+        self.averagingRanks = averagingRanks ?? communicator.size
         self.arena = arena
         // Parameter boundaries in layout order (front of the buffer first).
         let layout = arena.entries.sorted { $0.offset < $1.offset }
@@ -65,7 +70,7 @@ public final class GradientSynchronizer {
         }
     }
 
-    /// Starts any remaining buckets, waits for every one, and averages over the ranks.
+    /// Starts any remaining buckets, waits for every one, and divides by `averagingRanks`.
     public func finish() throws {
         guard communicator.size > 1 else { return }
         readyFloats = arena.gradients.count
@@ -73,6 +78,6 @@ public final class GradientSynchronizer {
         for request in requests { try request.wait() }
         requests.removeAll()
         Kernels.scale(UnsafeMutableBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count),
-                      by: 1 / Float(communicator.size))
+                      by: 1 / Float(averagingRanks))
     }
 }

@@ -16,9 +16,8 @@ public final class Pooling {
     public init(_ kind: Kind) { self.kind = kind }
 
     public func forward(_ x: Tensor, mask: Tensor?) -> Tensor {
-        let (batch, length, dim) = (x.shape[0], x.shape[1], x.shape[2])
-        shape = x.shape
-        weights = [Float](repeating: 0, count: batch * length)
+        let (batch, length) = (x.shape[0], x.shape[1])
+        var weights = [Float](repeating: 0, count: batch * length)
         for b in 0..<batch {
             switch kind {
             case .cls:
@@ -30,6 +29,16 @@ public final class Pooling {
                 for n in 0..<length { weights[b * length + n] = valid[n] / count }
             }
         }
+        return forward(x, weights: weights)
+    }
+
+    /// y_b = Σ_n w_bn x_bn for given token weights (B, N), kept for backward. `package` for the
+    /// sequence-parallel pooling, whose weights come from counts over the whole sequence.
+    package func forward(_ x: Tensor, weights: [Float]) -> Tensor {
+        let (batch, length, dim) = (x.shape[0], x.shape[1], x.shape[2])
+        precondition(weights.count == batch * length, "Pooling: \(weights.count) weights for \(batch) × \(length) tokens")
+        shape = x.shape
+        self.weights = weights
         var y = Tensor(zeros: [batch, dim])
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeMutableBufferPointer { ys in

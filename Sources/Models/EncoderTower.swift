@@ -1,4 +1,6 @@
+import Distributed
 import Layers
+import SequenceParallel
 import SpectralMixing
 import TensorCore
 
@@ -6,6 +8,12 @@ import TensorCore
 /// LayerNorm and pooling (MODELS.md "Encoder block"). Shared by the classifier, the dual
 /// encoder and (without the token embedding) the vision classifier. Parameter names:
 /// `embedding.weight`, `position`, `blocks.L.…`, `norm.weight`, `norm.bias`.
+///
+/// With a `sequenceGroup` of P ranks (sequence parallelism, docs/distributed.md) the tower
+/// runs on this rank's block of N/P tokens: positions are offset by the block's start, the
+/// FFTNet and FNet mixers are their `SequenceParallel` versions over the group, and pooling
+/// is all-reduced in the group, so every rank of the group gets the pooled vector of the
+/// whole sequences. The parameters and their names are the same.
 public final class EncoderTower {
     public let configuration: ModelConfiguration
     /// nil when the inputs arrive embedded (patches of an image).
@@ -19,10 +27,28 @@ public final class EncoderTower {
     public let downsamplers: [DCTDownsampler?]
     /// Registration index of each block's first parameter (for gradient-readiness reports).
     let blockFirstParameter: [Int]
+    /// The ranks that share each sequence; nil: this rank holds whole sequences.
+    public let sequenceGroup: Communicator?
+    let shardedPooling: ShardedPooling?
 
     /// `seed` draws the kernelized mixers' random features (parameters come from the arena's seed).
-    public init(_ configuration: ModelConfiguration, arena: ParameterArena, embedsTokens: Bool = true, seed: UInt64 = 0) {
+    public convenience init(_ configuration: ModelConfiguration, arena: ParameterArena, embedsTokens: Bool = true,
+                            seed: UInt64 = 0) {
+        // Cannot throw: without a sequence group every mixer is the single-rank layer.
+        try! self.init(configuration, arena: arena, embedsTokens: embedsTokens, seed: seed, sequenceGroup: nil)
+    }
+
+    /// The tower on this rank's token block of sequences split over `sequenceGroup` (nil:
+    /// whole sequences). Collective over the group (the mixers plan FFTW-MPI transforms).
+    /// - Throws: `SequenceParallelError` for a mixer or shape the group cannot split.
+    public init(_ configuration: ModelConfiguration, arena: ParameterArena, embedsTokens: Bool = true, seed: UInt64 = 0,
+                sequenceGroup: Communicator?) throws {
         self.configuration = configuration
+        self.sequenceGroup = sequenceGroup
+        shardedPooling = sequenceGroup.map { ShardedPooling(configuration.pooling, group: $0) }
+        if sequenceGroup != nil && !configuration.downsample.isEmpty {
+            throw SequenceParallelError("Fourier Transformer downsampling (model.downsample) is not supported with seq_parallel > 1")
+        }
         let c = configuration
         embedding = embedsTokens
             ? TokenEmbedding("embedding", arena: arena, vocabularySize: c.vocabularySize, dim: c.dim,
@@ -33,6 +59,7 @@ public final class EncoderTower {
         var firstParameters: [Int] = []
         var downsamplers: [DCTDownsampler?] = []
         var length = c.maxLength  // the sequence length each block sees
+        var mixerError: (any Error)?
         blocks = (0..<c.depth).map { layer in
             let stage = c.downsample.first { $0.layer == layer }
             let downsampler = stage.map { DCTDownsampler(ratio: $0.ratio, keepsFirstToken: c.pooling == .cls) }
@@ -41,9 +68,18 @@ public final class EncoderTower {
             firstParameters.append(arena.entries.count)
             return EncoderBlock("blocks.\(layer)", arena: arena, dim: c.dim, mlpHidden: c.mlpHidden, dropout: c.dropout,
                                 streamID: UInt64(layer + 1)) { [length] name in
-                EncoderTower.makeMixer(c, name: name, arena: arena, length: length, seed: seed &+ UInt64(layer))
+                guard let sequenceGroup else {
+                    return EncoderTower.makeMixer(c, name: name, arena: arena, length: length, seed: seed &+ UInt64(layer))
+                }
+                do {
+                    return try EncoderTower.makeMixer(c, name: name, arena: arena, length: length, group: sequenceGroup)
+                } catch {
+                    mixerError = mixerError ?? error
+                    return FNetMixing()  // never used: the error is thrown below
+                }
             }
         }
+        if let mixerError { throw mixerError }
         self.downsamplers = downsamplers
         blockFirstParameter = firstParameters
         finalNorm = LayerNorm("norm", arena: arena, size: c.dim)
@@ -70,7 +106,23 @@ public final class EncoderTower {
         }
     }
 
-    /// `tokens` (batch, length) row-major; `mask` (batch, length), 1 = token, 0 = padding.
+    /// The sequence-parallel mixer over `group` for sequences of `length` tokens in all.
+    static func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int,
+                          group: Communicator) throws -> any TokenMixer {
+        switch c.mixer {
+        case .fftnet:
+            return try SequenceParallelFFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
+                                                    filterKnots: c.filterKnots > 0 ? c.filterKnots : nil, group: group)
+        case .fnet:
+            return try SequenceParallelFNetMixing(sequenceLength: length, dim: c.dim, group: group)
+        case .attention, .kernelizedRPE, .performer:
+            throw SequenceParallelError("model.mixer \(c.mixer.rawValue) is not supported with seq_parallel > 1 "
+                                        + "(sequence parallelism runs fftnet and fnet)")
+        }
+    }
+
+    /// `tokens` (batch, length) row-major; `mask` (batch, length), 1 = token, 0 = padding. With a
+    /// sequence group: this rank's block, length N/P.
     /// Returns the pooled (batch, dim) representation.
     public func forward(tokens: [Int32], mask: Tensor?, batch: Int, length: Int, context: ForwardContext) -> Tensor {
         guard let embedding else { preconditionFailure("EncoderTower: built for embedded inputs, given tokens") }
@@ -81,6 +133,7 @@ public final class EncoderTower {
     public func forward(embedded: Tensor, mask: Tensor?, context: ForwardContext) -> Tensor {
         var context = context
         context.mask = mask
+        if let sequenceGroup { positions.offset = sequenceGroup.rank * embedded.shape[1] }
         var x = embeddingDropout.forward(positions.forward(embedded, context: context), context: context)
         for (block, downsampler) in zip(blocks, downsamplers) {
             if let downsampler {
@@ -89,7 +142,9 @@ public final class EncoderTower {
             }
             x = block.forward(x, context: context)
         }
-        return pooling.forward(finalNorm.forward(x, context: context), mask: context.mask)
+        let normalized = finalNorm.forward(x, context: context)
+        if let shardedPooling { return shardedPooling.forward(normalized, mask: context.mask) }
+        return pooling.forward(normalized, mask: context.mask)
     }
 
     /// Gradient of the pooled output → parameter gradients in the arena; returns the
@@ -97,7 +152,7 @@ public final class EncoderTower {
     /// every parameter registered at index ≥ i is final.
     @discardableResult
     public func backward(_ dPooled: Tensor, gradientsReady: ((Int) -> Void)? = nil) -> Tensor {
-        var g = finalNorm.backward(pooling.backward(dPooled))
+        var g = finalNorm.backward(shardedPooling?.backward(dPooled) ?? pooling.backward(dPooled))
         for ((block, downsampler), first) in zip(zip(blocks, downsamplers), blockFirstParameter).reversed() {
             g = block.backward(g)
             if let downsampler { g = downsampler.backward(g) }

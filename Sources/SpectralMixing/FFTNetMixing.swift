@@ -33,13 +33,14 @@ public final class FFTNetMixing: TokenMixer {
     public let bins: Int
     /// K, the number of filter values per head the MLP produces.
     public let filterKnots: Int
-    public let filterHidden: Linear
-    public let filterOutput: Linear
-    public let baseFilter: Parameter
+    /// c → W = base + interp(MLP(c)).
+    let filterNetwork: SpectralFilterNetwork
+    public var filterHidden: Linear { filterNetwork.hidden }
+    public var filterOutput: Linear { filterNetwork.output }
+    public var baseFilter: Parameter { filterNetwork.base }
     public let modReLUBias: Parameter
-    let activation = GELU()
     let contextMean = Pooling(.mean)  // c: the mean over valid tokens
-    static let epsilon: Float = 1e-6
+    package static let epsilon: Float = 1e-6
 
     // Kept by forward for backward.
     var spectrum = Tensor(zeros: [0])     // Z: (B, D, F, 2)
@@ -60,9 +61,8 @@ public final class FFTNetMixing: TokenMixer {
         self.filterKnots = filterKnots ?? bins
         precondition(self.filterKnots >= 1 && self.filterKnots <= bins,
                      "FFTNetMixing: filterKnots must be in 1...\(bins) for length \(sequenceLength), got \(self.filterKnots)")
-        filterHidden = Linear("\(name).filter.fc1", arena: arena, inputSize: dim, outputSize: dim)
-        filterOutput = Linear("\(name).filter.fc2", arena: arena, inputSize: dim, outputSize: heads * self.filterKnots)
-        baseFilter = arena.register("\(name).filter.base", shape: [heads, bins], initializer: .constant(1), weightDecay: false)
+        filterNetwork = SpectralFilterNetwork(name, arena: arena, dim: dim, heads: heads, bins: bins,
+                                              filterKnots: self.filterKnots)
         modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(-0.1),
                                      weightDecay: false)
     }
@@ -87,20 +87,7 @@ public final class FFTNetMixing: TokenMixer {
         }
 
         // c = mean of x over valid tokens, and the filter W = base + interp(MLP(c)).
-        let c = contextMean.forward(x, mask: context.mask)
-        let delta = filterOutput.forward(activation.forward(filterHidden.forward(c, context: context), context: context),
-                                         context: context)
-        filter = Tensor(zeros: [b, h, f])
-        let interpolation = KnotInterpolation(knots: filterKnots, bins: f)
-        let base = arena.value(baseFilter)
-        delta.withUnsafeBufferPointer { ds in
-            filter.withUnsafeMutableBufferPointer { ws in
-                for row in 0..<(b * h) {
-                    interpolation.apply(ds.baseAddress! + row * filterKnots, into: ws.baseAddress! + row * f)
-                    for k in 0..<f { ws[row * f + k] += base[(row % h) * f + k] }
-                }
-            }
-        }
+        filter = filterNetwork.forward(contextMean.forward(x, mask: context.mask), context: context)
 
         // U = modReLU(Z ⊙ W), then y = irfft(U) (c2r overwrites U, a scratch copy).
         var u = Tensor(zeros: z.shape)
@@ -160,9 +147,9 @@ public final class FFTNetMixing: TokenMixer {
         // Through modReLU and Z' = Z ⊙ W. With z = Z'·, r = |z|, s = (r + β)/(r + ε) where r + β > 0:
         //   ∂L/∂z = s G + (G·z)(ε − β) / ((r + ε)² r) · z,   ∂L/∂β += (G·z)/(r + ε)
         //   ∂L/∂Z = W ∂L/∂z,   ∂L/∂W += ∂L/∂z · Z   (real dot products of (re, im) pairs)
-        // Parallel over bins k: each thread owns its bins' β, base and W gradient entries.
+        // Parallel over bins k: each thread owns its bins' β and W gradient entries.
         var gw = Tensor(zeros: [b, h, f])
-        let bias = arena.value(modReLUBias), dBias = arena.gradient(modReLUBias), dBase = arena.gradient(baseFilter)
+        let bias = arena.value(modReLUBias), dBias = arena.gradient(modReLUBias)
         let eps = FFTNetMixing.epsilon
         spectrum.withUnsafeBufferPointer { zs in
             filter.withUnsafeBufferPointer { ws in
@@ -187,9 +174,7 @@ public final class FFTNetMixing: TokenMixer {
                                         di = s * gi + radial * im
                                         dBias[head * f + k] += dot / (r + eps)
                                     }
-                                    let filterGradient = dr * zr[2 * k] + di * zr[2 * k + 1]
-                                    dBase[head * f + k] += filterGradient
-                                    gwp[filterRow + k] += filterGradient
+                                    gwp[filterRow + k] += dr * zr[2 * k] + di * zr[2 * k + 1]
                                     // ∂L/∂Z, halved on interior bins for the irfft below.
                                     g[2 * k] = dr * w[k] / doubling
                                     g[2 * k + 1] = di * w[k] / doubling
@@ -211,17 +196,8 @@ public final class FFTNetMixing: TokenMixer {
         }
         var dx = MatrixTranspose.transposed(dxSequences)
 
-        // Filter MLP: ∂L/∂ΔW (B, H, F) → knots (B, H·K) → fc2 → GELU → fc1 → ∂L/∂c (B, D).
-        var gKnots = Tensor(zeros: [b, h * filterKnots])
-        let interpolation = KnotInterpolation(knots: filterKnots, bins: f)
-        gw.withUnsafeBufferPointer { gws in
-            gKnots.withUnsafeMutableBufferPointer { gks in
-                for row in 0..<(b * h) {
-                    interpolation.addAdjoint(gws.baseAddress! + row * f, into: gks.baseAddress! + row * filterKnots)
-                }
-            }
-        }
-        let gc = filterHidden.backward(activation.backward(filterOutput.backward(gKnots)))
+        // Filter: ∂L/∂W (B, H, F) → base, knots (B, H·K) → fc2 → GELU → fc1 → ∂L/∂c (B, D).
+        let gc = filterNetwork.backward(gw)
 
         // c = mean over valid tokens → dx += its backward.
         contextMean.backward(gc).withUnsafeBufferPointer { fromContext in

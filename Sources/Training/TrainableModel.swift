@@ -1,6 +1,8 @@
 import Datasets
+import Distributed
 import Layers
 import Models
+import SequenceParallel
 import TensorCore
 
 /// What the trainer needs of a model: logits for a batch, and a backward pass that reports
@@ -12,9 +14,23 @@ public protocol TrainableModel: AnyObject {
 }
 
 extension EncoderClassifier: TrainableModel {
+    /// With a sequence group, this rank's block of the batch's tokens and mask goes in.
     public func logits(for batch: Batch, context: ForwardContext) -> Tensor {
-        forward(tokens: batch.tokens, mask: Tensor(shape: [batch.size, batch.sequenceLength], values: batch.mask),
-                batch: batch.size, length: batch.sequenceLength, context: context)
+        guard let group = tower.sequenceGroup else {
+            return forward(tokens: batch.tokens, mask: Tensor(shape: [batch.size, batch.sequenceLength], values: batch.mask),
+                           batch: batch.size, length: batch.sequenceLength, context: context)
+        }
+        let full = batch.sequenceLength, length = full / group.size, start = group.rank * length
+        var tokens: [Int32] = [], mask: [Float] = []
+        tokens.reserveCapacity(batch.size * length)
+        mask.reserveCapacity(batch.size * length)
+        for example in 0..<batch.size {
+            let block = (example * full + start)..<(example * full + start + length)
+            tokens += batch.tokens[block]
+            mask += batch.mask[block]
+        }
+        return forward(tokens: tokens, mask: Tensor(shape: [batch.size, length], values: mask), batch: batch.size,
+                       length: length, context: context)
     }
 }
 
@@ -35,8 +51,19 @@ extension VisionClassifier: TrainableModel {
 }
 
 /// The model a task needs: a vision classifier for images, a dual encoder for pairs, else
-/// a sequence classifier.
-public func makeModel(_ configuration: ModelConfiguration, for data: TaskData, seed: UInt64) -> any TrainableModel {
+/// a sequence classifier — on token blocks when a `sequenceGroup` shares each sequence.
+public func makeModel(_ configuration: ModelConfiguration, for data: TaskData, seed: UInt64,
+                      sequenceGroup: Communicator? = nil) throws -> any TrainableModel {
+    if let sequenceGroup {
+        guard !data.images && !data.paired else {
+            throw ConfigurationError("parallel.seq_parallel > 1 supports sequence classification tasks only")
+        }
+        do {
+            return try EncoderClassifier(configuration, seed: seed, sequenceGroup: sequenceGroup)
+        } catch let error as SequenceParallelError {
+            throw ConfigurationError("parallel.seq_parallel \(sequenceGroup.size): \(error.description)")
+        }
+    }
     if data.images { return VisionClassifier(configuration, imageChannels: 3, patchSize: configuration.patchSize, seed: seed) }
     return data.paired ? DualEncoder(configuration, seed: seed) : EncoderClassifier(configuration, seed: seed)
 }

@@ -8,9 +8,15 @@ import TensorCore
 /// Data-parallel training of one configuration: every rank holds the whole model, trains
 /// on its shard of each global batch, and averages gradients (bucketed, overlapped with
 /// backward) before an identical optimizer step. One process is a world of one.
+///
+/// With `parallel.seq_parallel: P` the ranks form a `ProcessGrid`: the P ranks of a sequence
+/// group get the same examples and each runs its block of N/P tokens; their partial gradients
+/// are summed over the whole world and divided by the number of data-parallel groups.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let world: Communicator
+    /// data_parallel × seq_parallel; the data group's rank picks the examples.
+    public let grid: ProcessGrid
     public let runDirectory: String
     public let data: TaskData
     public let model: any TrainableModel
@@ -33,7 +39,13 @@ public final class Trainer {
         self.world = world
         runDirectory = configuration.output.directory
         if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
-        let localBatch = try configuration.localBatchSize(ranks: world.size)
+        do {
+            grid = try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel)
+        } catch let error as ProcessGridError {
+            throw ConfigurationError(error.description)
+        }
+        let (shards, shard) = (grid.dataParallel, grid.dataRank)
+        let localBatch = try configuration.localBatchSize(ranks: shards)
         let seed = UInt64(bitPattern: Int64(configuration.training.seed))
         fault = try FaultInjection.fromEnvironment()
         if world.size > 1 {
@@ -46,7 +58,11 @@ public final class Trainer {
             try data.check(against: configuration)
             return data
         }
-        model = makeModel(configuration.model, for: data, seed: seed)
+        let sequenceGroup = grid.sequenceParallel > 1 ? grid.sequenceGroup : nil
+        let taskData = data
+        model = try world.allOrNone {
+            try makeModel(configuration.model, for: taskData, seed: seed, sequenceGroup: sequenceGroup)
+        }
         let arena = model.arena
         try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
 
@@ -64,11 +80,12 @@ public final class Trainer {
         lossFunction = SoftmaxCrossEntropy(labelSmoothing: configuration.training.labelSmoothing)
         synchronizer = GradientSynchronizer(communicator: world, arena: arena,
                                             bucketBytes: configuration.parallel.bucketMegabytes << 20,
-                                            firstBucketBytes: configuration.parallel.firstBucketMegabytes << 20)
+                                            firstBucketBytes: configuration.parallel.firstBucketMegabytes << 20,
+                                            averagingRanks: shards)
         let d = configuration.data
         trainBatcher = Batcher(
             dataset: data.train,
-            sampler: DistributedSampler(count: data.train.count, ranks: world.size, rank: world.rank, shuffle: true, seed: seed),
+            sampler: DistributedSampler(count: data.train.count, ranks: shards, rank: shard, shuffle: true, seed: seed),
             batchSize: localBatch, sequenceLength: d.sequenceLength, dropLastBatch: true,
             skipBadExamples: d.skipBadExamples, seed: seed)
         guard trainBatcher.batchesPerEpoch > 0 else {
@@ -77,7 +94,7 @@ public final class Trainer {
         }
         validationBatcher = Batcher(
             dataset: data.validation,
-            sampler: DistributedSampler(count: data.validation.count, ranks: world.size, rank: world.rank, shuffle: false),
+            sampler: DistributedSampler(count: data.validation.count, ranks: shards, rank: shard, shuffle: false),
             batchSize: localBatch * configuration.training.accumulation, sequenceLength: d.sequenceLength,
             skipBadExamples: d.skipBadExamples, seed: seed)
         configurationJSON = try ConfigurationLoader.encode(configuration)
@@ -211,7 +228,7 @@ public final class Trainer {
             let context = ForwardContext(
                 training: true,
                 random: RandomStream(seed: UInt64(bitPattern: Int64(t.seed)))
-                    .derived(UInt64(state.step), UInt64(world.rank), UInt64(micro)))
+                    .derived(UInt64(state.step), UInt64(grid.dataRank), UInt64(micro)))
             let logits = model.logits(for: batch, context: context)
             var result = lossFunction.forward(logits: logits, labels: batch.labels)
             if micro == 0 && fault?.isDue([.nanLoss], step: step, rank: world.rank) == true { result.loss = .nan }
@@ -235,6 +252,8 @@ public final class Trainer {
         // Metrics and the finiteness verdict are reduced so every rank decides alike.
         var totals = [outcome.lossSum, outcome.correct, outcome.count, outcome.tokens, finite ? 0 : 1]
         try world.allreduce(&totals, .sum)
+        // Each sequence group's ranks saw the same examples: count them once.
+        for i in 0..<4 { totals[i] /= Double(grid.sequenceParallel) }
         (outcome.lossSum, outcome.correct, outcome.count, outcome.tokens) = (totals[0], totals[1], totals[2], totals[3])
         let clip = configuration.optimizer.gradientClip
         let norm = clip > 0 ? clipGradientNorm(arena, maxNorm: clip) : gradientNorm(arena)
@@ -291,12 +310,12 @@ public final class Trainer {
         let evaluationLoss = SoftmaxCrossEntropy()
         var totals = [0.0, 0.0, 0.0]
         var log = BadExampleLog()
-        let total = data.validation.count, ranks = world.size
+        let total = data.validation.count, ranks = grid.dataParallel
         for (number, indices) in plan.prefix(limit).enumerated() {
             var batch = try validationBatcher.makeBatch(indices: indices, epoch: 0, log: &log)
             // Local position k of this rank is global position rank + k·P; positions past
             // the split's end are padding.
-            for k in 0..<batch.size where world.rank + (number * validationBatcher.batchSize + k) * ranks >= total {
+            for k in 0..<batch.size where grid.dataRank + (number * validationBatcher.batchSize + k) * ranks >= total {
                 batch.labels[k] = evaluationLoss.ignoreIndex
             }
             let output = model.logits(for: batch, context: ForwardContext(training: false))
@@ -307,6 +326,7 @@ public final class Trainer {
             totals[2] += Double(result.count)
         }
         try world.allreduce(&totals, .sum)
+        totals = totals.map { $0 / Double(grid.sequenceParallel) }  // each group's ranks saw the same examples
         let count = max(totals[2], 1)
         return Evaluation(accuracy: totals[1] / count, loss: totals[0] / count, count: Int(totals[2]))
     }

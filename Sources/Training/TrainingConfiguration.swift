@@ -92,6 +92,9 @@ public struct ParallelConfiguration: Codable, Sendable, Equatable {
     public var stallWarningSeconds = 60.0
     /// End the job with MPI_Abort when an MPI call waits longer than this (0: never).
     public var stallAbortSeconds = 600.0
+    /// Sequence parallelism: ranks that share each sequence, each holding a contiguous block
+    /// of sequence_length / P tokens (1: none). The job's ranks must be a multiple of it.
+    public var seqParallel = 1
 
     public init() {}
 }
@@ -161,6 +164,28 @@ extension TrainingConfiguration {
                     "parallel.stall_warning_seconds and stall_abort_seconds must be ≥ 0 (0: never)")
         try require(parallel.bucketMegabytes >= 1 && parallel.firstBucketMegabytes >= 1,
                     "parallel.bucket_megabytes and first_bucket_megabytes must be at least 1")
+        try validateSequenceParallelism()
+    }
+
+    /// What `parallel.seq_parallel` > 1 supports: sequence classification with the fftnet or
+    /// fnet mixer, no downsampling, and a fixed length that splits into equal token blocks.
+    /// (The divisibility by P² that FNet and the distributed-DFT scheme need is checked when
+    /// the layers are built.)
+    func validateSequenceParallelism() throws {
+        let p = parallel.seqParallel
+        guard p != 1 else { return }
+        func require(_ condition: Bool, _ message: String) throws {
+            if !condition { throw ConfigurationError("parallel.seq_parallel \(p): " + message) }
+        }
+        try require(p >= 1, "must be at least 1")
+        try require(model.mixer == .fftnet || model.mixer == .fnet,
+                    "model.mixer \(model.mixer.rawValue) is not supported with sequence parallelism (fftnet and fnet are)")
+        try require(model.downsample.isEmpty, "Fourier Transformer downsampling (model.downsample) is not supported")
+        try require(!["cifar10", "imagenet", "retrieval"].contains(data.task),
+                    "data.task \(data.task) is not supported (sequence classification tasks are)")
+        try require(data.sequenceLength == model.maxLength,
+                    "data.sequence_length (\(data.sequenceLength)) must equal model.max_length (\(model.maxLength))")
+        try require(data.sequenceLength % p == 0, "data.sequence_length \(data.sequenceLength) is not divisible by \(p)")
     }
 
     /// Checks that the global batch splits over `ranks` data-parallel ranks and micro-batches.

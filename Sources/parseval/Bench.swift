@@ -12,7 +12,8 @@ extension Parseval {
                 mpirun every rank runs it and rank 0 prints. Paste the output into docs/ with \
                 the machine and the command.
                 """,
-            subcommands: [GemmBench.self, FFTBench.self, StepBench.self, MixersBench.self, AllreduceBench.self])
+            subcommands: [GemmBench.self, FFTBench.self, StepBench.self, MixersBench.self, AllreduceBench.self,
+                          SeqParBench.self])
     }
 }
 

@@ -1,0 +1,110 @@
+import Datasets
+import Distributed
+import Foundation
+import Models
+import TensorCore
+import Training
+import XCTest
+
+/// Whole models trained with sequence parallelism against one process training the same
+/// global batch on whole sequences (`MPI_COMM_SELF`, seq_parallel 1). Runs with 1 rank in
+/// `swift test` and with 2, 3 and 4 under mpirun; a grid the rank count cannot form is
+/// skipped with a message.
+final class SequenceParallelTrainingTests: XCTestCase {
+    var world: Communicator!
+    var folder: String!
+    var shared: String!
+    /// 144 = 2⁴·3² tokens: token blocks for P = 2, 3, 4, and P² | 144 for FNet.
+    let length = 144
+
+    override func setUpWithError() throws {
+        world = MPIRuntime.initialize()
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("parseval-sp-\(getpid())-\(UUID().uuidString)").path
+        var settings = ListOpsGenerator.Settings()
+        (settings.trainCount, settings.validationCount, settings.testCount) = (40, 10, 4)
+        (settings.minLength, settings.maxLength, settings.seed) = (5, 120, 3)
+        _ = try ListOpsGenerator.write(ListOpsGenerator(settings: settings).generate(), to: "\(folder!)/data")
+        shared = try world.broadcast(folder)
+    }
+
+    override func tearDown() {
+        try? world.barrier()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    func configuration(mixer: MixerKind, sequenceParallel: Int, run: String, shared runsOnWorld: Bool) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        (c.model.mixer, c.model.vocabularySize, c.model.maxLength, c.model.dim, c.model.depth) = (mixer, 16, length, 12, 2)
+        (c.model.heads, c.model.mlpHidden, c.model.dropout, c.model.classes) = (2, 24, 0, 10)
+        (c.data.directory, c.data.sequenceLength) = ("\(folder!)/data", length)
+        (c.training.steps, c.training.batchSize, c.training.seed) = (5, 8, 5)
+        (c.training.evalEvery, c.training.checkpointEvery, c.training.logEvery) = (0, 0, 100)
+        c.optimizer.name = "sgd"
+        c.parallel.seqParallel = sequenceParallel
+        c.output.directory = runsOnWorld ? "\(shared!)/\(run)" : "\(folder!)/\(run)-\(world.rank)"
+        return c
+    }
+
+    func parameters(_ trainer: Trainer) -> [Float] {
+        Array(UnsafeBufferPointer(start: trainer.model.arena.values.pointer, count: trainer.model.arena.values.count))
+    }
+
+    /// Trains `steps` on the world with seq_parallel P and alone with seq_parallel 1; the
+    /// parameters must agree to 1e-4 of the largest, and the validation metrics likewise.
+    func checkEquivalence(mixer: MixerKind, sequenceParallel p: Int) throws {
+        let label = "\(mixer.rawValue), seq_parallel \(p) × data_parallel \(world.size / p)"
+        let parallel = try Trainer(configuration: configuration(mixer: mixer, sequenceParallel: p, run: "sp\(p)-\(mixer)",
+                                                                shared: true), world: world)
+        _ = try parallel.run()
+        let parallelEvaluation = try parallel.evaluate()
+        let alone = try Trainer(configuration: configuration(mixer: mixer, sequenceParallel: 1, run: "alone-\(mixer)",
+                                                             shared: false), world: .selfOnly)
+        _ = try alone.run()
+        let aloneEvaluation = try alone.evaluate()
+        let p1 = parameters(parallel), q = parameters(alone)
+        let scale = q.map(abs).max() ?? 1
+        let worst = zip(p1, q).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-4 * scale, "\(label): parameters after 5 steps differ by \(worst) (scale \(scale))")
+        XCTAssertEqual(parallelEvaluation.count, aloneEvaluation.count, "\(label): validation examples")
+        XCTAssertEqual(parallelEvaluation.loss, aloneEvaluation.loss, accuracy: 1e-4, "\(label): validation loss")
+        XCTAssertTrue(try world.agree(on: parameterChecksum(parallel.model.arena)), "\(label): ranks must hold identical parameters")
+    }
+
+    /// All ranks in one sequence group: P = world size.
+    func testWholeWorldSequenceGroupTrainsLikeOneProcess() throws {
+        for mixer in [MixerKind.fftnet, .fnet] {
+            try checkEquivalence(mixer: mixer, sequenceParallel: world.size)
+        }
+    }
+
+    /// seq_parallel 2 × data_parallel (world / 2): 2 × 2 on 4 ranks.
+    func testSequenceParallelTimesDataParallelTrainsLikeOneProcess() throws {
+        guard world.size % 2 == 0 else {
+            print("skipped with \(world.size) rank(s): seq_parallel 2 needs an even number of ranks")
+            return
+        }
+        try checkEquivalence(mixer: .fftnet, sequenceParallel: 2)
+    }
+
+    func testUnsupportedCombinationsAreConfigurationErrors() throws {
+        var c = configuration(mixer: .attention, sequenceParallel: 2, run: "bad", shared: false)
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("attention"), "\($0)") }
+        for mixer in [MixerKind.kernelizedRPE, .performer] {
+            c.model.mixer = mixer
+            XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("seq_parallel"), "\($0)") }
+        }
+        c.model.mixer = .fftnet
+        c.model.downsample = [DownsampleStage(layer: 0, ratio: 0.5)]
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("downsampl"), "\($0)") }
+        c.model.downsample = []
+        c.parallel.seqParallel = 5
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("not divisible"), "\($0)") }
+        // A rank count the grid cannot use: seq_parallel larger than the world.
+        c.parallel.seqParallel = world.size + 1
+        c.data.sequenceLength = length * (world.size + 1)
+        c.model.maxLength = c.data.sequenceLength
+        XCTAssertThrowsError(try Trainer(configuration: c, world: world)) {
+            XCTAssertTrue("\($0)".contains("does not divide"), "\($0)")
+        }
+    }
+}

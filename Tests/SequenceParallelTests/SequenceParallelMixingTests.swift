@@ -1,0 +1,164 @@
+import Distributed
+import Layers
+import SequenceParallel
+import SpectralMixing
+import TensorCore
+import XCTest
+
+/// The sequence-parallel mixers on every rank of the job (P = world size: 1 in `swift test`,
+/// 2, 3 and 4 under mpirun) against the single-rank layers run on the whole sequence in the
+/// same process. Outputs, input gradients and every parameter gradient (summed over the
+/// group) must agree to a relative error of 1e-4 (largest difference / largest reference value).
+/// Shapes a rank count cannot split are skipped with a message; every rank count runs at
+/// least one shape of every test.
+final class SequenceParallelMixingTests: XCTestCase {
+    var world: Communicator!
+    let tolerance: Float = 1e-4
+    /// Lengths: a power of two and 144 = 2⁴·3², which splits over P = 2, 3 and 4 (P² | 144).
+    let lengths = [64, 144]
+
+    override func setUp() {
+        world = MPIRuntime.initialize()
+    }
+
+    func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var stream = RandomStream(seed: seed)
+        return Tensor(shape: shape, values: (0..<Tensor.elementCount(shape)).map { _ in stream.uniform(-1, 1) })
+    }
+
+    /// This rank's tokens of a (B, N, …) tensor: (B, N/P, …).
+    func block(_ x: Tensor) -> Tensor {
+        let (b, n) = (x.shape[0], x.shape[1])
+        let inner = x.count / (b * n), local = n / world.size, start = world.rank * local
+        var values: [Float] = []
+        let all = x.scalars
+        for batch in 0..<b { values += all[((batch * n + start) * inner)..<((batch * n + start + local) * inner)] }
+        return Tensor(shape: [b, local] + x.shape.dropFirst(2), values: values)
+    }
+
+    func assertClose(_ actual: [Float], _ expected: [Float], _ what: String, file: StaticString = #filePath,
+                     line: UInt = #line) {
+        XCTAssertEqual(actual.count, expected.count, what, file: file, line: line)
+        let scale = max(expected.map(abs).max() ?? 0, 1e-6)
+        let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst / scale, tolerance,
+                                 "\(what) on \(world.size) ranks: largest difference \(worst), scale \(scale)",
+                                 file: file, line: line)
+    }
+
+    /// The mask of a batch of 2 whose second example ends in 7 padding tokens.
+    func paddingMask(length: Int) -> Tensor {
+        Tensor(shape: [2, length], values: (0..<(2 * length)).map { $0 >= 2 * length - 7 ? 0 : 1 })
+    }
+
+    // MARK: - FFTNet
+
+    func checkFFTNet(length: Int, scheme: SequenceParallelScheme, knots: Int?) throws {
+        let (batch, dim, heads) = (2, 12, 3)
+        let referenceArena = ParameterArena(), shardedArena = ParameterArena()
+        let reference = FFTNetMixing("mixer", arena: referenceArena, dim: dim, heads: heads, sequenceLength: length,
+                                     filterKnots: knots)
+        let sharded = try SequenceParallelFFTNetMixing("mixer", arena: shardedArena, dim: dim, heads: heads,
+                                                       sequenceLength: length, filterKnots: knots, group: world,
+                                                       scheme: scheme)
+        referenceArena.allocate(seed: 7)
+        shardedArena.allocate(seed: 7)
+        // Non-constant base filter and modReLU bias, so that a wrong bin shows.
+        for (parameter, low, high) in [(reference.baseFilter, Float(0.5), Float(1.5)), (reference.modReLUBias, -0.3, 0.1)] {
+            let entry = referenceArena.entry(parameter)
+            var stream = RandomStream(seed: UInt64(entry.offset))
+            for i in 0..<entry.count {
+                let value = stream.uniform(low, high)
+                referenceArena.values.pointer[entry.offset + i] = value
+                shardedArena.values.pointer[entry.offset + i] = value
+            }
+        }
+        XCTAssertEqual(referenceArena.entries.map(\.name), shardedArena.entries.map(\.name))
+
+        let x = random([batch, length, dim], seed: 11), upstream = random([batch, length, dim], seed: 12)
+        let mask = paddingMask(length: length)
+        let y = reference.forward(x, context: ForwardContext(training: true, mask: mask))
+        let dx = reference.backward(upstream)
+        let yBlock = sharded.forward(block(x), context: ForwardContext(training: true, mask: block(mask)))
+        let dxBlock = sharded.backward(block(upstream))
+        let label = "FFTNet \(scheme) N=\(length) knots=\(knots.map(String.init) ?? "F")"
+        assertClose(yBlock.scalars, block(y).scalars, "\(label): output")
+        assertClose(dxBlock.scalars, block(dx).scalars, "\(label): input gradient")
+
+        let gradients = UnsafeMutableBufferPointer(start: shardedArena.gradients.pointer, count: shardedArena.gradients.count)
+        try world.allreduce(gradients)
+        for entry in referenceArena.entries {
+            let expected = Array(UnsafeBufferPointer(start: referenceArena.gradients.pointer + entry.offset, count: entry.count))
+            assertClose(Array(gradients[entry.offset..<(entry.offset + entry.count)]), expected,
+                        "\(label): gradient of \(entry.name) summed over the group")
+        }
+    }
+
+    func supported(_ length: Int, scheme: SequenceParallelScheme, dim: Int = 12) -> Bool {
+        let p = world.size
+        let fits = scheme == .transpose ? length % p == 0 && dim % p == 0 : length % (p * p) == 0
+        if !fits { print("skipped with \(p) ranks: \(scheme) scheme cannot split length \(length), dim \(dim)") }
+        return fits
+    }
+
+    func testFFTNetTransposeSchemeMatchesSingleRankLayer() throws {
+        for length in lengths where supported(length, scheme: .transpose) {
+            try checkFFTNet(length: length, scheme: .transpose, knots: nil)
+            try checkFFTNet(length: length, scheme: .transpose, knots: 5)
+        }
+    }
+
+    func testFFTNetDistributedDFTSchemeMatchesSingleRankLayer() throws {
+        for length in lengths where supported(length, scheme: .distributedDFT) {
+            try checkFFTNet(length: length, scheme: .distributedDFT, knots: nil)
+            try checkFFTNet(length: length, scheme: .distributedDFT, knots: 5)
+        }
+    }
+
+    func testUnsupportedShapesThrowAtConstruction() throws {
+        let p = world.size
+        guard p > 1 else {
+            print("skipped with 1 rank: every shape splits over one rank")
+            return
+        }
+        func expectError(_ what: String, _ build: () throws -> Void) {
+            XCTAssertThrowsError(try build(), what) { error in
+                XCTAssertFalse("\(error)".isEmpty, "\(what): the error must say why")
+            }
+        }
+        let arena = ParameterArena()
+        expectError("length not divisible by P") {
+            _ = try SequenceParallelFFTNetMixing("a", arena: arena, dim: 12, heads: 3, sequenceLength: p * p * 4 + 1,
+                                                 group: world, scheme: .transpose)
+        }
+        expectError("dim not divisible by P (transpose)") {
+            _ = try SequenceParallelFFTNetMixing("b", arena: arena, dim: p * 4 + 1, heads: 1, sequenceLength: p * p * 4,
+                                                 group: world, scheme: .transpose)
+        }
+        expectError("length not divisible by P² (distributed DFT)") {
+            _ = try SequenceParallelFFTNetMixing("c", arena: arena, dim: 12, heads: 3, sequenceLength: p * (p * 4 + 1),
+                                                 group: world, scheme: .distributedDFT)
+        }
+        expectError("FNet length not divisible by P²") {
+            _ = try SequenceParallelFNetMixing(sequenceLength: p * (p * 4 + 1), dim: 12, group: world)
+        }
+    }
+
+    // MARK: - FNet
+
+    func testFNetMatchesSingleRankLayer() throws {
+        for length in lengths where supported(length, scheme: .distributedDFT) {
+            for dim in [12, 7] {
+                let x = random([2, length, dim], seed: 21), upstream = random([2, length, dim], seed: 22)
+                let reference = FNetMixing(), sharded = try SequenceParallelFNetMixing(sequenceLength: length, dim: dim,
+                                                                                       group: world)
+                let y = reference.forward(x, context: ForwardContext(training: true))
+                let dx = reference.backward(upstream)
+                let yBlock = sharded.forward(block(x), context: ForwardContext(training: true))
+                let dxBlock = sharded.backward(block(upstream))
+                assertClose(yBlock.scalars, block(y).scalars, "FNet N=\(length) D=\(dim): output")
+                assertClose(dxBlock.scalars, block(dx).scalars, "FNet N=\(length) D=\(dim): input gradient")
+            }
+        }
+    }
+}
