@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
 # Scaling study: sweeps rank counts, writes a CSV and renders a PNG with gnuplot.
 #
-#   launch/scaling.sh [-r "1 2 4"] [-t THREADS] [-o DIR] [-m weak|strong|seqpar|all] [-- BENCH OPTIONS]
+#   launch/scaling.sh [-r "1 2 4"] [-t THREADS] [-o DIR] [-m weak|strong|seqpar|all] [-s LOG2] [-- BENCH OPTIONS]
 #
 # weak:   data-parallel, fixed per-rank batch (bench step --batch B on every rank);
 #         efficiency t1 / tP.
 # strong: data-parallel, fixed global batch G = B·max(ranks) split over P ranks;
 #         efficiency t1 / (P·tP).
-# seqpar: FFTNet mixing of one long sequence split over P ranks (bench seqpar), when the
-#         binary has it.
+# seqpar: FFTNet mixing of one sequence of 2^LOG2 tokens (default 20) split over P ranks
+#         (bench seqpar, strong scaling); efficiency t1 / (P·tP).
 # Options after -- go to `parseval bench step` (e.g. --mixer fftnet --sequence 1024 --batch 4).
 # CSV columns: mode,ranks,seconds_per_step,tokens_per_second,efficiency,memory_per_rank_mb.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-rank_list="1 2 4"; threads=1; out="$root/runs/scaling"; mode="all"
+rank_list="1 2 4"; threads=1; out="$root/runs/scaling"; mode="all"; seqpar_log2=20
 while [ $# -gt 0 ]; do
   case "$1" in
     -r) rank_list=$2; shift 2 ;;
     -t) threads=$2; shift 2 ;;
     -o) out=$2; shift 2 ;;
     -m) mode=$2; shift 2 ;;
+    -s) seqpar_log2=$2; shift 2 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "launch/scaling.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -76,7 +77,8 @@ seqpar() {
   local base=""
   for ranks in $rank_list; do
     local log seconds memory
-    log=$("$root/launch/train.sh" -n "$ranks" -t "$threads" -p "$binary" -- bench seqpar --csv 2>&1)
+    log=$("$root/launch/train.sh" -n "$ranks" -t "$threads" -p "$binary" -- bench seqpar --csv \
+          --min-log2 "$seqpar_log2" --max-log2 "$seqpar_log2" 2>&1)
     seconds=$(awk -F, '/^csv,/ {s=$3} END {print s}' <<<"$log")
     memory=$(awk -F, '/^csv,/ {m=$4} END {print m}' <<<"$log")
     [ -n "$base" ] || base=$seconds
