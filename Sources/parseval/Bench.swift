@@ -52,6 +52,18 @@ struct BenchOptions: ParsableArguments {
     }
 }
 
+/// MPI and the thread count for a benchmark that plans FFTs, and FFTW's planner effort
+/// (`--planning estimate|measure`); returns the world.
+func startFFTBenchmark(_ runtime: RuntimeOptions, planning: String) throws -> Communicator {
+    let world = MPIRuntime.initialize()
+    if let threads = runtime.threads { Threading.configure(threads: threads) }
+    guard let effort = FFTPlanningEffort(rawValue: planning) else {
+        throw ValidationError("--planning must be 'estimate' or 'measure', got '\(planning)'")
+    }
+    FFTPlanner.effort = effort
+    return world
+}
+
 /// Prints a header line naming the machine and the run, so pasted output is self-describing.
 func printBenchHeader(_ title: String, world: Communicator) {
     let info = ProcessInfo.processInfo

@@ -19,12 +19,7 @@ extension Parseval.Bench {
         @Option(help: "FFTW planner effort: estimate or measure.") var planning = "measure"
 
         func run() throws {
-            let world = MPIRuntime.initialize()
-            if let threads = runtime.threads { Threading.configure(threads: threads) }
-            guard let effort = FFTPlanningEffort(rawValue: planning) else {
-                throw ValidationError("--planning must be 'estimate' or 'measure', got '\(planning)'")
-            }
-            FFTPlanner.effort = effort
+            let world = try startFFTBenchmark(runtime, planning: planning)
             let o = options
             if world.isRoot {
                 printBenchHeader("bench fft: FFTW \(planning), median of \(o.repeats)", world: world)

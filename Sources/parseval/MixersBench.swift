@@ -57,12 +57,7 @@ extension Parseval.Bench {
         }
 
         func run() throws {
-            let world = MPIRuntime.initialize()
-            if let threads = runtime.threads { Threading.configure(threads: threads) }
-            guard let effort = FFTPlanningEffort(rawValue: planning) else {
-                throw ValidationError("--planning must be 'estimate' or 'measure', got '\(planning)'")
-            }
-            FFTPlanner.effort = effort
+            let world = try startFFTBenchmark(runtime, planning: planning)
             let selected = try mixers.split(separator: ",").map { name in
                 guard let mixer = MixerCase(rawValue: String(name)) else {
                     throw ValidationError("--mixers: unknown mixer '\(name)'; valid: \(MixerCase.allCases.map(\.rawValue))")

@@ -49,12 +49,7 @@ extension Parseval.Bench {
         }
 
         func run() throws {
-            let world = MPIRuntime.initialize()
-            if let threads = runtime.threads { Threading.configure(threads: threads) }
-            guard let effort = FFTPlanningEffort(rawValue: planning) else {
-                throw ValidationError("--planning must be 'estimate' or 'measure', got '\(planning)'")
-            }
-            FFTPlanner.effort = effort
+            let world = try startFFTBenchmark(runtime, planning: planning)
             let schemes = scheme == "all" ? SequenceParallelScheme.allCases : [SequenceParallelScheme(rawValue: scheme)!]
             if world.isRoot {
                 printBenchHeader("bench seqpar: FFTNet mixing forward+backward, \(weak ? "weak" : "strong") scaling, "
