@@ -15,3 +15,20 @@ final class ShippedConfigurationTests: XCTestCase {
         }
     }
 }
+
+/// docs/configuration.md documents every key the defaults hold.
+final class ConfigurationReferenceTests: XCTestCase {
+    func testEveryKeyIsDocumented() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let reference = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let encoded = try ConfigurationLoader.encode(TrainingConfiguration())
+        let tree = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(encoded.utf8)) as? [String: [String: Any]])
+        for (section, keys) in tree {
+            XCTAssertTrue(reference.contains("## \(section)"), "docs/configuration.md has no section '\(section)'")
+            for key in keys.keys {
+                XCTAssertTrue(reference.contains("`\(key)`"), "docs/configuration.md does not document '\(section).\(key)'")
+            }
+        }
+    }
+}
