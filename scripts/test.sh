@@ -29,18 +29,26 @@ for ranks in 2 3 4; do
   [ "$ranks" -eq 4 ] && classes=$seq_classes
   echo "== mpirun -np $ranks: $classes"
   log=.build/test-mpi-$ranks.log
+  # Each rank writes its own output files (the ranks' lines interleave on a shared stdout).
+  out=.build/test-mpi-$ranks
+  rm -rf "$out"
   # A hang is the typical MPI failure: bound it so it fails instead of stalling CI.
-  if ! timeout 900 scripts/mpirun.sh "$ranks" "$bundle" "$classes" >"$log" 2>&1; then
-    grep -E "error|failed" "$log" | head -n 40
-    echo "MPI tests failed with $ranks ranks (log: $log)"; exit 1
+  if ! timeout 900 scripts/mpirun.sh "$ranks" --output-filename "$out" "$bundle" "$classes" >"$log" 2>&1; then
+    cat "$out"/*/rank.*/stdout 2>/dev/null | grep -E "error|failed" | head -n 40
+    tail -n 20 "$log"
+    echo "MPI tests failed with $ranks ranks (per-rank output: $out)"; exit 1
   fi
-  # Each rank prints its own total after "Test Suite 'Selected tests' passed"; every rank
-  # must report one, all with the same non-zero count.
-  totals=$(grep -A1 "Test Suite 'Selected tests' passed" "$log" | grep -oE "Executed [0-9]+ tests, with 0 failures" | sed -E 's/Executed ([0-9]+).*/\1/' || true)
-  ran=$(sort -u <<<"$totals")
-  if [ "$(grep -c . <<<"$totals")" -ne "$ranks" ] || [ "$(grep -c . <<<"$ran")" -ne 1 ] || [ "$ran" -eq 0 ]; then
-    echo "MPI run with $ranks ranks: expected one equal, non-zero total per rank, got: $(tr '\n' ' ' <<<"$totals") (log: $log)"; exit 1
-  fi
+  # Every rank must report "Selected tests passed" with the same non-zero total.
+  ran=""
+  for ((rank = 0; rank < ranks; rank++)); do
+    file=$(ls "$out"/*/rank.$rank/stdout 2>/dev/null | head -n 1)
+    total=$(grep -A1 "Test Suite 'Selected tests' passed" "${file:-/dev/null}" \
+            | grep -oE "Executed [0-9]+ tests, with 0 failures" | sed -E 's/Executed ([0-9]+).*/\1/' || true)
+    if [ -z "$total" ] || [ "$total" -eq 0 ] || { [ -n "$ran" ] && [ "$ran" != "$total" ]; }; then
+      echo "MPI run with $ranks ranks: rank $rank reported '${total:-no total}' (others: ${ran:-none}); see $out"; exit 1
+    fi
+    ran=$total
+  done
   echo "   $ran tests passed on each of $ranks ranks"
   mpi_count=$((mpi_count + ran * ranks))
 done
