@@ -10,6 +10,7 @@ import XCTest
 /// process. Runs with 1 rank in `swift test` and with 2 and 3 under mpirun.
 final class DataParallelTests: XCTestCase {
     var world: Communicator!
+    var fixture: ListOpsFixture!
     /// This rank's own folder (its copy of the data; the runs of `.selfOnly` trainers).
     var folder: String!
     /// A folder every rank shares: rank 0's (all ranks of these tests run on one machine).
@@ -17,19 +18,11 @@ final class DataParallelTests: XCTestCase {
 
     override func setUpWithError() throws {
         world = MPIRuntime.initialize()
-        // Each rank writes its own copy of the data (generation is deterministic).
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("parseval-dp-\(getpid())-\(UUID().uuidString)").path
-        var settings = ListOpsGenerator.Settings()
-        (settings.trainCount, settings.validationCount, settings.testCount) = (40, 10, 4)
-        (settings.minLength, settings.maxLength, settings.seed) = (5, 48, 3)
-        _ = try ListOpsGenerator.write(ListOpsGenerator(settings: settings).generate(), to: "\(folder!)/data")
-        shared = try world.broadcast(folder)
+        fixture = try ListOpsFixture(world: world, maxLength: 48)
+        (folder, shared) = (fixture.folder, fixture.shared)
     }
 
-    override func tearDown() {
-        try? world.barrier()
-        try? FileManager.default.removeItem(atPath: folder)
-    }
+    override func tearDown() { fixture.remove() }
 
     func configuration(run: String) -> TrainingConfiguration {
         var c = TrainingConfiguration()

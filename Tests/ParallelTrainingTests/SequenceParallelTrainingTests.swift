@@ -12,6 +12,7 @@ import XCTest
 /// skipped with a message.
 final class SequenceParallelTrainingTests: XCTestCase {
     var world: Communicator!
+    var fixture: ListOpsFixture!
     var folder: String!
     var shared: String!
     /// 144 = 2⁴·3² tokens: token blocks for P = 2, 3, 4, and P² | 144 for FNet.
@@ -19,18 +20,11 @@ final class SequenceParallelTrainingTests: XCTestCase {
 
     override func setUpWithError() throws {
         world = MPIRuntime.initialize()
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("parseval-sp-\(getpid())-\(UUID().uuidString)").path
-        var settings = ListOpsGenerator.Settings()
-        (settings.trainCount, settings.validationCount, settings.testCount) = (40, 10, 4)
-        (settings.minLength, settings.maxLength, settings.seed) = (5, 120, 3)
-        _ = try ListOpsGenerator.write(ListOpsGenerator(settings: settings).generate(), to: "\(folder!)/data")
-        shared = try world.broadcast(folder)
+        fixture = try ListOpsFixture(world: world, maxLength: 120)
+        (folder, shared) = (fixture.folder, fixture.shared)
     }
 
-    override func tearDown() {
-        try? world.barrier()
-        try? FileManager.default.removeItem(atPath: folder)
-    }
+    override func tearDown() { fixture.remove() }
 
     func configuration(mixer: MixerKind, sequenceParallel: Int, run: String, shared runsOnWorld: Bool) -> TrainingConfiguration {
         var c = TrainingConfiguration()
