@@ -111,7 +111,7 @@ public enum FFTPlanner {
     static let cache = Mutex<[FFTPlanKey: FFTPlan]>([:])
     static let effortSetting = Mutex<FFTPlanningEffort>(.estimate)
 
-    /// The effort used for plans made from now on (`fft_planning` in configs).
+    /// The effort used for plans made from now on (`parallel.fft_planning` in configs).
     public static var effort: FFTPlanningEffort {
         get { effortSetting.withLock { $0 } }
         set { effortSetting.withLock { $0 = newValue } }

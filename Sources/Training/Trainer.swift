@@ -39,6 +39,7 @@ public final class Trainer {
         self.world = world
         runDirectory = configuration.output.directory
         if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
+        FFTPlanner.effort = FFTPlanningEffort(rawValue: configuration.parallel.fftPlanning) ?? .estimate
         do {
             grid = try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel)
         } catch let error as ProcessGridError {

@@ -86,6 +86,9 @@ public struct ParallelConfiguration: Codable, Sendable, Equatable {
     public var threads = 0
     public var bucketMegabytes = 25
     public var firstBucketMegabytes = 1
+    /// FFTW planner effort for the model's transforms: estimate (instant) or measure (times
+    /// candidate algorithms once per shape, usually faster transforms).
+    public var fftPlanning = "estimate"
     /// Compare a parameter checksum across ranks every N steps (0: never).
     public var checkEvery = 100
     /// Warn when an MPI call waits longer than this for the other ranks (Horovod's 60 s; 0: never).
@@ -119,12 +122,14 @@ extension TrainingConfiguration {
         "optimizer.name": ["adamw", "sgd"],
         "schedule.kind": ["constant", "cosine", "linear", "inverse_sqrt"],
         "training.on_nonfinite": ["stop", "skip"],
+        "parallel.fft_planning": ["estimate", "measure"],
     ]
 
     /// Checks values that decoding cannot: choices, ranges and combinations.
     public func validate() throws {
         for (key, value) in [("data.task", data.task), ("optimizer.name", optimizer.name),
-                             ("schedule.kind", schedule.kind), ("training.on_nonfinite", training.onNonfinite)] {
+                             ("schedule.kind", schedule.kind), ("training.on_nonfinite", training.onNonfinite),
+                             ("parallel.fft_planning", parallel.fftPlanning)] {
             let allowed = TrainingConfiguration.choices[key]!
             if !allowed.contains(value) {
                 throw ConfigurationError("key '\(key)': '\(value)' is not one of \(allowed.joined(separator: ", "))")

@@ -103,6 +103,9 @@ final class ConfigurationTests: XCTestCase {
         configuration.optimizer.name = "adam"
         XCTAssertThrowsError(try configuration.validate()) { XCTAssertTrue("\($0)".contains("'optimizer.name': 'adam' is not one of adamw, sgd")) }
         configuration = TrainingConfiguration()
+        configuration.parallel.fftPlanning = "patient"
+        XCTAssertThrowsError(try configuration.validate()) { XCTAssertTrue("\($0)".contains("'parallel.fft_planning'")) }
+        configuration = TrainingConfiguration()
         configuration.training.batchSize = 10
         XCTAssertThrowsError(try configuration.localBatchSize(ranks: 3))
         XCTAssertEqual(try configuration.localBatchSize(ranks: 2), 5)
