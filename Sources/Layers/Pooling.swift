@@ -18,15 +18,16 @@ public final class Pooling {
     public func forward(_ x: Tensor, mask: Tensor?) -> Tensor {
         let (batch, length) = (x.shape[0], x.shape[1])
         var weights = [Float](repeating: 0, count: batch * length)
+        let valid = mask?.scalars ?? [Float](repeating: 1, count: batch * length)
         for b in 0..<batch {
             switch kind {
             case .cls:
                 weights[b * length] = 1
             case .mean:
-                let valid = (0..<length).map { n in mask.map { $0[b, n] } ?? 1 }
-                let count = valid.reduce(0, +)
+                let row = valid[(b * length)..<((b + 1) * length)]
+                let count = row.reduce(0, +)
                 precondition(count > 0, "Pooling: example \(b) has no valid token")
-                for n in 0..<length { weights[b * length + n] = valid[n] / count }
+                for n in 0..<length { weights[b * length + n] = row[b * length + n] / count }
             }
         }
         return forward(x, weights: weights)

@@ -39,13 +39,21 @@ public struct OptimizerStateError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// The global L2 norm of every gradient in the arena (NaN/∞ if any gradient is not finite).
+public func gradientNorm(_ arena: ParameterArena) -> Float {
+    let gradients = UnsafeBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count)
+    return Float(Kernels.dot(gradients, gradients).squareRoot())
+}
+
 /// Scales all gradients so their global L2 norm is at most `maxNorm` (PyTorch's
 /// `clip_grad_norm_`: factor maxNorm / (norm + 1e-6) when norm > maxNorm). Returns the
 /// norm before clipping (NaN/∞ if any gradient is not finite; nothing is scaled then).
 @discardableResult
 public func clipGradientNorm(_ arena: ParameterArena, maxNorm: Float) -> Float {
-    let gradients = UnsafeMutableBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count)
-    let norm = Float(Kernels.dot(UnsafeBufferPointer(gradients), UnsafeBufferPointer(gradients)).squareRoot())
-    if norm.isFinite && norm > maxNorm { Kernels.scale(gradients, by: maxNorm / (norm + 1e-6)) }
+    let norm = gradientNorm(arena)
+    if norm.isFinite && norm > maxNorm {
+        Kernels.scale(UnsafeMutableBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count),
+                      by: maxNorm / (norm + 1e-6))
+    }
     return norm
 }

@@ -45,10 +45,11 @@ public enum FFT {
         var outShape = x.shape
         outShape[axis] = n / 2 + 1
         var output = Tensor(zeros: outShape + [2])
-        var input = x  // the planner wants mutable pointers; r2c leaves the input intact
-        input.withUnsafeMutableBufferPointer { inBuffer in
+        x.withUnsafeBufferPointer { inBuffer in
             output.withUnsafeMutableBufferPointer { outBuffer in
-                realForward(input: inBuffer.baseAddress!, output: outBuffer.baseAddress!,
+                // FFTW's out-of-place r2c preserves its input (only c2r destroys it): the
+                // mutable pointer the C signature wants is never written through.
+                realForward(input: UnsafeMutablePointer(mutating: inBuffer.baseAddress!), output: outBuffer.baseAddress!,
                             outer: outer, length: n, inner: inner, scaling: scaling)
             }
         }

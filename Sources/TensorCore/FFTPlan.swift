@@ -120,9 +120,6 @@ public enum FFTPlanner {
     /// Number of plans in the cache.
     public static var cachedPlanCount: Int { cache.withLock { $0.count } }
 
-    /// Drops every cached plan (plans still referenced elsewhere stay valid).
-    public static func removeAllPlans() { cache.withLock { $0.removeAll() } }
-
     /// The plan for transforming `input` into `output` laid out as `[outer, length, inner]`,
     /// from the cache or newly made.
     public static func plan(_ kind: FFTKind, length: Int, outer: Int, inner: Int,

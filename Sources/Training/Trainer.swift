@@ -273,11 +273,6 @@ public final class Trainer {
         return outcome
     }
 
-    func gradientNorm(_ arena: ParameterArena) -> Float {
-        let g = UnsafeBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count)
-        return Float(Kernels.dot(g, g).squareRoot())
-    }
-
     /// The next training batch, moving to the next epoch when this one is used up.
     func nextBatch() throws -> Batch {
         while true {
