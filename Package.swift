@@ -31,7 +31,6 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CMalloc"),  // <malloc.h>: mallopt
         .systemLibrary(
             name: "CImageCodecs", pkgConfig: "libpng",
             providers: [.apt(["libjpeg-dev", "libpng-dev"])]),
@@ -39,7 +38,7 @@ let package = Package(
         .target(name: "CJPEGDecoding", linkerSettings: [.linkedLibrary("jpeg")]),
 
         // MARK: - Parseval
-        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CMalloc"]),
+        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Models", dependencies: ["TensorCore", "Layers", "SpectralMixing", "SequenceParallel", "Distributed"]),

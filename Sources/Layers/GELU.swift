@@ -10,13 +10,13 @@ public final class GELU: SequenceLayer {
 
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         input = x
-        var y = Tensor(zeros: x.shape)
+        var y = Tensor(uninitialized: x.shape)
         x.withUnsafeBufferPointer { xs in y.withUnsafeMutableBufferPointer { Kernels.gelu(xs, into: $0) } }
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        var dx = Tensor(zeros: input.shape)
+        var dx = Tensor(uninitialized: input.shape)
         input.withUnsafeBufferPointer { xs in
             dy.withUnsafeBufferPointer { dys in dx.withUnsafeMutableBufferPointer { Kernels.geluBackward(xs, dys, into: $0) } }
         }

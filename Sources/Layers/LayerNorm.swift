@@ -25,8 +25,8 @@ public final class LayerNorm: SequenceLayer {
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         precondition(x.shape.last == size, "LayerNorm: input \(x.shape) does not end in \(size)")
         let rows = x.count / size, d = size, eps = epsilon
-        var y = Tensor(zeros: x.shape)
-        var xhat = Tensor(zeros: x.shape)
+        var y = Tensor(uninitialized: x.shape)
+        var xhat = Tensor(uninitialized: x.shape)
         var rstd = [Float](repeating: 0, count: rows)
         let gamma = arena.value(weight), beta = arena.value(bias)
         x.withUnsafeBufferPointer { xs in
@@ -58,7 +58,7 @@ public final class LayerNorm: SequenceLayer {
 
     public func backward(_ dy: Tensor) -> Tensor {
         let rows = normalized.count / size, d = size
-        var dx = Tensor(zeros: normalized.shape)
+        var dx = Tensor(uninitialized: normalized.shape)
         let gamma = arena.value(weight)
         dy.withUnsafeBufferPointer { gs in
             normalized.withUnsafeBufferPointer { hs in

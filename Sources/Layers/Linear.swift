@@ -23,7 +23,7 @@ public final class Linear: SequenceLayer {
         precondition(x.shape.last == inputSize, "Linear: input \(x.shape) does not end in \(inputSize)")
         input = x
         let rows = x.count / inputSize
-        var y = Tensor(zeros: Array(x.shape.dropLast()) + [outputSize])
+        var y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outputSize])
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeMutableBufferPointer { ys in
                 gemm(.none, .transposed, m: rows, n: outputSize, k: inputSize,
@@ -41,7 +41,7 @@ public final class Linear: SequenceLayer {
     public func backward(_ dy: Tensor) -> Tensor {
         let rows = input.count / inputSize
         precondition(dy.count == rows * outputSize, "Linear.backward: gradient \(dy.shape) for input \(input.shape)")
-        var dx = Tensor(zeros: input.shape)
+        var dx = Tensor(uninitialized: input.shape)
         dy.withUnsafeBufferPointer { dys in
             input.withUnsafeBufferPointer { xs in
                 // dW += dyᵀ · x

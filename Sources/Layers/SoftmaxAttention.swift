@@ -29,8 +29,8 @@ public final class SoftmaxAttention: TokenMixer {
         let (batch, length) = (x.shape[0], x.shape[1])
         let headDim = dim / heads, scale = 1 / Float(headDim).squareRoot()
         projected = qkv.forward(x, context: context)
-        probabilities = Tensor(zeros: [batch, heads, length, length])
-        var attended = Tensor(zeros: [batch, length, dim])
+        probabilities = Tensor(uninitialized: [batch, heads, length, length])
+        var attended = Tensor(uninitialized: [batch, length, dim])
         let mask = context.mask
         projected.withUnsafeBufferPointer { qkvBuffer in
             probabilities.withUnsafeMutableBufferPointer { pBuffer in

@@ -77,7 +77,7 @@ public final class FFTNetMixing: TokenMixer {
         let headDim = d / h
 
         // Z = rfft(x) along N, ortho: (B, D, F) complex.
-        var z = Tensor(zeros: [b, d, f, 2])
+        var z = Tensor(uninitialized: [b, d, f, 2])
         var sequences = MatrixTranspose.transposed(x)  // (B, D, N)
         sequences.withUnsafeMutableBufferPointer { xs in
             z.withUnsafeMutableBufferPointer { zs in
@@ -90,7 +90,7 @@ public final class FFTNetMixing: TokenMixer {
         filter = filterNetwork.forward(contextMean.forward(x, mask: context.mask), context: context)
 
         // U = modReLU(Z ⊙ W), then y = irfft(U) (c2r overwrites U, a scratch copy).
-        var u = Tensor(zeros: z.shape)
+        var u = Tensor(uninitialized: z.shape)
         let bias = arena.value(modReLUBias), eps = FFTNetMixing.epsilon
         z.withUnsafeBufferPointer { zs in
             filter.withUnsafeBufferPointer { ws in
@@ -113,7 +113,7 @@ public final class FFTNetMixing: TokenMixer {
                 }
             }
         }
-        var output = Tensor(zeros: [b, d, n])
+        var output = Tensor(uninitialized: [b, d, n])
         u.withUnsafeMutableBufferPointer { us in
             output.withUnsafeMutableBufferPointer { ys in
                 FFT.realInverse(input: us.baseAddress!, output: ys.baseAddress!, outer: b * d, length: n, inner: 1,
@@ -135,7 +135,7 @@ public final class FFTNetMixing: TokenMixer {
         precondition(gradient.shape == [b, n, d], "FFTNetMixing.backward: gradient \(gradient.shape), expected \([b, n, d])")
 
         // G_U = rfft_ortho(g) · w_k, w = 2 on interior bins; (B, D, F) like Z.
-        var gu = Tensor(zeros: spectrum.shape)
+        var gu = Tensor(uninitialized: spectrum.shape)
         var gradientSequences = MatrixTranspose.transposed(gradient)
         gradientSequences.withUnsafeMutableBufferPointer { gs in
             gu.withUnsafeMutableBufferPointer { us in
@@ -187,7 +187,7 @@ public final class FFTNetMixing: TokenMixer {
         }
 
         // dx = irfft_ortho(∂L/∂Z / w_k) (already divided above), back to (B, N, D).
-        var dxSequences = Tensor(zeros: [b, d, n])
+        var dxSequences = Tensor(uninitialized: [b, d, n])
         gu.withUnsafeMutableBufferPointer { us in
             dxSequences.withUnsafeMutableBufferPointer { dxs in
                 FFT.realInverse(input: us.baseAddress!, output: dxs.baseAddress!, outer: b * d, length: n, inner: 1,

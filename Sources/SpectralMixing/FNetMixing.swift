@@ -32,8 +32,8 @@ public final class FNetMixing: TokenMixer {
         precondition(x.rank == 3, "FNetMixing: (B, N, D) input expected, got \(x.shape)")
         let (b, n, d) = (x.shape[0], x.shape[1], x.shape[2])
         let bins = d / 2 + 1
-        var spectrum = Tensor(zeros: [b, n, bins, 2])
-        var y = Tensor(zeros: x.shape)
+        var spectrum = Tensor(uninitialized: [b, n, bins, 2])
+        var y = Tensor(uninitialized: x.shape)
         x.withUnsafeBufferPointer { xs in
             spectrum.withUnsafeMutableBufferPointer { ss in
                 let s = ss.baseAddress!

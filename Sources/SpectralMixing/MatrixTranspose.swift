@@ -30,7 +30,7 @@ enum MatrixTranspose {
     /// The (B, R, C) tensor as (B, C, R).
     static func transposed(_ x: Tensor) -> Tensor {
         precondition(x.rank == 3, "MatrixTranspose: (B, R, C) tensor expected, got \(x.shape)")
-        var y = Tensor(zeros: [x.shape[0], x.shape[2], x.shape[1]])
+        var y = Tensor(uninitialized: [x.shape[0], x.shape[2], x.shape[1]])
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeMutableBufferPointer { ys in
                 transpose(xs.baseAddress!, rows: x.shape[1], columns: x.shape[2], batches: x.shape[0], into: ys.baseAddress!)

@@ -44,7 +44,7 @@ public enum FFT {
         let (outer, n, inner) = split(x.shape, axis: axis)
         var outShape = x.shape
         outShape[axis] = n / 2 + 1
-        var output = Tensor(zeros: outShape + [2])
+        var output = Tensor(uninitialized: outShape + [2])
         x.withUnsafeBufferPointer { inBuffer in
             output.withUnsafeMutableBufferPointer { outBuffer in
                 // FFTW's out-of-place r2c preserves its input (only c2r destroys it): the
@@ -64,8 +64,8 @@ public enum FFT {
         precondition(bins == n / 2 + 1, "FFT.realInverse: \(bins) bins along axis \(axis), expected \(n / 2 + 1) for length \(n)")
         var outShape = complexShape
         outShape[axis] = n
-        var output = Tensor(zeros: outShape)
-        var scratch = Tensor(zeros: z.shape)  // c2r destroys its input: work on a copy
+        var output = Tensor(uninitialized: outShape)
+        var scratch = Tensor(uninitialized: z.shape)  // c2r destroys its input: work on a copy
         scratch.withUnsafeMutableBufferPointer { s in
             z.withUnsafeBufferPointer { s.baseAddress!.update(from: $0.baseAddress!, count: z.count) }
             output.withUnsafeMutableBufferPointer { outBuffer in

@@ -74,7 +74,7 @@ extension Tensor {
         let (m, k) = transposeSelf == .none ? (shape[0], shape[1]) : (shape[1], shape[0])
         let (k2, n) = transposeOther == .none ? (other.shape[0], other.shape[1]) : (other.shape[1], other.shape[0])
         precondition(k == k2, "matmul: inner dimensions differ: \(shape) and \(other.shape)")
-        var result = Tensor(zeros: [m, n])
+        var result = Tensor(uninitialized: [m, n])
         withUnsafeBufferPointer { a in
             other.withUnsafeBufferPointer { b in
                 result.withUnsafeMutableBufferPointer { c in

@@ -1,4 +1,3 @@
-import CMalloc
 import Synchronization
 
 /// Bytes held by live tensor storage in this process, and the high-water mark.
@@ -27,7 +26,7 @@ public enum MemoryStatistics {
     static func released(_ bytes: Int) { liveBytes.subtract(bytes, ordering: .relaxed) }
 }
 
-/// A zero-initialised, 64-byte-aligned buffer of Float32 values.
+/// A 64-byte-aligned buffer of Float32 values, taken from `StoragePool` and given back to it.
 ///
 /// 64-byte alignment satisfies FFTW's SIMD alignment and keeps rows cache-line aligned.
 /// `@unchecked Sendable`: the buffer is only written through `Tensor`'s mutating accessors,
@@ -36,33 +35,34 @@ public enum MemoryStatistics {
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    let capacity: Int
 
-    public init(count: Int) {
+    /// Zero-filled storage, or with `zeroed: false` storage whose contents are unspecified
+    /// (NaN in debug builds, so a reader of an unwritten element fails tests loudly).
+    public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
-        _ = TensorStorage.heapPolicy
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
-        pointer = raw.assumingMemoryBound(to: Float.self)
+        let elements = max(count, 1)
+        let (raw, capacity) = StoragePool.take(elements * MemoryLayout<Float>.stride)
+        pointer = raw.bindMemory(to: Float.self, capacity: elements)
+        self.capacity = capacity
         self.count = count
-        MemoryStatistics.allocated(bytes)
+        if zeroed {
+            pointer.update(repeating: 0, count: elements)
+        } else {
+            #if DEBUG
+            pointer.update(repeating: .nan, count: elements)
+            #endif
+        }
+        MemoryStatistics.allocated(elements * MemoryLayout<Float>.stride)
     }
-
-    /// Keeps freed tensor memory in the process: glibc serves blocks over 32 MB with fresh
-    /// mmaps and returns them on free, so every training step would page-fault its large
-    /// activations in again (measured: most of the step's system time). No mmap, no trim.
-    static let heapPolicy: Void = {
-        mallopt(M_MMAP_MAX, 0)
-        mallopt(M_TRIM_THRESHOLD, Int32.max)
-    }()
 
     deinit {
         MemoryStatistics.released(max(count, 1) * MemoryLayout<Float>.stride)
-        pointer.deallocate()
+        StoragePool.give(UnsafeMutableRawPointer(pointer), capacity: capacity)
     }
 
     func copy() -> TensorStorage {
-        let fresh = TensorStorage(count: count)
+        let fresh = TensorStorage(count: count, zeroed: false)
         fresh.pointer.update(from: pointer, count: count)
         return fresh
     }
@@ -82,17 +82,24 @@ public struct Tensor: Sendable {
         storage = TensorStorage(count: Tensor.elementCount(shape))
     }
 
+    /// A tensor whose values are unspecified until written (NaN in debug builds): for outputs
+    /// that a kernel overwrites entirely, so they skip the zero-fill pass.
+    public init(uninitialized shape: [Int]) {
+        self.shape = shape
+        storage = TensorStorage(count: Tensor.elementCount(shape), zeroed: false)
+    }
+
     /// A tensor filled with `value`.
     public init(shape: [Int], repeating value: Float) {
-        self.init(zeros: shape)
-        if value != 0 { storage.pointer.update(repeating: value, count: count) }
+        self.init(uninitialized: shape)
+        storage.pointer.update(repeating: value, count: max(count, 1))
     }
 
     /// A tensor holding `values` in row-major order; `values.count` must match `shape`.
     public init(shape: [Int], values: [Float]) {
         precondition(values.count == Tensor.elementCount(shape),
                      "Tensor: \(values.count) values for shape \(shape) (\(Tensor.elementCount(shape)) expected)")
-        self.init(zeros: shape)
+        self.init(uninitialized: shape)
         values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 

@@ -67,6 +67,7 @@ extension Parseval.Bench {
             }
             for _ in 0..<o.warmup { step() }
             MemoryStatistics.resetPeak()
+            let poolBefore = StoragePool.statistics
             var times: [Double] = [], gemmTimes: [Double] = [], gemmFlops = 0.0
             for _ in 0..<o.repeats {
                 GemmProfiler.start()
@@ -78,6 +79,7 @@ extension Parseval.Bench {
                 gemmTimes.append(profile.seconds)
                 gemmFlops = profile.flops
             }
+            let poolAfter = StoragePool.statistics
             // The slowest rank's median is the job's step time.
             var medians = [times.sorted()[times.count / 2], gemmTimes.sorted()[gemmTimes.count / 2]]
             try world.allreduce(&medians, .max)
@@ -91,7 +93,11 @@ extension Parseval.Bench {
                          gemmMedian, 100 * gemmMedian / median, gemmFlops / 1e9, gemmFlops / gemmMedian / 1e9))
             print(String(format: "step / gemm time     %.3f", median / gemmMedian))
             print(String(format: "parameters           %d (%.1f MB)", model.arena.count, Double(model.arena.count) * 4 / 1e6))
-            print(String(format: "peak tensor memory   %.1f MB", Double(MemoryStatistics.peak) / 1e6))
+            print(String(format: "peak tensor memory   %.1f MB (pool reserves %.1f MB)", Double(MemoryStatistics.peak) / 1e6,
+                         Double(poolAfter.reservedBytes) / 1e6))
+            let requests = (poolAfter.hits + poolAfter.misses) - (poolBefore.hits + poolBefore.misses)
+            print(String(format: "tensor allocations   %.1f per step, %.1f of them from the system (steady state: 0)",
+                         Double(requests) / Double(o.repeats), Double(poolAfter.misses - poolBefore.misses) / Double(o.repeats)))
         }
     }
 }

@@ -156,3 +156,35 @@ final class ModelTests: XCTestCase {
         XCTAssertNoThrow(try tinyConfiguration().validate())
     }
 }
+
+extension ModelTests {
+    /// DESIGN.md: no allocation in the steady state. Every tensor a training step allocates
+    /// comes from the storage pool's cache once one step has run, for every mixer.
+    func testSteadyStateTrainingStepsAllocateNoNewStorage() {
+        for mixer in [MixerKind.attention, .fnet, .fftnet, .kernelizedRPE, .performer] {
+            var configuration = tinyConfiguration()
+            configuration.mixer = mixer
+            configuration.dropout = 0.1
+            let model = EncoderClassifier(configuration, seed: 5)
+            let optimizer = AdamW(arena: model.arena, weightDecay: 0.01)
+            let data = batch(4, length: 8, seed: 3)
+            let lossFunction = SoftmaxCrossEntropy()
+            func step(_ number: Int) {
+                model.arena.zeroGradients()
+                let context = ForwardContext(training: true, random: RandomStream(seed: 9).derived(UInt64(number)))
+                let logits = model.forward(tokens: data.tokens, mask: data.mask, batch: 4, length: 8, context: context)
+                _ = lossFunction.forward(logits: logits, labels: data.labels)
+                model.backward(lossFunction.backward())
+                optimizer.step(learningRate: 1e-3)
+            }
+            step(0)
+            step(1)
+            let before = StoragePool.statistics
+            step(2)
+            step(3)
+            let after = StoragePool.statistics
+            XCTAssertGreaterThan(after.hits - before.hits, 20, "\(mixer): the step must allocate through the pool")
+            XCTAssertEqual(after.misses - before.misses, 0, "\(mixer): a steady-state step allocated from the system")
+        }
+    }
+}
