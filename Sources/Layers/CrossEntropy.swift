@@ -9,7 +9,7 @@ import TensorCore
 public final class SoftmaxCrossEntropy {
     public let labelSmoothing: Float
     public let ignoreIndex: Int32
-    var gradient = Tensor(zeros: [0])
+    var gradient = Tensor.empty
 
     public init(labelSmoothing: Float = 0, ignoreIndex: Int32 = -100) {
         precondition(labelSmoothing >= 0 && labelSmoothing < 1, "label smoothing must be in [0, 1), got \(labelSmoothing)")

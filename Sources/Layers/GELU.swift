@@ -4,7 +4,7 @@ import TensorCore
 /// dy/dx = Φ(x) + x · φ(x), φ the standard normal density. Evaluated eight lanes at a time
 /// (`Kernels.gelu`): erf to 1.5e-7, not libm's correctly-rounded erff.
 public final class GELU: SequenceLayer {
-    var input = Tensor(zeros: [0])
+    var input = Tensor.empty
 
     public init() {}
 
@@ -20,7 +20,7 @@ public final class GELU: SequenceLayer {
         input.withUnsafeBufferPointer { xs in
             dy.withUnsafeBufferPointer { dys in dx.withUnsafeMutableBufferPointer { Kernels.geluBackward(xs, dys, into: $0) } }
         }
-        input = Tensor(zeros: [0])
+        input = Tensor.empty
         return dx
     }
 }

@@ -11,7 +11,7 @@ public final class LayerNorm: SequenceLayer {
     public let bias: Parameter
     public let size: Int
     public let epsilon: Float
-    var normalized = Tensor(zeros: [0])
+    var normalized = Tensor.empty
     var inverseStd: [Float] = []
 
     public init(_ name: String, arena: ParameterArena, size: Int, epsilon: Float = 1e-5) {
@@ -62,24 +62,20 @@ public final class LayerNorm: SequenceLayer {
         let gamma = arena.value(weight)
         dy.withUnsafeBufferPointer { gs in
             normalized.withUnsafeBufferPointer { hs in
-                let gp = gs.baseAddress!, hp = hs.baseAddress!
-                // Parameter gradients: column sums (serial over rows, parallel over columns).
-                let dGamma = arena.gradient(weight), dBeta = arena.gradient(bias)
-                parallelFor(d, grain: 64) { columns in
-                    for r in 0..<rows {
-                        for j in columns {
-                            dGamma[j] += gp[r * d + j] * hp[r * d + j]
-                            dBeta[j] += gp[r * d + j]
-                        }
-                    }
-                }
                 dx.withUnsafeMutableBufferPointer { dxs in
                     inverseStd.withUnsafeBufferPointer { rs in
-                        let out = dxs.baseAddress!, rp = rs.baseAddress!
-                        parallelFor(rows, grain: max(1, 8192 / d)) { range in
+                        let gp = gs.baseAddress!, hp = hs.baseAddress!, out = dxs.baseAddress!, rp = rs.baseAddress!
+                        // One pass per row: γ and β gradients (column sums of g ⊙ x̂ and g, in
+                        // fixed row blocks) and dx = rstd · (g ⊙ γ − mean(g ⊙ γ) − x̂ · mean(g ⊙ γ ⊙ x̂)).
+                        Kernels.accumulateColumnSums(rows: rows, width: d,
+                                                     into: [arena.gradient(weight), arena.gradient(bias)]) { range, partial in
                             for r in range {
                                 let g = gp + r * d, h = hp + r * d, row = out + r * d
-                                for j in 0..<d { row[j] = g[j] * gamma[j] }  // g ⊙ γ, then dx in place
+                                for j in 0..<d {
+                                    partial[j] += g[j] * h[j]
+                                    partial[d + j] += g[j]
+                                    row[j] = g[j] * gamma[j]  // g ⊙ γ, then dx in place
+                                }
                                 let meanG = Kernels.rowSum(row, count: d) / Float(d)
                                 let meanGH = Kernels.rowDot(row, h, count: d) / Float(d)
                                 for j in 0..<d { row[j] = (row[j] - meanG - h[j] * meanGH) * rp[r] }
@@ -89,7 +85,7 @@ public final class LayerNorm: SequenceLayer {
                 }
             }
         }
-        normalized = Tensor(zeros: [0])
+        normalized = Tensor.empty
         return dx
     }
 }

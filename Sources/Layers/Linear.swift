@@ -8,7 +8,7 @@ public final class Linear: SequenceLayer {
     public let bias: Parameter?
     public let inputSize: Int
     public let outputSize: Int
-    var input = Tensor(zeros: [0])
+    var input = Tensor.empty
 
     public init(_ name: String, arena: ParameterArena, inputSize: Int, outputSize: Int, bias: Bool = true) {
         self.arena = arena
@@ -20,6 +20,23 @@ public final class Linear: SequenceLayer {
     }
 
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+        var y = product(x)
+        if let bias {
+            y.withUnsafeMutableBufferPointer { ys in
+                Kernels.addRowVector(UnsafeBufferPointer(start: arena.value(bias), count: outputSize),
+                                     to: ys, rows: x.count / inputSize, cols: outputSize)
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        backward(dy, biasGradientDone: false)
+    }
+
+    /// x · Wᵀ without the bias, for a caller that fuses the bias add into its own next pass
+    /// (`MLP`: bias + GELU); the input is kept for backward like `forward`'s.
+    package func product(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inputSize, "Linear: input \(x.shape) does not end in \(inputSize)")
         input = x
         let rows = x.count / inputSize
@@ -29,16 +46,14 @@ public final class Linear: SequenceLayer {
                 gemm(.none, .transposed, m: rows, n: outputSize, k: inputSize,
                      a: xs.baseAddress!, lda: inputSize, b: arena.value(weight), ldb: inputSize,
                      beta: 0, c: ys.baseAddress!, ldc: outputSize)
-                if let bias {
-                    Kernels.addRowVector(UnsafeBufferPointer(start: arena.value(bias), count: outputSize),
-                                         to: ys, rows: rows, cols: outputSize)
-                }
             }
         }
         return y
     }
 
-    public func backward(_ dy: Tensor) -> Tensor {
+    /// Backward; `biasGradientDone`: the caller already added dy's column sums into the bias
+    /// gradient in its own pass over dy.
+    package func backward(_ dy: Tensor, biasGradientDone: Bool) -> Tensor {
         let rows = input.count / inputSize
         precondition(dy.count == rows * outputSize, "Linear.backward: gradient \(dy.shape) for input \(input.shape)")
         var dx = Tensor(uninitialized: input.shape)
@@ -49,7 +64,7 @@ public final class Linear: SequenceLayer {
                      a: dys.baseAddress!, lda: outputSize, b: xs.baseAddress!, ldb: inputSize,
                      beta: 1, c: arena.gradient(weight), ldc: inputSize)
             }
-            if let bias {
+            if let bias, !biasGradientDone {
                 Kernels.addColumnSums(dys, rows: rows, cols: outputSize,
                                       into: UnsafeMutableBufferPointer(start: arena.gradient(bias), count: outputSize))
             }
@@ -60,7 +75,7 @@ public final class Linear: SequenceLayer {
                      beta: 0, c: dxs.baseAddress!, ldc: inputSize)
             }
         }
-        input = Tensor(zeros: [0])
+        input = Tensor.empty
         return dx
     }
 }

@@ -2,10 +2,14 @@ import TensorCore
 
 /// The Transformer's position-wise feed-forward network: Linear → GELU → Linear,
 /// (B, N, D) → (B, N, hidden) → (B, N, D). Parameters `NAME.fc1.*`, `NAME.fc2.*`.
+///
+/// fc1's bias add and the GELU run as one pass over the (B, N, hidden) activation
+/// (`Kernels.biasGELU`), and so do GELU's backward and fc1's bias gradient
+/// (`Kernels.geluBackwardBiasGradient`): the same values as `Linear` then `GELU`.
 public final class MLP: SequenceLayer {
     public let fc1: Linear
-    public let activation = GELU()
     public let fc2: Linear
+    var preActivation = Tensor.empty  // x · W1ᵀ + b1, kept for GELU's backward
 
     public init(_ name: String, arena: ParameterArena, dim: Int, hidden: Int) {
         fc1 = Linear("\(name).fc1", arena: arena, inputSize: dim, outputSize: hidden)
@@ -13,10 +17,31 @@ public final class MLP: SequenceLayer {
     }
 
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
-        fc2.forward(activation.forward(fc1.forward(x, context: context), context: context), context: context)
+        var a = fc1.product(x)
+        var h = Tensor(uninitialized: a.shape)
+        let hidden = fc1.outputSize, rows = a.count / hidden
+        a.withUnsafeMutableBufferPointer { pre in
+            h.withUnsafeMutableBufferPointer { out in
+                Kernels.biasGELU(pre, bias: fc1.arena.value(fc1.bias!), rows: rows, cols: hidden, into: out)
+            }
+        }
+        preActivation = a
+        return fc2.forward(h, context: context)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        fc1.backward(activation.backward(fc2.backward(dy)))
+        let dh = fc2.backward(dy)
+        let hidden = fc1.outputSize, rows = dh.count / hidden
+        var da = Tensor(uninitialized: dh.shape)
+        preActivation.withUnsafeBufferPointer { pre in
+            dh.withUnsafeBufferPointer { g in
+                da.withUnsafeMutableBufferPointer { out in
+                    Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: hidden, into: out,
+                                                     biasGradient: fc1.arena.gradient(fc1.bias!))
+                }
+            }
+        }
+        preActivation = Tensor.empty
+        return fc1.backward(da, biasGradientDone: true)
     }
 }

@@ -2,7 +2,7 @@ import TensorCore
 
 /// y = max(x, 0); dy/dx = 1 where x > 0, else 0.
 public final class ReLU: SequenceLayer {
-    var input = Tensor(zeros: [0])
+    var input = Tensor.empty
 
     public init() {}
 
@@ -24,7 +24,7 @@ public final class ReLU: SequenceLayer {
                 parallelFor(gs.count) { range in for i in range where x[i] <= 0 { g[i] = 0 } }
             }
         }
-        input = Tensor(zeros: [0])
+        input = Tensor.empty
         return dx
     }
 }

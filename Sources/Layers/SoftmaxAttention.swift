@@ -13,8 +13,8 @@ public final class SoftmaxAttention: TokenMixer {
     public let causal: Bool
     public let qkv: Linear
     public let output: Linear
-    var projected = Tensor(zeros: [0])      // (B, N, 3D)
-    var probabilities = Tensor(zeros: [0])  // (B, H, N, N)
+    var projected = Tensor.empty      // (B, N, 3D)
+    var probabilities = Tensor.empty  // (B, H, N, N)
 
     public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, causal: Bool = false) {
         precondition(dim % heads == 0, "SoftmaxAttention: dim \(dim) is not divisible by heads \(heads)")
@@ -91,8 +91,8 @@ public final class SoftmaxAttention: TokenMixer {
                 }
             }
         }
-        projected = Tensor(zeros: [0])
-        probabilities = Tensor(zeros: [0])
+        projected = Tensor.empty
+        probabilities = Tensor.empty
         return qkv.backward(dProjected)
     }
 

@@ -13,7 +13,7 @@ public final class DualEncoder {
     public let hidden: Linear
     public let activation = ReLU()
     public let output: Linear
-    var pooled = Tensor(zeros: [0])
+    var pooled = Tensor.empty
     let headFirstParameter: Int
 
     public init(_ configuration: ModelConfiguration, seed: UInt64) {

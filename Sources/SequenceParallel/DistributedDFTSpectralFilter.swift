@@ -21,7 +21,7 @@ final class DistributedDFTSpectralFilter: SpectralFilterScheme {
     let bins: Int
     let plan: DistributedFourierPlan
 
-    var spectrum = Tensor(zeros: [0])  // Z: (B, N/P frequencies, D, 2), kept for backward
+    var spectrum = Tensor.empty  // Z: (B, N/P frequencies, D, 2), kept for backward
 
     init(length: Int, dim: Int, heads: Int, group: Communicator) throws {
         self.length = length
@@ -144,7 +144,7 @@ final class DistributedDFTSpectralFilter: SpectralFilterScheme {
                 }
             }
         }
-        spectrum = Tensor(zeros: [0])
+        spectrum = Tensor.empty
         return (dx, gw, gBias)
     }
 }

@@ -38,7 +38,7 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
     let contextMean: ShardedPooling
     let spectral: any SpectralFilterScheme
 
-    var filter = Tensor(zeros: [0])  // base + ΔW: (B, H, F), kept for backward
+    var filter = Tensor.empty  // base + ΔW: (B, H, F), kept for backward
 
     /// Registers the same parameters as `FFTNetMixing` and plans the scheme's distributed
     /// transforms (collective over `group`).
@@ -106,7 +106,7 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
         contextMean.backward(gc).withUnsafeBufferPointer { fromContext in
             dx.withUnsafeMutableBufferPointer { Kernels.axpy(1, fromContext, $0) }
         }
-        filter = Tensor(zeros: [0])
+        filter = Tensor.empty
         return dx
     }
 }

@@ -19,7 +19,7 @@ final class TransposeSpectralFilter: SpectralFilterScheme {
     let toChannels: DistributedTransposePlan
     let toTokens: DistributedTransposePlan
 
-    var spectrum = Tensor(zeros: [0])  // Z: (B, D/P, F, 2), kept for backward
+    var spectrum = Tensor.empty  // Z: (B, D/P, F, 2), kept for backward
 
     init(length: Int, dim: Int, heads: Int, group: Communicator) throws {
         self.length = length
@@ -156,7 +156,7 @@ final class TransposeSpectralFilter: SpectralFilterScheme {
                                 inner: 1, scaling: .ortho)
             }
         }
-        spectrum = Tensor(zeros: [0])
+        spectrum = Tensor.empty
         return (tokenBlocks(dxSequences), gw, gBias)
     }
 }

@@ -43,8 +43,8 @@ public final class FFTNetMixing: TokenMixer {
     package static let epsilon: Float = 1e-6
 
     // Kept by forward for backward.
-    var spectrum = Tensor(zeros: [0])     // Z: (B, D, F, 2)
-    var filter = Tensor(zeros: [0])       // base + ΔW: (B, H, F)
+    var spectrum = Tensor.empty     // Z: (B, D, F, 2)
+    var filter = Tensor.empty       // base + ΔW: (B, H, F)
 
     /// Registers the filter MLP, base filter and modReLU bias under `name`.
     /// - Parameters:
@@ -203,8 +203,8 @@ public final class FFTNetMixing: TokenMixer {
         contextMean.backward(gc).withUnsafeBufferPointer { fromContext in
             dx.withUnsafeMutableBufferPointer { Kernels.axpy(1, fromContext, $0) }
         }
-        spectrum = Tensor(zeros: [0])
-        filter = Tensor(zeros: [0])
+        spectrum = Tensor.empty
+        filter = Tensor.empty
         return dx
     }
 }

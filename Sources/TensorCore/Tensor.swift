@@ -82,6 +82,10 @@ public struct Tensor: Sendable {
         storage = TensorStorage(count: Tensor.elementCount(shape))
     }
 
+    /// A shared zero-element placeholder, for layers to drop what they kept for backward
+    /// without allocating.
+    public static let empty = Tensor(zeros: [0])
+
     /// A tensor whose values are unspecified until written (NaN in debug builds): for outputs
     /// that a kernel overwrites entirely, so they skip the zero-fill pass.
     public init(uninitialized shape: [Int]) {

@@ -13,6 +13,31 @@ final class CompositeLayerTests: XCTestCase {
                               forward: { mlp.forward($0, context: $1) }, backward: { mlp.backward($0) })
     }
 
+    /// The fused MLP (bias + GELU in one pass, GELU backward + bias gradient in one pass)
+    /// against its naive twin: Linear, GELU, Linear as separate layers on the same weights,
+    /// over enough rows for several column-sum blocks.
+    func testFusedMLPMatchesSeparateLayers() {
+        let arena = ParameterArena()
+        let mlp = MLP("mlp", arena: arena, dim: 6, hidden: 20)
+        arena.allocate(seed: 5)
+        let separate = [mlp.fc1, GELU(), mlp.fc2] as [any SequenceLayer]
+        let x = randomTensor([3, 100, 6], seed: 6), dy = randomTensor([3, 100, 6], seed: 7)
+        let context = ForwardContext(training: false)
+
+        arena.zeroGradients()
+        let fusedY = mlp.forward(x, context: context)
+        let fusedDx = mlp.backward(dy)
+        let fusedGradients = Array(UnsafeBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count))
+
+        arena.zeroGradients()
+        let y = separate.reduce(x) { $1.forward($0, context: context) }
+        let dx = separate.reversed().reduce(dy) { $1.backward($0) }
+        let gradients = Array(UnsafeBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count))
+        assertClose(fusedY.scalars, y.scalars.map(Double.init), rtol: 1e-6, atol: 1e-6, "output")
+        assertClose(fusedDx.scalars, dx.scalars.map(Double.init), rtol: 1e-5, atol: 1e-6, "input gradient")
+        assertClose(fusedGradients, gradients.map(Double.init), rtol: 1e-4, atol: 1e-5, "parameter gradients")
+    }
+
     func testEncoderBlockWithAttentionGradients() {
         let arena = ParameterArena()
         let block = EncoderBlock("blocks.0", arena: arena, dim: 8, mlpHidden: 16, dropout: 0, streamID: 1) { name in

@@ -110,4 +110,81 @@ final class ActivationKernelTests: XCTestCase {
             XCTAssertEqual(Double(Kernels.exp(x)), exp(Double(x)), accuracy: 3e-7 * exp(Double(x)), "exp(\(x))")
         }
     }
+
+    // MARK: - Fused passes
+
+    func testBiasGELUMatchesBiasAddThenGELU() {
+        for (rows, cols) in [(1, 1), (5, 33), (300, 64)] {
+            let a = Reference.randomValues(rows * cols, seed: 21).map { $0 * 3 }, bias = Reference.randomValues(cols, seed: 22)
+            var fused = a, y = [Float](repeating: .nan, count: a.count)
+            fused.withUnsafeMutableBufferPointer { pre in
+                bias.withUnsafeBufferPointer { b in
+                    y.withUnsafeMutableBufferPointer { Kernels.biasGELU(pre, bias: b.baseAddress!, rows: rows, cols: cols, into: $0) }
+                }
+            }
+            var reference = a, expected = [Float](repeating: 0, count: a.count)
+            reference.withUnsafeMutableBufferPointer { pre in
+                bias.withUnsafeBufferPointer { Kernels.addRowVector($0, to: pre, rows: rows, cols: cols) }
+                expected.withUnsafeMutableBufferPointer { Kernels.gelu(UnsafeBufferPointer(pre), into: $0) }
+            }
+            XCTAssertEqual(fused, reference, "pre-activation kept, \(rows)×\(cols)")
+            XCTAssertEqual(y, expected, "activation, \(rows)×\(cols)")
+        }
+    }
+
+    func testGELUBackwardBiasGradientMatchesSeparatePasses() {
+        for (rows, cols) in [(1, 3), (127, 5), (300, 64)] {  // 300 rows: two full blocks and a partial one
+            let a = Reference.randomValues(rows * cols, seed: 23).map { $0 * 3 }
+            let dy = Reference.randomValues(rows * cols, seed: 24)
+            var dx = [Float](repeating: .nan, count: a.count), biasGradient = [Float](repeating: 0.5, count: cols)
+            a.withUnsafeBufferPointer { pre in dy.withUnsafeBufferPointer { g in
+                dx.withUnsafeMutableBufferPointer { out in biasGradient.withUnsafeMutableBufferPointer {
+                    Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: cols, into: out, biasGradient: $0.baseAddress!)
+                } }
+            } }
+            var expected = [Float](repeating: 0, count: a.count)
+            a.withUnsafeBufferPointer { pre in dy.withUnsafeBufferPointer { g in
+                expected.withUnsafeMutableBufferPointer { Kernels.geluBackward(pre, g, into: $0) }
+            } }
+            XCTAssertEqual(dx, expected, "dx, \(rows)×\(cols)")
+            for c in 0..<cols {
+                let sum = (0..<rows).reduce(0.5) { $0 + Double(expected[$1 * cols + c]) }
+                XCTAssertEqual(Double(biasGradient[c]), sum, accuracy: 1e-5 * Double(rows), "bias gradient column \(c)")
+            }
+        }
+    }
+
+    func testColumnSumAccumulationDoesNotDependOnThreadCount() {
+        let (rows, cols) = (1_000, 96)
+        let m = Reference.randomValues(rows * cols, seed: 25)
+        func sums() -> [Float] {
+            var out = [Float](repeating: 0, count: 2 * cols)
+            m.withUnsafeBufferPointer { ms in
+                out.withUnsafeMutableBufferPointer { o in
+                    let base = ms.baseAddress!
+                    Kernels.accumulateColumnSums(rows: rows, width: cols, into: [o.baseAddress!, o.baseAddress! + cols]) { range, partial in
+                        for r in range {
+                            for c in 0..<cols {
+                                partial[c] += base[r * cols + c]
+                                partial[cols + c] += base[r * cols + c] * base[r * cols + c]
+                            }
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        let before = Threading.count
+        defer { Threading.configure(threads: before) }
+        Threading.configure(threads: 1)
+        let one = sums()
+        Threading.configure(threads: 3)
+        let three = sums()
+        XCTAssertEqual(one.map(\.bitPattern), three.map(\.bitPattern), "column sums must be bit-identical for any thread count")
+        for c in 0..<cols {
+            let column = (0..<rows).map { Double(m[$0 * cols + c]) }
+            XCTAssertEqual(Double(one[c]), column.reduce(0, +), accuracy: 1e-4)
+            XCTAssertEqual(Double(one[cols + c]), column.reduce(0) { $0 + $1 * $1 }, accuracy: 1e-3)
+        }
+    }
 }
