@@ -10,6 +10,9 @@ public enum Transpose: Sendable {
 
 /// Accumulates the time and floating-point operations spent in gemm while enabled;
 /// `parseval bench step` uses it to report the share of a step spent in matrix products.
+/// Time is counted in core-seconds (a call's wall time × the BLAS threads it may use: 1 inside
+/// `Threading.withSingleThreadedBLAS`, where several run at once) and reported divided by
+/// `Threading.count`, so concurrent single-threaded products are not counted twice.
 public enum GemmProfiler {
     static let enabled = Atomic<Bool>(false)
     static let totals = Mutex<(nanoseconds: UInt64, flops: Double, calls: Int)>((0, 0, 0))
@@ -22,7 +25,7 @@ public enum GemmProfiler {
     @discardableResult
     public static func stop() -> (seconds: Double, flops: Double, calls: Int) {
         enabled.store(false, ordering: .relaxed)
-        return totals.withLock { (Double($0.nanoseconds) / 1e9, $0.flops, $0.calls) }
+        return totals.withLock { (Double($0.nanoseconds) / 1e9 / Double(Threading.count), $0.flops, $0.calls) }
     }
 }
 
@@ -42,8 +45,9 @@ public func gemm(
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     if let start {
         let elapsed = ContinuousClock.now - start
-        let nanoseconds = UInt64(elapsed.components.seconds) * 1_000_000_000
-            + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+        let cores = Threading.singleThreadedBLAS.load(ordering: .relaxed) ? 1 : UInt64(Threading.count)
+        let nanoseconds = cores * (UInt64(elapsed.components.seconds) * 1_000_000_000
+            + UInt64(elapsed.components.attoseconds / 1_000_000_000))
         GemmProfiler.totals.withLock { totals in
             totals.nanoseconds += nanoseconds
             totals.flops += 2 * Double(m) * Double(n) * Double(k)

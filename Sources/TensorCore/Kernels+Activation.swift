@@ -103,6 +103,24 @@ extension Kernels {
         return total
     }
 
+    /// max p[0..<count] with eight partial maxima; −∞ for count 0.
+    @inlinable
+    public static func rowMaximum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+        var m = (-Float.infinity, -Float.infinity, -Float.infinity, -Float.infinity,
+                 -Float.infinity, -Float.infinity, -Float.infinity, -Float.infinity)
+        var j = 0
+        while j + 8 <= count {
+            m.0 = Swift.max(m.0, p[j]); m.1 = Swift.max(m.1, p[j + 1])
+            m.2 = Swift.max(m.2, p[j + 2]); m.3 = Swift.max(m.3, p[j + 3])
+            m.4 = Swift.max(m.4, p[j + 4]); m.5 = Swift.max(m.5, p[j + 5])
+            m.6 = Swift.max(m.6, p[j + 6]); m.7 = Swift.max(m.7, p[j + 7])
+            j += 8
+        }
+        var highest = Swift.max(Swift.max(Swift.max(m.0, m.1), Swift.max(m.2, m.3)), Swift.max(Swift.max(m.4, m.5), Swift.max(m.6, m.7)))
+        while j < count { highest = Swift.max(highest, p[j]); j += 1 }
+        return highest
+    }
+
     /// max over j of (mask[j] ≠ 0 ? p[j] : −∞), eight partial maxima; −∞ when nothing is admissible.
     @inlinable
     public static func maskedRowMaximum(_ p: UnsafePointer<Float>, mask: UnsafePointer<Float>, count: Int) -> Float {

@@ -38,6 +38,24 @@ public enum Threading {
         configured.store(threads, ordering: .relaxed)
     }
 
+    /// Runs `body` with OpenBLAS on one thread per call, for regions that call gemm from
+    /// several `parallelFor` threads at once (one small product per task), then restores
+    /// `count` threads. Not reentrant; call it from the thread that runs the step.
+    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+        let threads = count
+        if threads == 1 { return try body() }
+        openblas_set_num_threads(1)
+        singleThreadedBLAS.store(true, ordering: .relaxed)
+        defer {
+            singleThreadedBLAS.store(false, ordering: .relaxed)
+            openblas_set_num_threads(Int32(threads))
+        }
+        return try body()
+    }
+
+    /// True inside `withSingleThreadedBLAS`: each gemm occupies one core, not `count`.
+    static let singleThreadedBLAS = Atomic<Bool>(false)
+
     /// Calls `fftwf_init_threads` once per process. The MPI runtime calls this between
     /// `MPI_Init_thread` and `fftwf_mpi_init`, as the FFTW manual orders.
     public static func initializeFFTWThreads() {

@@ -20,7 +20,7 @@ extension Parseval {
 /// Options every benchmark takes.
 struct BenchOptions: ParsableArguments {
     @Option(help: "Timed runs per case (the median is reported).") var repeats = 5
-    @Option(help: "Untimed runs before timing.") var warmup = 1
+    @Option(help: "Untimed runs before timing (the first fills the tensor pool and the optimizer state, the second reaches the steady state).") var warmup = 2
     @Option(help: "Batch size of the standard encoder.") var batch = 4
     @Option(help: "Sequence length of the standard encoder.") var sequence = 4096
     @Option(help: "Model width of the standard encoder.") var dim = 256

@@ -13,9 +13,9 @@ extension Parseval.Bench {
             discussion: """
                 One (batch, n, dim) activation through each mixer's forward and backward. Reports \
                 the median time, its growth per doubling of n, and the peak tensor memory above the \
-                input, upstream gradient and parameters. Softmax attention is skipped where its \
-                batch·heads·n² probabilities exceed --softmax-budget-gib; any mixer stops at the \
-                first n slower than --max-seconds. The last lines give each mixer's crossover with \
+                input, upstream gradient and parameters. Softmax attention keeps no n² matrix (query \
+                blocks, log-sum-exp, recompute in backward), so its memory grows like the others'; \
+                any mixer stops at the first n slower than --max-seconds. The last lines give each mixer's crossover with \
                 softmax attention: the smallest measured n from which it is faster.
                 """)
 
@@ -27,8 +27,6 @@ extension Parseval.Bench {
         var mixers = MixerCase.allCases.map(\.rawValue).joined(separator: ",")
         @Option(help: "Random features m of kernelized attention (0: d_h).") var features = 0
         @Option(help: "FFTNet filter knots K (0: K = F, the paper's layer).") var filterKnots = 0
-        @Option(help: "Skip softmax attention where batch·heads·n² floats exceed this many GiB.")
-        var softmaxBudgetGib = 4.0
         @Option(help: "Stop a mixer at the first n whose median exceeds this many seconds.") var maxSeconds = 60.0
         @Option(help: "FFTW planner effort: estimate or measure.") var planning = "estimate"
 
@@ -51,9 +49,7 @@ extension Parseval.Bench {
                 throw ValidationError("--min-log2/--max-log2 must satisfy 1 ≤ min ≤ max ≤ 30, got \(minLog2), \(maxLog2)")
             }
             if features < 0 || filterKnots < 0 { throw ValidationError("--features and --filter-knots must be 0 or more") }
-            if maxSeconds <= 0 || softmaxBudgetGib <= 0 {
-                throw ValidationError("--max-seconds and --softmax-budget-gib must be positive")
-            }
+            if maxSeconds <= 0 { throw ValidationError("--max-seconds must be positive, got \(maxSeconds)") }
         }
 
         func run() throws {
@@ -81,16 +77,6 @@ extension Parseval.Bench {
                 var previous: Double?
                 for log2n in minLog2...maxLog2 {
                     let n = 1 << log2n
-                    if mixer == .softmax {
-                        let floats = Double(o.batch * o.heads) * Double(n) * Double(n)
-                        if floats * 4 > softmaxBudgetGib * 1_073_741_824 {
-                            if world.isRoot {
-                                print(formatRow([mixer.title, "\(n)", "skipped", "", ""], widths: widths)
-                                      + String(format: "  (B·H·n² = %.3g floats > %.3g GiB budget)", floats, softmaxBudgetGib))
-                            }
-                            break
-                        }
-                    }
                     let (seconds, peakBytes) = measure(mixer, length: n, features: m)
                     times[mixer, default: [:]][n] = seconds
                     if world.isRoot {

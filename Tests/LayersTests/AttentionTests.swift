@@ -52,25 +52,32 @@ final class AttentionTests: XCTestCase {
         return out
     }
 
-    func makeAttention(causal: Bool) -> (ParameterArena, SoftmaxAttention) {
+    func makeAttention(causal: Bool, queryBlock: Int = 64) -> (ParameterArena, SoftmaxAttention) {
         let arena = ParameterArena()
-        let attention = SoftmaxAttention("attention", arena: arena, dim: 8, heads: 2, causal: causal)
+        let attention = SoftmaxAttention("attention", arena: arena, dim: 8, heads: 2, causal: causal, queryBlock: queryBlock)
         arena.allocate(seed: 11)
         for i in 0..<24 { arena.value(attention.qkv.bias!)[i] = 0.01 * Float(i) }
         return (arena, attention)
     }
 
+    /// One block (64 ≥ N), and blocks of 3 and 4 queries with a partial last block; padded
+    /// keys, a batch element whose keys are all padded (its queries attend to nothing), causal.
     func testAgainstNaiveLoopWithPaddingAndCausalMasks() {
-        let x = randomTensor([2, 5, 8], seed: 12)
-        let mask = Tensor(shape: [2, 5], values: [1, 1, 1, 1, 1, 1, 1, 1, 0, 0])
-        for causal in [false, true] {
-            for m in [nil, mask] {
-                let (arena, attention) = makeAttention(causal: causal)
-                let y = attention.forward(x, context: ForwardContext(training: false, mask: m))
-                let expected = naiveAttention(x, arena: arena, attention: attention, mask: m)
-                for i in 0..<y.count {
-                    XCTAssertEqual(Double(y[flat: i]), expected[i], accuracy: 1e-5,
-                                   "causal \(causal) mask \(m != nil) element \(i)")
+        for (length, block) in [(5, 64), (5, 3), (11, 4)] {
+            let x = randomTensor([3, length, 8], seed: 12)
+            let mask = Tensor(shape: [3, length], values: (0..<3 * length).map { i in
+                let (b, n) = (i / length, i % length)
+                return b == 1 ? (n < length - 2 ? 1 : 0) : (b == 2 ? 0 : 1)
+            })
+            for causal in [false, true] {
+                for m in [nil, mask] {
+                    let (arena, attention) = makeAttention(causal: causal, queryBlock: block)
+                    let y = attention.forward(x, context: ForwardContext(training: false, mask: m))
+                    let expected = naiveAttention(x, arena: arena, attention: attention, mask: m)
+                    for i in 0..<y.count {
+                        XCTAssertEqual(Double(y[flat: i]), expected[i], accuracy: 1e-5,
+                                       "N \(length) block \(block) causal \(causal) mask \(m != nil) element \(i)")
+                    }
                 }
             }
         }
@@ -80,10 +87,32 @@ final class AttentionTests: XCTestCase {
         let x = randomTensor([2, 5, 8], seed: 13)
         let mask = Tensor(shape: [2, 5], values: [1, 1, 1, 1, 1, 1, 1, 0, 0, 0])
         for causal in [false, true] {
-            let (arena, attention) = makeAttention(causal: causal)
-            GradientCheck().assertMatchesFiniteDifferences(arena: arena, input: x, context: ForwardContext(training: false, mask: mask),
-                                  forward: { attention.forward($0, context: $1) },
-                                  backward: { attention.backward($0) })
+            for block in [64, 2] {
+                let (arena, attention) = makeAttention(causal: causal, queryBlock: block)
+                GradientCheck().assertMatchesFiniteDifferences(arena: arena, input: x, context: ForwardContext(training: false, mask: mask),
+                                      forward: { attention.forward($0, context: $1) },
+                                      backward: { attention.backward($0) })
+            }
         }
+    }
+
+    /// Each (batch, head) runs on one thread and owns its dK and dV sums: the same bits for
+    /// any thread count.
+    func testForwardAndBackwardDoNotDependOnThreadCount() {
+        let x = randomTensor([3, 23, 8], seed: 14), dy = randomTensor([3, 23, 8], seed: 15)
+        func run() -> [UInt32] {
+            let (arena, attention) = makeAttention(causal: false, queryBlock: 5)
+            arena.zeroGradients()
+            let y = attention.forward(x, context: ForwardContext(training: false))
+            let dx = attention.backward(dy)
+            let gradients = Array(UnsafeBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count))
+            return (y.scalars + dx.scalars + gradients).map(\.bitPattern)
+        }
+        let before = Threading.count
+        defer { Threading.configure(threads: before) }
+        Threading.configure(threads: 1)
+        let one = run()
+        Threading.configure(threads: 3)
+        XCTAssertEqual(one, run())
     }
 }
