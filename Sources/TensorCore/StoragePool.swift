@@ -10,10 +10,11 @@ import Synchronization
 /// in `perf`). PyTorch's CUDA caching allocator is the model; this is its CPU analogue.
 ///
 /// Size classes: requests round up to 64 bytes up to 4 KiB, then to eight classes per power of
-/// two (at most 12.5% slack). Bounded: the cache holds at most as many bytes as the largest live
-/// total seen so far (beyond that, the blocks cached longest ago are freed), so the pool reserves at most
-/// twice the peak (an evaluation pass with other batch shapes can add its own classes), and
-/// about the peak when every step allocates alike. `releaseCached()` empties the cache.
+/// two (at most 12.5% slack). Bounded: the pool reserves (live + cached) at most twice the largest
+/// live total seen so far; beyond that the blocks cached longest ago are freed. A step needs a
+/// little more than its peak (the classes live at different moments differ: 892 MB reserved for
+/// an 877 MB peak in the FNet step), and an evaluation with other batch shapes adds its own
+/// classes; twice the peak covers both. `releaseCached()` empties the cache.
 public enum StoragePool {
     struct State: ~Copyable {
         /// Size class → cached blocks, oldest first: (address, when given back). Addresses
@@ -57,9 +58,9 @@ public enum StoragePool {
         return (UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: alignment), capacity)
     }
 
-    /// Returns a block from `take` to the cache; when that would take the cache past the live
-    /// high-water mark, the blocks given back longest ago are freed first (classes a changed
-    /// shape left behind go; the classes every step uses stay).
+    /// Returns a block from `take` to the cache; when that would take the reserved total past
+    /// twice the live high-water mark, the blocks given back longest ago are freed first
+    /// (classes a changed shape left behind go; the classes every step uses stay).
     static func give(_ block: UnsafeMutableRawPointer, capacity: Int) {
         let evicted: [UInt] = state.withLock { state in
             state.liveBytes -= capacity
@@ -67,7 +68,7 @@ public enum StoragePool {
             state.free[capacity, default: []].append((UInt(bitPattern: block), state.clock))
             state.cachedBytes += capacity
             var evicted: [UInt] = []
-            while state.cachedBytes > state.liveHighWater {
+            while state.liveBytes + state.cachedBytes > 2 * state.liveHighWater {
                 guard let (size, _) = state.free.lazy.compactMap({ size, blocks in blocks.first.map { (size, $0.stamp) } })
                     .min(by: { $0.1 < $1.1 }) else { break }
                 evicted.append(state.free[size]!.removeFirst().address)
@@ -102,7 +103,7 @@ public enum StoragePool {
         public var liveBytes: Int
         /// Bytes held in the cache, free for reuse.
         public var cachedBytes: Int
-        /// The largest `liveBytes` seen: the cache never holds more than this.
+        /// The largest `liveBytes` seen: the pool never reserves more than twice this.
         public var liveHighWaterBytes: Int
         /// Live plus cached: what the pool holds from the system.
         public var reservedBytes: Int { liveBytes + cachedBytes }
