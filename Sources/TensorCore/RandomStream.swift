@@ -33,6 +33,7 @@ public struct RandomStream: Sendable, Codable, Equatable {
     }
 
     /// The Philox4x32-10 bijection of a 128-bit counter under a 64-bit key.
+    @inlinable
     public static func philox(counter: (UInt32, UInt32, UInt32, UInt32),
                               key: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
         var (c0, c1, c2, c3) = counter
@@ -52,15 +53,26 @@ public struct RandomStream: Sendable, Codable, Equatable {
         return (c0, c1, c2, c3)
     }
 
-    /// The next 32 random bits.
-    public mutating func nextUInt32() -> UInt32 {
-        let block = position >> 2
-        let lane = Int(position & 3)
-        position &+= 1
-        let out = RandomStream.philox(
-            counter: (UInt32(truncatingIfNeeded: block), UInt32(truncatingIfNeeded: block >> 32),
+    /// The four 32-bit outputs at positions 4·index … 4·index + 3: one Philox evaluation.
+    /// Lets a parallel loop produce exactly the values the sequential calls would (a block per
+    /// four elements), without advancing any stream.
+    @inlinable
+    public func block(_ index: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
+        RandomStream.philox(
+            counter: (UInt32(truncatingIfNeeded: index), UInt32(truncatingIfNeeded: index >> 32),
                       UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32)),
             key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+    }
+
+    /// `uniform()`'s value for 32 random bits: 24 of them, scaled into [0, 1).
+    @inlinable
+    public static func uniform(bits: UInt32) -> Float { Float(bits >> 8) * 0x1p-24 }
+
+    /// The next 32 random bits.
+    public mutating func nextUInt32() -> UInt32 {
+        let lane = Int(position & 3)
+        let out = block(position >> 2)
+        position &+= 1
         switch lane {
         case 0: return out.0
         case 1: return out.1
@@ -75,7 +87,7 @@ public struct RandomStream: Sendable, Codable, Equatable {
 
     /// Uniform in [0, 1) with 24 random bits (every Float in the range is a multiple of 2⁻²⁴).
     public mutating func uniform() -> Float {
-        Float(nextUInt32() >> 8) * 0x1p-24
+        RandomStream.uniform(bits: nextUInt32())
     }
 
     /// Uniform in [low, high).

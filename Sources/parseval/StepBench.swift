@@ -24,6 +24,7 @@ extension Parseval.Bench {
         @OptionGroup var options: BenchOptions
         @Option(help: "Encoder layers.") var depth = 4
         @Option(help: "Token vocabulary.") var vocabulary = 257
+        @Option(help: "Dropout rate of the encoder blocks (the LRA recipes use 0.1).") var dropout: Float = 0
         @Option(help: "Token mixer: \(MixerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
         var mixer = MixerKind.attention.rawValue
 
@@ -42,7 +43,7 @@ extension Parseval.Bench {
             configuration.depth = depth
             configuration.heads = o.heads
             configuration.mlpHidden = o.mlp
-            configuration.dropout = 0
+            configuration.dropout = dropout
             configuration.classes = 10
             try configuration.validate()
 

@@ -134,4 +134,25 @@ final class CompositeLayerTests: XCTestCase {
         XCTAssertEqual(dx.scalars.map { $0 != 0 }, y.scalars.map { $0 != 0 }, "backward uses the forward mask")
         XCTAssertEqual(Dropout(rate: 0.25, streamID: 9).forward(x, context: context), y, "same stream, same mask")
     }
+
+    /// The parallel mask (four elements per Philox block) against its naive twin: element i
+    /// dropped exactly when the stream's i-th sequential `uniform()` is below the rate, for any
+    /// thread count and for sizes that end mid-block.
+    func testDropoutMaskIsTheSequentialStreamForAnyThreadCount() {
+        let before = Threading.count
+        defer { Threading.configure(threads: before) }
+        for count in [1, 6, 16_387, 70_001] {
+            let x = randomTensor([count], seed: 3)
+            let context = ForwardContext(training: true, random: RandomStream(seed: 8))
+            var stream = context.random.derived(4)
+            let scale = 1 / (1 - Float(0.3))
+            let expected = x.scalars.map { value in stream.uniform() < 0.3 ? 0 : value * scale }
+            for threads in [1, 3] {
+                Threading.configure(threads: threads)
+                let y = Dropout(rate: 0.3, streamID: 4).forward(x, context: context)
+                let differing = zip(y.scalars, expected).filter { $0 != $1 }.count
+                XCTAssertEqual(differing, 0, "n = \(count), \(threads) threads: elements that differ from the sequential stream")
+            }
+        }
+    }
 }
