@@ -32,12 +32,10 @@ public final class EncoderBlock: SequenceLayer {
         return y
     }
 
+    /// The residual gradients are added inside the LayerNorm backward passes.
     public func backward(_ dy: Tensor) -> Tensor {
-        var dh = norm2.backward(mlp.backward(dropout2.backward(dy)))
-        add(dy, into: &dh)
-        var dx = norm1.backward(mixer.backward(dropout1.backward(dh)))
-        add(dh, into: &dx)
-        return dx
+        let dh = norm2.backward(mlp.backward(dropout2.backward(dy)), adding: dy)
+        return norm1.backward(mixer.backward(dropout1.backward(dh)), adding: dh)
     }
 }
 

@@ -57,7 +57,15 @@ public final class LayerNorm: SequenceLayer {
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
+        backward(dy, adding: nil)
+    }
+
+    /// Backward with a residual branch's gradient added to dx in the same pass (the pre-norm
+    /// block's dx = LN.backward(g) + residual), saving a sweep over the activation.
+    package func backward(_ dy: Tensor, adding residual: Tensor?) -> Tensor {
         let rows = normalized.count / size, d = size
+        precondition(residual.map { $0.count == normalized.count } ?? true,
+                     "LayerNorm.backward: residual gradient \(residual?.shape ?? []) for input \(normalized.shape)")
         var dx = Tensor(uninitialized: normalized.shape)
         let gamma = arena.value(weight)
         dy.withUnsafeBufferPointer { gs in
@@ -65,6 +73,8 @@ public final class LayerNorm: SequenceLayer {
                 dx.withUnsafeMutableBufferPointer { dxs in
                     inverseStd.withUnsafeBufferPointer { rs in
                         let gp = gs.baseAddress!, hp = hs.baseAddress!, out = dxs.baseAddress!, rp = rs.baseAddress!
+                        // Read-only; `residual` is held for the whole call.
+                        let ep = residual.map { UnsafePointer($0.storage.pointer) }
                         // One pass per row: γ and β gradients (column sums of g ⊙ x̂ and g, in
                         // fixed row blocks) and dx = rstd · (g ⊙ γ − mean(g ⊙ γ) − x̂ · mean(g ⊙ γ ⊙ x̂)).
                         Kernels.accumulateColumnSums(rows: rows, width: d,
@@ -78,7 +88,12 @@ public final class LayerNorm: SequenceLayer {
                                 }
                                 let meanG = Kernels.rowSum(row, count: d) / Float(d)
                                 let meanGH = Kernels.rowDot(row, h, count: d) / Float(d)
-                                for j in 0..<d { row[j] = (row[j] - meanG - h[j] * meanGH) * rp[r] }
+                                if let ep {
+                                    let e = ep + r * d
+                                    for j in 0..<d { row[j] = (row[j] - meanG - h[j] * meanGH) * rp[r] + e[j] }
+                                } else {
+                                    for j in 0..<d { row[j] = (row[j] - meanG - h[j] * meanGH) * rp[r] }
+                                }
                             }
                         }
                     }

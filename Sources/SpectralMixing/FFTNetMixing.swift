@@ -43,7 +43,7 @@ public final class FFTNetMixing: TokenMixer {
     package static let epsilon: Float = 1e-6
 
     // Kept by forward for backward.
-    var spectrum = Tensor.empty     // Z: (B, D, F, 2)
+    var spectrum = Tensor.empty     // Ẑ = √N · Z, unnormalised: (B, D, F, 2)
     var filter = Tensor.empty       // base + ΔW: (B, H, F)
 
     /// Registers the filter MLP, base filter and modReLU bias under `name`.
@@ -76,13 +76,14 @@ public final class FFTNetMixing: TokenMixer {
         let (b, n, d, f, h) = (x.shape[0], sequenceLength, dim, bins, heads)
         let headDim = d / h
 
-        // Z = rfft(x) along N, ortho: (B, D, F) complex.
+        // Z = rfft(x) along N, ortho: (B, D, F) complex. Kept unnormalised (Ẑ = √N · Z): the
+        // ortho factors 1/√N of both transforms are folded into the filter pass below.
         var z = Tensor(uninitialized: [b, d, f, 2])
         var sequences = MatrixTranspose.transposed(x)  // (B, D, N)
         sequences.withUnsafeMutableBufferPointer { xs in
             z.withUnsafeMutableBufferPointer { zs in
                 FFT.realForward(input: xs.baseAddress!, output: zs.baseAddress!, outer: b * d, length: n, inner: 1,
-                                scaling: .ortho)
+                                scaling: .unnormalized)
             }
         }
 
@@ -91,7 +92,7 @@ public final class FFTNetMixing: TokenMixer {
 
         // U = modReLU(Z ⊙ W), then y = irfft(U) (c2r overwrites U, a scratch copy).
         var u = Tensor(uninitialized: z.shape)
-        let bias = arena.value(modReLUBias), eps = FFTNetMixing.epsilon
+        let bias = arena.value(modReLUBias), eps = FFTNetMixing.epsilon, ortho = 1 / Float(n).squareRoot()
         z.withUnsafeBufferPointer { zs in
             filter.withUnsafeBufferPointer { ws in
                 u.withUnsafeMutableBufferPointer { us in
@@ -102,9 +103,10 @@ public final class FFTNetMixing: TokenMixer {
                             let w = wp + (row / d * h + head) * f, beta = bias + head * f, zr = zp + 2 * row * f
                             let ur = up + 2 * row * f
                             for k in 0..<f {
-                                let re = zr[2 * k] * w[k], im = zr[2 * k + 1] * w[k]
+                                let wk = w[k] * ortho  // Z = Ẑ/√N
+                                let re = zr[2 * k] * wk, im = zr[2 * k + 1] * wk
                                 let magnitude = (re * re + im * im).squareRoot()
-                                let scale = max(magnitude + beta[k], 0) / (magnitude + eps)
+                                let scale = max(magnitude + beta[k], 0) / (magnitude + eps) * ortho  // irfft's 1/√N
                                 ur[2 * k] = re * scale
                                 ur[2 * k + 1] = im * scale
                             }
@@ -117,7 +119,7 @@ public final class FFTNetMixing: TokenMixer {
         u.withUnsafeMutableBufferPointer { us in
             output.withUnsafeMutableBufferPointer { ys in
                 FFT.realInverse(input: us.baseAddress!, output: ys.baseAddress!, outer: b * d, length: n, inner: 1,
-                                scaling: .ortho)
+                                scaling: .unnormalized)
             }
         }
         spectrum = z
@@ -140,7 +142,7 @@ public final class FFTNetMixing: TokenMixer {
         gradientSequences.withUnsafeMutableBufferPointer { gs in
             gu.withUnsafeMutableBufferPointer { us in
                 FFT.realForward(input: gs.baseAddress!, output: us.baseAddress!, outer: b * d, length: n, inner: 1,
-                                scaling: .ortho)
+                                scaling: .unnormalized)  // its 1/√N is applied where G_U is read
             }
         }
 
@@ -150,7 +152,7 @@ public final class FFTNetMixing: TokenMixer {
         // Parallel over bins k: each thread owns its bins' β and W gradient entries.
         var gw = Tensor(zeros: [b, h, f])
         let bias = arena.value(modReLUBias), dBias = arena.gradient(modReLUBias)
-        let eps = FFTNetMixing.epsilon
+        let eps = FFTNetMixing.epsilon, ortho = 1 / Float(n).squareRoot()
         spectrum.withUnsafeBufferPointer { zs in
             filter.withUnsafeBufferPointer { ws in
                 gu.withUnsafeMutableBufferPointer { us in
@@ -162,11 +164,12 @@ public final class FFTNetMixing: TokenMixer {
                                 let w = wp + filterRow, beta = bias + head * f, zr = zp + 2 * row * f, g = gp + 2 * row * f
                                 for k in binRange {
                                     let doubling: Float = (k == 0 || 2 * k == n) ? 1 : 2
-                                    let re = zr[2 * k] * w[k], im = zr[2 * k + 1] * w[k]
+                                    let zre = zr[2 * k] * ortho, zim = zr[2 * k + 1] * ortho  // Z = Ẑ/√N
+                                    let re = zre * w[k], im = zim * w[k]
                                     let r = (re * re + im * im).squareRoot()
                                     var dr: Float = 0, di: Float = 0
                                     if r + beta[k] > 0 {
-                                        let gr = g[2 * k] * doubling, gi = g[2 * k + 1] * doubling
+                                        let gr = g[2 * k] * doubling * ortho, gi = g[2 * k + 1] * doubling * ortho
                                         let dot = gr * re + gi * im
                                         let s = (r + beta[k]) / (r + eps)
                                         let radial = r > 0 ? dot * (eps - beta[k]) / ((r + eps) * (r + eps) * r) : 0
@@ -174,10 +177,11 @@ public final class FFTNetMixing: TokenMixer {
                                         di = s * gi + radial * im
                                         dBias[head * f + k] += dot / (r + eps)
                                     }
-                                    gwp[filterRow + k] += dr * zr[2 * k] + di * zr[2 * k + 1]
-                                    // ∂L/∂Z, halved on interior bins for the irfft below.
-                                    g[2 * k] = dr * w[k] / doubling
-                                    g[2 * k + 1] = di * w[k] / doubling
+                                    gwp[filterRow + k] += dr * zre + di * zim
+                                    // ∂L/∂Z, halved on interior bins and with irfft_ortho's 1/√N
+                                    // for the unnormalised irfft below.
+                                    g[2 * k] = dr * w[k] / doubling * ortho
+                                    g[2 * k + 1] = di * w[k] / doubling * ortho
                                 }
                             }
                         }
@@ -191,7 +195,7 @@ public final class FFTNetMixing: TokenMixer {
         gu.withUnsafeMutableBufferPointer { us in
             dxSequences.withUnsafeMutableBufferPointer { dxs in
                 FFT.realInverse(input: us.baseAddress!, output: dxs.baseAddress!, outer: b * d, length: n, inner: 1,
-                                scaling: .ortho)
+                                scaling: .unnormalized)
             }
         }
         var dx = MatrixTranspose.transposed(dxSequences)
