@@ -38,7 +38,8 @@ let package = Package(
         .target(name: "CJPEGDecoding", linkerSettings: [.linkedLibrary("jpeg")]),
 
         // MARK: - Parseval
-        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS"]),
+        .target(name: "CKernels"),  // elementwise loops compiled per instruction set (target_clones)
+        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CKernels"]),
         .target(name: "Layers", dependencies: ["TensorCore"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Models", dependencies: ["TensorCore", "Layers", "SpectralMixing", "SequenceParallel", "Distributed"]),

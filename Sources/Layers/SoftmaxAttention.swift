@@ -161,7 +161,7 @@ public final class SoftmaxAttention: TokenMixer {
 
     /// Softmax in place over row[0..<limit] (row[limit..<width] set to 0), skipping padded
     /// keys; returns the log-sum-exp, −∞ (and a zero row) when no key is admissible. The loops
-    /// are branch-free (admissibility as a 0/1 factor, `Kernels.exp`) so they vectorise.
+    /// are branch-free (admissibility as a 0/1 factor, `Kernels.exponentiate`) so they vectorise.
     @inline(__always)
     static func softmaxRow(_ row: UnsafeMutablePointer<Float>, width: Int, limit: Int, keys: KeyMask) -> Float {
         if limit < width { (row + limit).update(repeating: 0, count: width - limit) }
@@ -175,11 +175,7 @@ public final class SoftmaxAttention: TokenMixer {
             row.update(repeating: 0, count: limit)
             return -.infinity
         }
-        if let valid = keys.valid {
-            for j in 0..<limit { row[j] = valid[j] * Kernels.exp(row[j] - highest) }
-        } else {
-            for j in 0..<limit { row[j] = Kernels.exp(row[j] - highest) }
-        }
+        Kernels.exponentiate(row, count: limit, shift: highest, scale: keys.valid)
         let total = Kernels.rowSum(row, count: limit)
         let inverse = 1 / total
         for j in 0..<limit { row[j] *= inverse }
@@ -194,10 +190,6 @@ public final class SoftmaxAttention: TokenMixer {
             row.update(repeating: 0, count: limit)
             return
         }
-        if let valid = keys.valid {
-            for j in 0..<limit { row[j] = valid[j] * Kernels.exp(row[j] - logSumExp) }
-        } else {
-            for j in 0..<limit { row[j] = Kernels.exp(row[j] - logSumExp) }
-        }
+        Kernels.exponentiate(row, count: limit, shift: logSumExp, scale: keys.valid)
     }
 }

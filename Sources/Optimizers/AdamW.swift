@@ -42,14 +42,10 @@ public final class AdamW: Optimizer {
             let decay: Float = entry.weightDecay ? 1 - learningRate * weightDecay : 1
             let base = entry.offset
             parallelFor(entry.count, grain: 8192) { range in
-                for i in range {
-                    let j = base + i
-                    let grad = g[j]
-                    m[j] = b1 * m[j] + (1 - b1) * grad
-                    v[j] = b2 * v[j] + (1 - b2) * grad * grad
-                    let update = (m[j] / correction1) / ((v[j] / correction2).squareRoot() + eps)
-                    p[j] = p[j] * decay - learningRate * update
-                }
+                let j = base + range.lowerBound
+                Kernels.adamW(parameters: p + j, gradients: g + j, firstMoment: m + j, secondMoment: v + j,
+                              count: range.count, beta1: b1, beta2: b2, correction1: correction1,
+                              correction2: correction2, epsilon: eps, learningRate: learningRate, decay: decay)
             }
         }
     }

@@ -1,7 +1,17 @@
+import CKernels
+
 /// Fused passes: an elementwise operation and the bias add or column sums next to it, in one
 /// sweep over the activation instead of two or three (each sweep of the MLP's (B·N, 4D)
 /// hidden activation moves 64 MB at the standard encoder's size).
+///
+/// The arithmetic-bound loops run in the `CKernels` C target, compiled for AVX-512, AVX2 and
+/// the baseline and dispatched at load time; they perform the same operations in the same
+/// order as the Swift `gelu`/`geluBackward`/`exp`, so the results are the same bits (the
+/// tests compare them exactly).
 extension Kernels {
+    /// The instruction set the C kernels run with on this machine: avx512f, avx2 or baseline.
+    public static var instructionSet: String { String(cString: pv_kernels_isa()) }
+
     /// Rows per block of `accumulateColumnSums`. Fixed, so the sums do not depend on the
     /// thread count (1 or 2 threads per rank give the same bits).
     static let columnSumBlockRows = 128
@@ -42,14 +52,7 @@ extension Kernels {
         precondition(a.count == rows * cols && y.count == a.count, "Kernels.biasGELU: shape mismatch")
         let input = a.baseAddress!, output = y.baseAddress!
         parallelFor(rows, grain: max(1, 8192 / max(cols, 1))) { rowRange in
-            for r in rowRange {
-                let x = input + r * cols, out = output + r * cols
-                for c in 0..<cols {
-                    let v = x[c] + bias[c]
-                    x[c] = v
-                    out[c] = v * normalCDFAndDensity(v).cdf
-                }
-            }
+            pv_bias_gelu(input + rowRange.lowerBound * cols, bias, rowRange.count, cols, output + rowRange.lowerBound * cols)
         }
     }
 
@@ -62,16 +65,23 @@ extension Kernels {
                      "Kernels.geluBackwardBiasGradient: shape mismatch")
         let input = a.baseAddress!, gradient = dy.baseAddress!, output = dx.baseAddress!
         accumulateColumnSums(rows: rows, width: cols, into: [biasGradient]) { rowRange, partial in
-            for r in rowRange {
-                let x = input + r * cols, g = gradient + r * cols, out = output + r * cols
-                for c in 0..<cols {
-                    let v = x[c]
-                    let (cdf, density) = normalCDFAndDensity(v)
-                    let d = g[c] * (cdf + v * density)
-                    out[c] = d
-                    partial[c] += d
-                }
-            }
+            let offset = rowRange.lowerBound * cols
+            pv_gelu_backward(input + offset, gradient + offset, rowRange.count, cols, output + offset, partial)
         }
+    }
+
+    /// row[j] = scale[j] · e^(row[j] − shift) (scale nil: 1), `Kernels.exp`'s values.
+    public static func exponentiate(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float,
+                                    scale: UnsafePointer<Float>?) {
+        pv_exp_shifted(row, count, shift, scale)
+    }
+
+    /// One AdamW update over `count` elements, in PyTorch's order (see `AdamW`).
+    public static func adamW(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+                             firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>,
+                             count: Int, beta1: Float, beta2: Float, correction1: Float, correction2: Float,
+                             epsilon: Float, learningRate: Float, decay: Float) {
+        pv_adamw(parameters, gradients, firstMoment, secondMoment, count, beta1, beta2, correction1, correction2,
+                 epsilon, learningRate, decay)
     }
 }

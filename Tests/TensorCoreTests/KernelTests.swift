@@ -187,4 +187,26 @@ final class ActivationKernelTests: XCTestCase {
             XCTAssertEqual(Double(one[cols + c]), column.reduce(0) { $0 + $1 * $1 }, accuracy: 1e-3)
         }
     }
+
+    /// The C kernel (one clone per instruction set) against the Swift `Kernels.exp` loop: the
+    /// same bits, with and without the 0/1 scale, including clamped and NaN inputs.
+    func testExponentiateMatchesTheSwiftExponential() {
+        var values = Reference.randomValues(1_003, seed: 26).map { $0 * 60 }
+        values += [-200, 200, .nan, -.infinity, 0, -0.0]
+        let scale = (0..<values.count).map { Float($0 % 3 == 0 ? 0 : 1) }
+        for shift in [Float(0), 3.5] {
+            for masked in [false, true] {
+                var row = values
+                scale.withUnsafeBufferPointer { factors in
+                    row.withUnsafeMutableBufferPointer {
+                        Kernels.exponentiate($0.baseAddress!, count: values.count, shift: shift,
+                                             scale: masked ? factors.baseAddress! : nil)
+                    }
+                }
+                let expected = values.indices.map { j in (masked ? scale[j] : 1) * Kernels.exp(values[j] - shift) }
+                XCTAssertEqual(row.map(\.bitPattern), expected.map(\.bitPattern), "shift \(shift) masked \(masked)")
+            }
+        }
+        XCTAssertTrue(["avx512f", "avx2", "baseline"].contains(Kernels.instructionSet))
+    }
 }
