@@ -25,12 +25,12 @@ extension Parseval.Bench {
         @Option(help: "Encoder layers.") var depth = 4
         @Option(help: "Token vocabulary.") var vocabulary = 257
         @Option(help: "Dropout rate of the encoder blocks (the LRA recipes use 0.1).") var dropout: Float = 0
+        @Option(help: "FFTW planner effort: estimate or measure (parallel.fft_planning).") var planning = "estimate"
         @Option(help: "Token mixer: \(MixerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
         var mixer = MixerKind.attention.rawValue
 
         func run() throws {
-            let world = MPIRuntime.initialize()
-            if let threads = runtime.threads { Threading.configure(threads: threads) }
+            let world = try startFFTBenchmark(runtime, planning: planning)
             guard let kind = MixerKind(rawValue: mixer) else {
                 throw ValidationError("--mixer must be one of \(MixerKind.allCases.map(\.rawValue)), got '\(mixer)'")
             }
@@ -87,7 +87,8 @@ extension Parseval.Bench {
             let (median, gemmMedian) = (medians[0], medians[1])
             guard world.isRoot else { return }
             printBenchHeader("bench step: \(kind.rawValue) encoder, \(depth) layers, dim \(o.dim), mlp \(o.mlp), "
-                             + "heads \(o.heads), seq \(o.sequence), batch \(o.batch); median of \(o.repeats)", world: world)
+                             + "heads \(o.heads), seq \(o.sequence), batch \(o.batch), dropout \(dropout), FFTW \(planning); "
+                             + "median of \(o.repeats) after \(o.warmup) warm-up", world: world)
             print(String(format: "step time            %.3f s", median))
             print(String(format: "tokens/s             %.0f (all ranks)", Double(world.size * o.batch * o.sequence) / median))
             print(String(format: "gemm time            %.3f s (%.1f%% of the step), %.1f GFLOP at %.1f GFLOP/s",
