@@ -40,12 +40,12 @@ let package = Package(
         // MARK: - Parseval
         .target(name: "CKernels"),  // elementwise loops compiled per instruction set (target_clones)
         .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CKernels"]),
-        .target(name: "Layers", dependencies: ["TensorCore"]),
+        .target(name: "Layers", dependencies: ["TensorCore", "CKernels"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Models", dependencies: ["TensorCore", "Layers", "SpectralMixing", "SequenceParallel", "Distributed"]),
         .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs", "CJPEGDecoding"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
-        .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers"]),
+        .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers", "CKernels"]),
         .target(name: "SequenceParallel", dependencies: ["TensorCore", "Layers", "SpectralMixing", "Distributed", "CFFTW"]),
         .target(
             name: "Training",

@@ -111,6 +111,95 @@ void pv_adamw(float *p, const float *g, float *m, float *v, ptrdiff_t count, flo
     }
 }
 
+PV_CLONES
+void pv_spectral_filter(const float *z, const float *w, const float *beta, ptrdiff_t bins, float ortho,
+                        float epsilon, float *u) {
+    const float *restrict zs = z;
+    float *restrict us = u;
+    for (ptrdiff_t k = 0; k < bins; k++) {
+        const float wk = w[k] * ortho;
+        const float re = zs[2 * k] * wk, im = zs[2 * k + 1] * wk;
+        const float magnitude = __builtin_elementwise_sqrt(re * re + im * im);
+        const float scale = pv_max(magnitude + beta[k], 0.0f) / (magnitude + epsilon) * ortho;
+        us[2 * k] = re * scale;
+        us[2 * k + 1] = im * scale;
+    }
+}
+
+PV_CLONES
+void pv_spectral_filter_backward(const float *z, const float *w, const float *beta, float *g, float *gw,
+                                 float *dbeta, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t n, float ortho, float epsilon) {
+    const float *restrict zs = z;
+    float *restrict gs = g, *restrict gws = gw, *restrict dbs = dbeta;
+    for (ptrdiff_t k = k0; k < k1; k++) {
+        const float doubling = (k == 0 || 2 * k == n) ? 1.0f : 2.0f;
+        const float zre = zs[2 * k] * ortho, zim = zs[2 * k + 1] * ortho;
+        const float re = zre * w[k], im = zim * w[k];
+        const float r = __builtin_elementwise_sqrt(re * re + im * im);
+        // Where r + β ≤ 0 modReLU is flat: no gradient flows (the selects below).
+        const int active = r + beta[k] > 0.0f;
+        const float gr = gs[2 * k] * doubling * ortho, gi = gs[2 * k + 1] * doubling * ortho;
+        const float dot = gr * re + gi * im;
+        const float s = (r + beta[k]) / (r + epsilon);
+        const float radial = r > 0.0f ? dot * (epsilon - beta[k]) / ((r + epsilon) * (r + epsilon) * r) : 0.0f;
+        const float dr = active ? s * gr + radial * re : 0.0f;
+        const float di = active ? s * gi + radial * im : 0.0f;
+        dbs[k] += active ? dot / (r + epsilon) : 0.0f;
+        gws[k] += dr * zre + di * zim;
+        gs[2 * k] = dr * w[k] / doubling * ortho;
+        gs[2 * k + 1] = di * w[k] / doubling * ortho;
+    }
+}
+
+// Kernels.rowSum / rowDot: eight partial sums in a fixed order, then a fixed tree.
+static inline float pv_row_sum(const float *p, ptrdiff_t count) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    ptrdiff_t j = 0;
+    for (; j + 8 <= count; j += 8) {
+        s0 += p[j]; s1 += p[j + 1]; s2 += p[j + 2]; s3 += p[j + 3];
+        s4 += p[j + 4]; s5 += p[j + 5]; s6 += p[j + 6]; s7 += p[j + 7];
+    }
+    float total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    for (; j < count; j++) total += p[j];
+    return total;
+}
+
+static inline float pv_row_dot(const float *a, const float *b, ptrdiff_t count) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    ptrdiff_t j = 0;
+    for (; j + 8 <= count; j += 8) {
+        s0 += a[j] * b[j]; s1 += a[j + 1] * b[j + 1]; s2 += a[j + 2] * b[j + 2]; s3 += a[j + 3] * b[j + 3];
+        s4 += a[j + 4] * b[j + 4]; s5 += a[j + 5] * b[j + 5]; s6 += a[j + 6] * b[j + 6]; s7 += a[j + 7] * b[j + 7];
+    }
+    float total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    for (; j < count; j++) total += a[j] * b[j];
+    return total;
+}
+
+PV_CLONES
+void pv_layernorm_backward(const float *g, const float *xhat, const float *gamma, const float *rstd,
+                           const float *residual, ptrdiff_t rows, ptrdiff_t d, float *dx, float *partial) {
+    float *restrict dgamma = partial, *restrict dbeta = partial + d;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *restrict gr = g + r * d, *restrict h = xhat + r * d;
+        float *restrict row = dx + r * d;
+        for (ptrdiff_t j = 0; j < d; j++) {
+            dgamma[j] += gr[j] * h[j];
+            dbeta[j] += gr[j];
+            row[j] = gr[j] * gamma[j];
+        }
+        const float mean_g = pv_row_sum(row, d) / (float)d;
+        const float mean_gh = pv_row_dot(row, h, d) / (float)d;
+        const float inverse = rstd[r];
+        if (residual) {
+            const float *restrict e = residual + r * d;
+            for (ptrdiff_t j = 0; j < d; j++) row[j] = (row[j] - mean_g - h[j] * mean_gh) * inverse + e[j];
+        } else {
+            for (ptrdiff_t j = 0; j < d; j++) row[j] = (row[j] - mean_g - h[j] * mean_gh) * inverse;
+        }
+    }
+}
+
 const char *pv_kernels_isa(void) {
 #if defined(__x86_64__) && defined(__clang__)
     __builtin_cpu_init();

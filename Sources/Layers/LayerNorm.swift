@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// Layer normalisation over the last axis (D), eps 1e-5, weight 1 and bias 0 at init:
@@ -79,22 +80,9 @@ public final class LayerNorm: SequenceLayer {
                         // fixed row blocks) and dx = rstd · (g ⊙ γ − mean(g ⊙ γ) − x̂ · mean(g ⊙ γ ⊙ x̂)).
                         Kernels.accumulateColumnSums(rows: rows, width: d,
                                                      into: [arena.gradient(weight), arena.gradient(bias)]) { range, partial in
-                            for r in range {
-                                let g = gp + r * d, h = hp + r * d, row = out + r * d
-                                for j in 0..<d {
-                                    partial[j] += g[j] * h[j]
-                                    partial[d + j] += g[j]
-                                    row[j] = g[j] * gamma[j]  // g ⊙ γ, then dx in place
-                                }
-                                let meanG = Kernels.rowSum(row, count: d) / Float(d)
-                                let meanGH = Kernels.rowDot(row, h, count: d) / Float(d)
-                                if let ep {
-                                    let e = ep + r * d
-                                    for j in 0..<d { row[j] = (row[j] - meanG - h[j] * meanGH) * rp[r] + e[j] }
-                                } else {
-                                    for j in 0..<d { row[j] = (row[j] - meanG - h[j] * meanGH) * rp[r] }
-                                }
-                            }
+                            let offset = range.lowerBound * d
+                            pv_layernorm_backward(gp + offset, hp + offset, gamma, rp + range.lowerBound,
+                                                  ep.map { $0 + offset }, range.count, d, out + offset, partial)
                         }
                     }
                 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Layers
 import TensorCore
@@ -100,16 +101,8 @@ public final class FFTNetMixing: TokenMixer {
                     parallelFor(b * d, grain: max(1, 4096 / f)) { rows in
                         for row in rows {
                             let head = (row % d) / headDim
-                            let w = wp + (row / d * h + head) * f, beta = bias + head * f, zr = zp + 2 * row * f
-                            let ur = up + 2 * row * f
-                            for k in 0..<f {
-                                let wk = w[k] * ortho  // Z = Ẑ/√N
-                                let re = zr[2 * k] * wk, im = zr[2 * k + 1] * wk
-                                let magnitude = (re * re + im * im).squareRoot()
-                                let scale = max(magnitude + beta[k], 0) / (magnitude + eps) * ortho  // irfft's 1/√N
-                                ur[2 * k] = re * scale
-                                ur[2 * k + 1] = im * scale
-                            }
+                            pv_spectral_filter(zp + 2 * row * f, wp + (row / d * h + head) * f, bias + head * f, f,
+                                               ortho, eps, up + 2 * row * f)
                         }
                     }
                 }
@@ -161,28 +154,9 @@ public final class FFTNetMixing: TokenMixer {
                         parallelFor(f, grain: max(1, 65_536 / (b * d))) { binRange in
                             for row in 0..<(b * d) {
                                 let head = (row % d) / headDim, filterRow = (row / d * h + head) * f
-                                let w = wp + filterRow, beta = bias + head * f, zr = zp + 2 * row * f, g = gp + 2 * row * f
-                                for k in binRange {
-                                    let doubling: Float = (k == 0 || 2 * k == n) ? 1 : 2
-                                    let zre = zr[2 * k] * ortho, zim = zr[2 * k + 1] * ortho  // Z = Ẑ/√N
-                                    let re = zre * w[k], im = zim * w[k]
-                                    let r = (re * re + im * im).squareRoot()
-                                    var dr: Float = 0, di: Float = 0
-                                    if r + beta[k] > 0 {
-                                        let gr = g[2 * k] * doubling * ortho, gi = g[2 * k + 1] * doubling * ortho
-                                        let dot = gr * re + gi * im
-                                        let s = (r + beta[k]) / (r + eps)
-                                        let radial = r > 0 ? dot * (eps - beta[k]) / ((r + eps) * (r + eps) * r) : 0
-                                        dr = s * gr + radial * re
-                                        di = s * gi + radial * im
-                                        dBias[head * f + k] += dot / (r + eps)
-                                    }
-                                    gwp[filterRow + k] += dr * zre + di * zim
-                                    // ∂L/∂Z, halved on interior bins and with irfft_ortho's 1/√N
-                                    // for the unnormalised irfft below.
-                                    g[2 * k] = dr * w[k] / doubling * ortho
-                                    g[2 * k + 1] = di * w[k] / doubling * ortho
-                                }
+                                pv_spectral_filter_backward(zp + 2 * row * f, wp + filterRow, bias + head * f,
+                                                            gp + 2 * row * f, gwp + filterRow, dBias + head * f,
+                                                            binRange.lowerBound, binRange.upperBound, n, ortho, eps)
                             }
                         }
                     }

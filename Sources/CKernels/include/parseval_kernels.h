@@ -1,12 +1,14 @@
 // Elementwise kernels compiled once per instruction set and chosen at load time
-// (target_clones: AVX-512, AVX2 + FMA, baseline), for the passes that are bound by arithmetic:
-// GELU and its backward, exp in the attention softmax, the AdamW update. Swift cannot compile
-// one function for several instruction sets, so these few loops live in C.
+// (target_clones: AVX-512, AVX2 + FMA, baseline), for the step's hottest loops outside gemm and
+// FFTW: GELU and its backward, exp in the attention softmax, the AdamW update, FFTNet's
+// spectral filter with modReLU and its backward, LayerNorm's backward. Swift cannot compile one
+// function for several instruction sets, so these few loops live in C.
 //
 // Every clone performs the same IEEE operations in the same order (FP contraction off, no
-// fast-math), so the results are bit-identical across machines, and to the Swift reference
-// implementations in TensorCore's Kernels (`Kernels.gelu`, `Kernels.exp`), which the tests use
-// as their naive twins.
+// fast-math), so the results are bit-identical across machines. GELU and exp are also the
+// same bits as the Swift reference implementations in TensorCore's Kernels (`Kernels.gelu`,
+// `Kernels.exp`), which the tests compare them with; the filter and LayerNorm are checked
+// against explicit matrices and finite differences.
 #ifndef PARSEVAL_KERNELS_H
 #define PARSEVAL_KERNELS_H
 
@@ -25,6 +27,24 @@ void pv_exp_shifted(float *row, ptrdiff_t count, float shift, const float *scale
 /// m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  p = p·decay − lr · (m/c1) / (√(v/c2) + ε).
 void pv_adamw(float *p, const float *g, float *m, float *v, ptrdiff_t count, float beta1, float beta2,
               float correction1, float correction2, float epsilon, float learning_rate, float decay);
+
+/// FFTNet's filter and modReLU on one channel's unnormalised spectrum ẑ (bins complex values,
+/// interleaved): z' = ẑ · w[k] / √N, u = z' · max(|z'| + β[k], 0) / (|z'| + ε) / √N.
+void pv_spectral_filter(const float *z, const float *w, const float *beta, ptrdiff_t bins, float ortho,
+                        float epsilon, float *u);
+
+/// Its backward over bins k0 ..< k1 of one channel (N the sequence length): g holds the
+/// unnormalised rfft of the upstream gradient and is overwritten with ∂L/∂Ẑ (interior bins
+/// halved, times 1/√N, ready for an unnormalised irfft); adds into gw[k] (the filter's
+/// gradient) and dbeta[k] (the modReLU bias's).
+void pv_spectral_filter_backward(const float *z, const float *w, const float *beta, float *g, float *gw,
+                                 float *dbeta, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t n, float ortho, float epsilon);
+
+/// LayerNorm's backward over rows of width d: with x̂ the normalised input and rstd its
+/// 1/σ, dx = rstd · (g⊙γ − mean(g⊙γ) − x̂ · mean(g⊙γ⊙x̂)) (+ residual when not NULL);
+/// partial[j] += Σ g⊙x̂ (γ's gradient), partial[d + j] += Σ g (β's).
+void pv_layernorm_backward(const float *g, const float *xhat, const float *gamma, const float *rstd,
+                           const float *residual, ptrdiff_t rows, ptrdiff_t d, float *dx, float *partial);
 
 /// The instruction set the dispatcher chose: "avx512f", "avx2", or "baseline".
 const char *pv_kernels_isa(void);
