@@ -2,6 +2,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 // Same operations, same order, in every clone and in the Swift reference: no contraction.
 #pragma STDC FP_CONTRACT OFF
@@ -198,6 +201,70 @@ void pv_layernorm_backward(const float *g, const float *xhat, const float *gamma
             for (ptrdiff_t j = 0; j < d; j++) row[j] = (row[j] - mean_g - h[j] * mean_gh) * inverse;
         }
     }
+}
+
+static void pv_transpose_scalar(const float *src, ptrdiff_t src_stride, float *dst, ptrdiff_t dst_stride,
+                                ptrdiff_t rows, ptrdiff_t cols) {
+    for (ptrdiff_t c = 0; c < cols; c++)
+        for (ptrdiff_t r = 0; r < rows; r++) dst[c * dst_stride + r] = src[r * src_stride + c];
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+// The classic 8 × 8 transpose in AVX registers: unpack pairs, shuffle quads, swap 128-bit halves.
+__attribute__((target("avx")))
+static void pv_transpose_avx(const float *src, ptrdiff_t src_stride, float *dst, ptrdiff_t dst_stride,
+                             ptrdiff_t rows, ptrdiff_t cols) {
+    const ptrdiff_t rows8 = rows & ~(ptrdiff_t)7, cols8 = cols & ~(ptrdiff_t)7;
+    for (ptrdiff_t r = 0; r < rows8; r += 8) {
+        for (ptrdiff_t c = 0; c < cols8; c += 8) {
+            const float *s = src + r * src_stride + c;
+            __m256 a0 = _mm256_loadu_ps(s), a1 = _mm256_loadu_ps(s + src_stride);
+            __m256 a2 = _mm256_loadu_ps(s + 2 * src_stride), a3 = _mm256_loadu_ps(s + 3 * src_stride);
+            __m256 a4 = _mm256_loadu_ps(s + 4 * src_stride), a5 = _mm256_loadu_ps(s + 5 * src_stride);
+            __m256 a6 = _mm256_loadu_ps(s + 6 * src_stride), a7 = _mm256_loadu_ps(s + 7 * src_stride);
+            __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+            __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+            __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
+            __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+            float *d = dst + c * dst_stride + r;
+            _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d + dst_stride, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d + 2 * dst_stride, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d + 3 * dst_stride, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d + 4 * dst_stride, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d + 5 * dst_stride, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d + 6 * dst_stride, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d + 7 * dst_stride, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    }
+    // Edges: the columns right of the 8-wide blocks, then the rows below them.
+    if (cols8 < cols) pv_transpose_scalar(src + cols8, src_stride, dst + cols8 * dst_stride, dst_stride, rows8, cols - cols8);
+    if (rows8 < rows) pv_transpose_scalar(src + rows8 * src_stride, src_stride, dst + rows8, dst_stride, rows - rows8, cols);
+}
+#endif
+
+void pv_transpose_tile(const float *src, ptrdiff_t src_stride, float *dst, ptrdiff_t dst_stride,
+                       ptrdiff_t rows, ptrdiff_t cols) {
+#if defined(__x86_64__) && defined(__clang__)
+    static int has_avx = -1;
+    if (has_avx < 0) {
+        __builtin_cpu_init();
+        has_avx = __builtin_cpu_supports("avx");
+    }
+    if (has_avx) {
+        pv_transpose_avx(src, src_stride, dst, dst_stride, rows, cols);
+        return;
+    }
+#endif
+    pv_transpose_scalar(src, src_stride, dst, dst_stride, rows, cols);
 }
 
 const char *pv_kernels_isa(void) {

@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// Out-of-place transposes of a batch of row-major matrices, in cache-sized tiles.
@@ -18,11 +19,8 @@ enum MatrixTranspose {
                 let batch = index / tilesPerMatrix, tileIndex = index % tilesPerMatrix
                 let r0 = (tileIndex / columnTiles) * tile, c0 = (tileIndex % columnTiles) * tile
                 let from = source + batch * rows * columns, to = destination + batch * rows * columns
-                // Write side contiguous: each destination row gets `tile` consecutive floats.
-                for c in c0..<min(columns, c0 + tile) {
-                    let target = to + c * rows
-                    for r in r0..<min(rows, r0 + tile) { target[r] = from[r * columns + c] }
-                }
+                pv_transpose_tile(from + r0 * columns + c0, columns, to + c0 * rows + r0, rows,
+                                  min(tile, rows - r0), min(tile, columns - c0))
             }
         }
     }

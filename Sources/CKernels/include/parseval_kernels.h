@@ -46,6 +46,11 @@ void pv_spectral_filter_backward(const float *z, const float *w, const float *be
 void pv_layernorm_backward(const float *g, const float *xhat, const float *gamma, const float *rstd,
                            const float *residual, ptrdiff_t rows, ptrdiff_t d, float *dx, float *partial);
 
+/// dst[c · dst_stride + r] = src[r · src_stride + c] for r < rows, c < cols: one tile of a
+/// matrix transpose, in 8 × 8 register blocks where AVX is available.
+void pv_transpose_tile(const float *src, ptrdiff_t src_stride, float *dst, ptrdiff_t dst_stride,
+                       ptrdiff_t rows, ptrdiff_t cols);
+
 /// The instruction set the dispatcher chose: "avx512f", "avx2", or "baseline".
 const char *pv_kernels_isa(void);
 
