@@ -180,6 +180,29 @@ static inline float pv_row_dot(const float *a, const float *b, ptrdiff_t count) 
 }
 
 PV_CLONES
+void pv_layernorm_forward(const float *x, const float *residual, const float *gamma, const float *beta,
+                          ptrdiff_t rows, ptrdiff_t d, float epsilon, float *sum, float *xhat, float *rstd, float *y) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *row = x + r * d;
+        if (residual) {
+            const float *restrict a = x + r * d, *restrict b = residual + r * d;
+            float *restrict s = sum + r * d;
+            for (ptrdiff_t j = 0; j < d; j++) s[j] = a[j] + b[j];
+            row = s;
+        }
+        float *restrict h = xhat + r * d, *restrict out = y + r * d;
+        const float mean = pv_row_sum(row, d) / (float)d;
+        for (ptrdiff_t j = 0; j < d; j++) h[j] = row[j] - mean;
+        const float inverse = 1.0f / __builtin_elementwise_sqrt(pv_row_dot(h, h, d) / (float)d + epsilon);
+        rstd[r] = inverse;
+        for (ptrdiff_t j = 0; j < d; j++) {
+            h[j] *= inverse;
+            out[j] = h[j] * gamma[j] + beta[j];
+        }
+    }
+}
+
+PV_CLONES
 void pv_layernorm_backward(const float *g, const float *xhat, const float *gamma, const float *rstd,
                            const float *residual, ptrdiff_t rows, ptrdiff_t d, float *dx, float *partial) {
     float *restrict dgamma = partial, *restrict dbeta = partial + d;

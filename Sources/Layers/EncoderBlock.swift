@@ -24,10 +24,11 @@ public final class EncoderBlock: SequenceLayer {
         dropout2 = Dropout(rate: dropout, streamID: streamID &* 2 &+ 1)
     }
 
+    /// h = x + mixed is formed inside norm2's pass (`LayerNorm.forward(_:adding:)`).
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
-        var h = dropout1.forward(mixer.forward(norm1.forward(x, context: context), context: context), context: context)
-        add(x, into: &h)
-        var y = dropout2.forward(mlp.forward(norm2.forward(h, context: context), context: context), context: context)
+        let mixed = dropout1.forward(mixer.forward(norm1.forward(x, context: context), context: context), context: context)
+        let (h, normalized) = norm2.forward(mixed, adding: x)
+        var y = dropout2.forward(mlp.forward(normalized, context: context), context: context)
         add(h, into: &y)
         return y
     }

@@ -2,7 +2,8 @@ import CKernels
 import TensorCore
 
 /// Layer normalisation over the last axis (D), eps 1e-5, weight 1 and bias 0 at init:
-/// y = (x − μ) / √(σ² + ε) · γ + β, σ² the biased variance.
+/// y = (x − μ) / √(σ² + ε) · γ + β, σ² the biased variance. The loops are `CKernels`'
+/// `pv_layernorm_forward`/`_backward` (one clone per instruction set).
 ///
 /// Backward: with x̂ the normalised input and g = dy ⊙ γ,
 /// dx = (g − mean(g) − x̂ · mean(g ⊙ x̂)) / √(σ² + ε); dγ += Σ dy ⊙ x̂; dβ += Σ dy.
@@ -13,7 +14,7 @@ public final class LayerNorm: SequenceLayer {
     public let size: Int
     public let epsilon: Float
     var normalized = Tensor.empty
-    var inverseStd: [Float] = []
+    var inverseStd = Tensor.empty  // 1/√(σ² + ε) per row
 
     public init(_ name: String, arena: ParameterArena, size: Int, epsilon: Float = 1e-5) {
         self.arena = arena
@@ -24,29 +25,37 @@ public final class LayerNorm: SequenceLayer {
     }
 
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+        normalize(x, adding: nil).normalized
+    }
+
+    /// The pre-norm block's h = x + residual and LN(h) in one pass; returns both.
+    package func forward(_ x: Tensor, adding residual: Tensor) -> (sum: Tensor, normalized: Tensor) {
+        let (sum, normalized) = normalize(x, adding: residual)
+        return (sum!, normalized)
+    }
+
+    func normalize(_ x: Tensor, adding residual: Tensor?) -> (sum: Tensor?, normalized: Tensor) {
         precondition(x.shape.last == size, "LayerNorm: input \(x.shape) does not end in \(size)")
+        precondition(residual.map { $0.shape == x.shape } ?? true,
+                     "LayerNorm: residual \(residual?.shape ?? []) for input \(x.shape)")
         let rows = x.count / size, d = size, eps = epsilon
         var y = Tensor(uninitialized: x.shape)
         var xhat = Tensor(uninitialized: x.shape)
-        var rstd = [Float](repeating: 0, count: rows)
+        var rstd = Tensor(uninitialized: [rows])
+        // Fresh and uniquely held, so written through its storage pointer below.
+        let sum = residual.map { _ in Tensor(uninitialized: x.shape) }
         let gamma = arena.value(weight), beta = arena.value(bias)
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeMutableBufferPointer { ys in
                 xhat.withUnsafeMutableBufferPointer { hs in
                     rstd.withUnsafeMutableBufferPointer { rs in
                         let xp = xs.baseAddress!, yp = ys.baseAddress!, hp = hs.baseAddress!, rp = rs.baseAddress!
+                        // Read-only; `residual` is held for the whole call.
+                        let ep = residual.map { UnsafePointer($0.storage.pointer) }, sp = sum?.storage.pointer
                         parallelFor(rows, grain: max(1, 8192 / d)) { range in
-                            for r in range {
-                                let row = xp + r * d, out = yp + r * d, h = hp + r * d
-                                let mean = Kernels.rowSum(row, count: d) / Float(d)
-                                for j in 0..<d { h[j] = row[j] - mean }
-                                let inv = 1 / (Kernels.rowDot(h, h, count: d) / Float(d) + eps).squareRoot()
-                                rp[r] = inv
-                                for j in 0..<d {
-                                    h[j] *= inv
-                                    out[j] = h[j] * gamma[j] + beta[j]
-                                }
-                            }
+                            let offset = range.lowerBound * d
+                            pv_layernorm_forward(xp + offset, ep.map { $0 + offset }, gamma, beta, range.count, d, eps,
+                                                 sp.map { $0 + offset }, hp + offset, rp + range.lowerBound, yp + offset)
                         }
                     }
                 }
@@ -54,7 +63,7 @@ public final class LayerNorm: SequenceLayer {
         }
         normalized = xhat
         inverseStd = rstd
-        return y
+        return (sum, y)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {

@@ -40,6 +40,11 @@ void pv_spectral_filter(const float *z, const float *w, const float *beta, ptrdi
 void pv_spectral_filter_backward(const float *z, const float *w, const float *beta, float *g, float *gw,
                                  float *dbeta, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t n, float ortho, float epsilon);
 
+/// LayerNorm's forward over rows of width d, of s = x (+ residual when not NULL, s then also
+/// written to sum): x̂ = (s − μ) · rstd, rstd = 1/√(σ² + ε), y = x̂ ⊙ γ + β.
+void pv_layernorm_forward(const float *x, const float *residual, const float *gamma, const float *beta,
+                          ptrdiff_t rows, ptrdiff_t d, float epsilon, float *sum, float *xhat, float *rstd, float *y);
+
 /// LayerNorm's backward over rows of width d: with x̂ the normalised input and rstd its
 /// 1/σ, dx = rstd · (g⊙γ − mean(g⊙γ) − x̂ · mean(g⊙γ⊙x̂)) (+ residual when not NULL);
 /// partial[j] += Σ g⊙x̂ (γ's gradient), partial[d + j] += Σ g (β's).
