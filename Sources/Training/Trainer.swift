@@ -167,13 +167,16 @@ public final class Trainer {
                 let elapsed = Date().timeIntervalSince(windowStart)
                 let done = Double(state.step - startStep), remaining = Double(t.steps - state.step)
                 let eta = Date().timeIntervalSince(start) / max(done, 1) * remaining
-                let count = max(window.count, 1)
+                let counted = window.count > 0
+                let loss = counted ? window.loss / window.count : nil
+                let accuracy = counted ? window.correct / window.count : nil
                 try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "train",
-                                             loss: window.loss / count, accuracy: window.correct / count,
+                                             loss: loss, accuracy: accuracy,
                                              examples: Int(window.count), learningRate: Double(learningRate),
                                              gradientNorm: window.norm, skippedSteps: window.skipped))
-                log.progress(String(format: "step %d/%d | epoch %d | loss %.4f | acc %.3f | lr %.2e | %.0f tok/s | ETA %@",
-                                    state.step, t.steps, state.epoch, window.loss / count, window.correct / count,
+                let lossText = loss.map { String(format: "%.4f", $0) } ?? "n/a", accuracyText = accuracy.map { String(format: "%.3f", $0) } ?? "n/a"
+                log.progress(String(format: "step %d/%d | epoch %d | loss %@ | acc %@ | lr %.2e | %.0f tok/s | ETA %@",
+                                    state.step, t.steps, state.epoch, lossText, accuracyText,
                                     learningRate, window.tokens / max(elapsed, 1e-9), formatDuration(eta)))
                 window = (0, 0, 0, 0, 0, 0)
                 windowStart = Date()

@@ -8,8 +8,10 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
     public var epoch: Int
     /// "train" (mean over the steps since the last record) or "validation".
     public var split: String
-    public var loss: Double
-    public var accuracy: Double
+    /// Mean loss and accuracy over `examples`; absent when there were none (every step of a
+    /// train window skipped as non-finite), rather than a misleading 0.
+    public var loss: Double?
+    public var accuracy: Double?
     public var examples: Int
     public var learningRate: Double?
     public var gradientNorm: Double?
