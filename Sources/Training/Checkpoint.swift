@@ -41,6 +41,11 @@ public enum Checkpoint {
         let name = String(format: "step-%08d", state.step)
         let directory = "\(root)/\(name)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A writer killed mid-checkpoint left its temporary files here (`.NAME.tmp-PID`).
+        for item in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where item.hasPrefix(".") && item.contains(".tmp-") {
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(item)")
+        }
         let stateJSON = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         let metadata = ["format": format, "config": configurationJSON, "state": stateJSON,
                         "checksum": String(parameterChecksum(arena), radix: 16)]

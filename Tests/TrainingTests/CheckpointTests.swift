@@ -126,4 +126,17 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.resolve(run: run, pointer: "best").map { ($0 as NSString).lastPathComponent }, "step-00000020")
         XCTAssertNil(try Checkpoint.resolve(run: run + "-none"))
     }
+
+    /// A writer killed mid-checkpoint leaves `.NAME.tmp-PID` in its step folder; saving that
+    /// step again (the resumed run reaching it) removes them and keeps the real files.
+    func testSavingAStepAgainRemovesAKilledWritersTemporaryFiles() throws {
+        let folder = "\(Checkpoint.folder(run: run))/step-00000003"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for stale in [".model.safetensors.tmp-4242", ".optimizer.safetensors.tmp-4242"] {
+            XCTAssertTrue(FileManager.default.createFile(atPath: "\(folder)/\(stale)", contents: Data([1, 2, 3])))
+        }
+        _ = try saveTrainedCheckpoint(step: 3)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        XCTAssertEqual(names, ["model.safetensors", "optimizer.safetensors"])
+    }
 }
