@@ -1,7 +1,6 @@
-// libjpeg-turbo and libpng. jpeglib.h needs stdio.h (FILE) before it.
+// libpng (JPEG goes through the CJPEGDecoding C target, which owns libjpeg's setjmp/longjmp
+// error handling).
 #ifndef PARSEVAL_CIMAGECODECS_SHIM_H
 #define PARSEVAL_CIMAGECODECS_SHIM_H
-#include <stdio.h>
-#include <jpeglib.h>
 #include <png.h>
 #endif
