@@ -10,12 +10,13 @@ final class KernelizedAttentionTests: XCTestCase {
         var length: Int, maxLength: Int, causal: Bool, positions: Bool, masked: Bool
     }
 
-    func makeLayer(_ c: Case, dim: Int = 6, heads: Int = 2, features: Int = 5, seed: UInt64 = 1)
+    /// `featureSeed` draws the random features (default: `seed`, which also initialises the parameters).
+    func makeLayer(_ c: Case, dim: Int = 6, heads: Int = 2, features: Int = 5, seed: UInt64 = 1, featureSeed: UInt64? = nil)
         -> (ParameterArena, KernelizedAttention) {
         let arena = ParameterArena()
         let layer = KernelizedAttention("attention", arena: arena, dim: dim, heads: heads, maxLength: c.maxLength,
                                         features: features, causal: c.causal, usesRelativePositions: c.positions,
-                                        seed: seed)
+                                        seed: featureSeed ?? seed)
         arena.allocate(seed: seed)
         if let bias = layer.positionBias {  // non-zero RPE biases so c_t varies with the offset
             var stream = RandomStream(seed: seed + 7)
@@ -104,21 +105,23 @@ final class KernelizedAttentionTests: XCTestCase {
 
     /// With many random features the kernelized layer approaches exact softmax attention with
     /// RPE (the estimator's error falls like 1/√m): at m = 16384 the largest difference is
-    /// below 0.03 (outputs are O(0.5)), and at least 4× smaller than at m = 64.
+    /// below 0.03 (outputs are O(0.5)), and at least 4× smaller than the mean over eight
+    /// feature draws at m = 64 (1/√m predicts 16×; the mean keeps one lucky draw from deciding).
     func testManyFeaturesApproachExactSoftmaxWithRPE() {
         for c in [Case(length: 6, maxLength: 6, causal: false, positions: true, masked: false),
                   Case(length: 5, maxLength: 5, causal: true, positions: true, masked: true)] {
-            var errors = [Double]()
-            for features in [64, 16384] {
-                let (_, layer) = makeLayer(c, dim: 4, heads: 1, features: features, seed: 5)
-                let x = randomTensor([1, c.length, 4], seed: 6)
-                let mask = mask(batch: 1, length: c.length, masked: c.masked)
+            let x = randomTensor([1, c.length, 4], seed: 6)
+            let mask = mask(batch: 1, length: c.length, masked: c.masked)
+            func error(features: Int, seed: UInt64) -> Double {
+                let (_, layer) = makeLayer(c, dim: 4, heads: 1, features: features, seed: 5, featureSeed: seed)
                 let y = layer.forward(x, context: ForwardContext(training: false, mask: mask)).doubles
                 let exact = reference(layer, x, mask: mask, exact: true)
-                errors.append(zip(y, exact).map { abs($0 - $1) }.max()!)
+                return zip(y, exact).map { abs($0 - $1) }.max()!
             }
-            XCTAssertLessThan(errors[1], 0.03, "m = 16384 vs exact softmax with RPE, \(c)")
-            XCTAssertLessThan(errors[1] * 4, errors[0], "error should shrink with m: \(errors), \(c)")
+            let few = (1...8).map { error(features: 64, seed: $0) }.reduce(0, +) / 8
+            let many = error(features: 16384, seed: 5)
+            XCTAssertLessThan(many, 0.03, "m = 16384 vs exact softmax with RPE, \(c)")
+            XCTAssertLessThan(many * 4, few, "error should shrink with m: m = 64 mean \(few), m = 16384 \(many), \(c)")
         }
     }
 
