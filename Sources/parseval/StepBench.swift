@@ -26,6 +26,8 @@ extension Parseval.Bench {
         @Option(help: "Token vocabulary.") var vocabulary = 257
         @Option(help: "Dropout rate of the encoder blocks (the LRA recipes use 0.1).") var dropout: Float = 0
         @Option(help: "FFTW planner effort: estimate or measure (parallel.fft_planning).") var planning = "estimate"
+        @Option(help: "Gradient bucket size in MB for the overlapped all-reduce (parallel.bucket_megabytes).")
+        var bucketMegabytes = 25
         @Option(help: "Token mixer: \(MixerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
         var mixer = MixerKind.attention.rawValue
 
@@ -49,7 +51,7 @@ extension Parseval.Bench {
 
             let model = EncoderClassifier(configuration, seed: 1)
             let optimizer = AdamW(arena: model.arena)
-            let synchronizer = GradientSynchronizer(communicator: world, arena: model.arena)
+            let synchronizer = GradientSynchronizer(communicator: world, arena: model.arena, bucketBytes: bucketMegabytes << 20)
             let loss = SoftmaxCrossEntropy()
             var stream = RandomStream(seed: 2)
             let tokens = (0..<o.batch * o.sequence).map { _ in Int32(1 + stream.integer(below: vocabulary - 1)) }
