@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs", "CJPEGDecoding"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Layers", "CMPI", "CFFTW"]),
         .target(name: "SpectralMixing", dependencies: ["TensorCore", "Layers", "CKernels"]),
-        .target(name: "SequenceParallel", dependencies: ["TensorCore", "Layers", "SpectralMixing", "Distributed", "CFFTW"]),
+        .target(name: "SequenceParallel", dependencies: ["TensorCore", "Layers", "SpectralMixing", "Distributed", "CFFTW", "CKernels"]),
         .target(
             name: "Training",
             dependencies: ["TensorCore", "Layers", "Models", "Optimizers", "Datasets", "Distributed", "SequenceParallel",

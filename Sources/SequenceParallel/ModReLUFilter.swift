@@ -2,8 +2,9 @@ import SpectralMixing
 import TensorCore
 
 /// FFTNet's per-frequency step, Z' = Z·w then modReLU(z) = z · ReLU(|z| + β) / (|z| + ε),
-/// and its backward, shared by both sequence-parallel schemes. The same equations as
-/// `FFTNetMixing` (which keeps them inline in its loops).
+/// and its backward, for the distributed-DFT scheme (complex spectra, no bin doubling). The
+/// same equations as `CKernels`' `pv_spectral_filter`, which `FFTNetMixing` and the transpose
+/// scheme run on their real-FFT half spectra.
 enum ModReLUFilter {
     static let epsilon = FFTNetMixing.epsilon
 

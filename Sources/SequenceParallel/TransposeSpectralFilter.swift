@@ -1,3 +1,4 @@
+import CKernels
 import Distributed
 import TensorCore
 
@@ -64,14 +65,16 @@ final class TransposeSpectralFilter: SpectralFilterScheme {
         let (b, n, f, h, channels) = (x.shape[0], length, bins, heads, localChannels)
         let headDim = dim / h, start = channelStart
         var sequences = channelBlocks(x)
-        var z = Tensor(zeros: [b, channels, f, 2])
+        // Unnormalised transforms, the ortho factors folded into the filter pass (as FFTNetMixing).
+        var z = Tensor(uninitialized: [b, channels, f, 2])
         sequences.withUnsafeMutableBufferPointer { xs in
             z.withUnsafeMutableBufferPointer { zs in
                 FFT.realForward(input: xs.baseAddress!, output: zs.baseAddress!, outer: b * channels, length: n,
-                                inner: 1, scaling: .ortho)
+                                inner: 1, scaling: .unnormalized)
             }
         }
-        var u = Tensor(zeros: z.shape)
+        var u = Tensor(uninitialized: z.shape)
+        let ortho = 1 / Float(n).squareRoot(), eps = ModReLUFilter.epsilon
         z.withUnsafeBufferPointer { zs in
             filter.withUnsafeBufferPointer { ws in
                 u.withUnsafeMutableBufferPointer { us in
@@ -79,23 +82,18 @@ final class TransposeSpectralFilter: SpectralFilterScheme {
                     parallelFor(b * channels, grain: max(1, 4096 / f)) { rows in
                         for row in rows {
                             let head = (start + row % channels) / headDim
-                            let w = wp + (row / channels * h + head) * f, beta = bias + head * f
-                            let zr = zp + 2 * row * f, ur = up + 2 * row * f
-                            for k in 0..<f {
-                                let v = ModReLUFilter.forward(re: zr[2 * k], im: zr[2 * k + 1], filter: w[k], bias: beta[k])
-                                ur[2 * k] = v.re
-                                ur[2 * k + 1] = v.im
-                            }
+                            pv_spectral_filter(zp + 2 * row * f, wp + (row / channels * h + head) * f, bias + head * f, f,
+                                               ortho, eps, up + 2 * row * f)
                         }
                     }
                 }
             }
         }
-        var output = Tensor(zeros: [b, channels, n])
+        var output = Tensor(uninitialized: [b, channels, n])
         u.withUnsafeMutableBufferPointer { us in
             output.withUnsafeMutableBufferPointer { ys in
                 FFT.realInverse(input: us.baseAddress!, output: ys.baseAddress!, outer: b * channels, length: n,
-                                inner: 1, scaling: .ortho)
+                                inner: 1, scaling: .unnormalized)
             }
         }
         spectrum = z
@@ -110,15 +108,16 @@ final class TransposeSpectralFilter: SpectralFilterScheme {
         -> (input: Tensor, filter: Tensor, bias: Tensor) {
         let (b, n, f, h, channels) = (spectrum.shape[0], length, bins, heads, localChannels)
         let headDim = dim / h, start = channelStart
-        var gu = Tensor(zeros: spectrum.shape)
+        var gu = Tensor(uninitialized: spectrum.shape)
         var gradientSequences = channelBlocks(gradient)
         gradientSequences.withUnsafeMutableBufferPointer { gs in
             gu.withUnsafeMutableBufferPointer { us in
                 FFT.realForward(input: gs.baseAddress!, output: us.baseAddress!, outer: b * channels, length: n,
-                                inner: 1, scaling: .ortho)
+                                inner: 1, scaling: .unnormalized)
             }
         }
         var gw = Tensor(zeros: [b, h, f]), gBias = Tensor(zeros: [h, f])
+        let ortho = 1 / Float(n).squareRoot(), eps = ModReLUFilter.epsilon
         spectrum.withUnsafeBufferPointer { zs in
             filter.withUnsafeBufferPointer { ws in
                 gu.withUnsafeMutableBufferPointer { us in
@@ -130,18 +129,9 @@ final class TransposeSpectralFilter: SpectralFilterScheme {
                             parallelFor(f, grain: max(1, 65_536 / (b * channels))) { binRange in
                                 for row in 0..<(b * channels) {
                                     let head = (start + row % channels) / headDim, filterRow = (row / channels * h + head) * f
-                                    let w = wp + filterRow, beta = bias + head * f, zr = zp + 2 * row * f
-                                    let g = gp + 2 * row * f
-                                    for k in binRange {
-                                        let doubling: Float = (k == 0 || 2 * k == n) ? 1 : 2
-                                        let d = ModReLUFilter.backward(
-                                            re: zr[2 * k], im: zr[2 * k + 1], filter: w[k], bias: beta[k],
-                                            gradientRe: g[2 * k] * doubling, gradientIm: g[2 * k + 1] * doubling)
-                                        gbp[head * f + k] += d.bias
-                                        gwp[filterRow + k] += d.filter
-                                        g[2 * k] = d.re / doubling
-                                        g[2 * k + 1] = d.im / doubling
-                                    }
+                                    pv_spectral_filter_backward(zp + 2 * row * f, wp + filterRow, bias + head * f,
+                                                                gp + 2 * row * f, gwp + filterRow, gbp + head * f,
+                                                                binRange.lowerBound, binRange.upperBound, n, ortho, eps)
                                 }
                             }
                         }
@@ -149,11 +139,11 @@ final class TransposeSpectralFilter: SpectralFilterScheme {
                 }
             }
         }
-        var dxSequences = Tensor(zeros: [b, channels, n])
+        var dxSequences = Tensor(uninitialized: [b, channels, n])
         gu.withUnsafeMutableBufferPointer { us in
             dxSequences.withUnsafeMutableBufferPointer { dxs in
                 FFT.realInverse(input: us.baseAddress!, output: dxs.baseAddress!, outer: b * channels, length: n,
-                                inner: 1, scaling: .ortho)
+                                inner: 1, scaling: .unnormalized)
             }
         }
         spectrum = Tensor.empty
