@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import TensorCore
 
@@ -35,14 +36,33 @@ extension KernelizedAttention {
 
     /// Runs `body` over 0..<n in blocks of 64 rows (a block of φ, V and the sums stays in
     /// cache while every channel's stretch of those rows is read or written), blocks spread
-    /// over the threads; blocks own their rows.
-    func forEachRowBlock(_ n: Int, _ body: (Range<Int>) -> Void) {
+    /// over the threads; blocks own their rows. Each thread has a row-major tile of 64 rows ×
+    /// `tileWidth` floats: the Toeplitz products keep channels along rows of length 2N (for the
+    /// FFTs) while φ, V and the sums are row-major, so a block's stretch of every channel is
+    /// transposed into the tile (`gatherRows`) or out of it (`scatterRows`) in 8 × 8 register
+    /// blocks, and the per-row loops run over contiguous memory instead of striding by m or D.
+    func forEachRowBlock(_ n: Int, tileWidth: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
         let block = 64
         parallelFor(n, grain: 4 * block) { range in
-            for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
-                body(start..<min(range.upperBound, start + block))
+            var tile = Tensor(uninitialized: [block * tileWidth])
+            tile.withUnsafeMutableBufferPointer { buffer in
+                for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                    body(start..<min(range.upperBound, start + block), buffer.baseAddress!)
+                }
             }
         }
+    }
+
+    /// tile[i − rows.lowerBound][ch] = channelMajor[ch · size + i] for ch < channels, i ∈ rows.
+    func gatherRows(_ channelMajor: UnsafePointer<Float>, size: Int, channels: Int, rows: Range<Int>,
+                    into tile: UnsafeMutablePointer<Float>) {
+        pv_transpose_tile(channelMajor + rows.lowerBound, size, tile, channels, channels, rows.count)
+    }
+
+    /// channelMajor[ch · size + i] = tile[i − rows.lowerBound][ch]: `gatherRows` the other way.
+    func scatterRows(_ tile: UnsafePointer<Float>, channels: Int, rows: Range<Int>,
+                     into channelMajor: UnsafeMutablePointer<Float>, size: Int) {
+        pv_transpose_tile(tile, channels, channelMajor + rows.lowerBound, size, rows.count, channels)
     }
 
     /// Channel (r, c) of `padded` [f·(d_h+1), 2N] ← φ(k_i)_r · [v_i, 1]_c for i < N and the
@@ -50,15 +70,17 @@ extension KernelizedAttention {
     func fillKeyValueChannels(_ padded: UnsafeMutablePointer<Float>, phiK: UnsafePointer<Float>,
                               values: UnsafePointer<Float>, length n: Int, features: Range<Int>) {
         let (m, dh, width, d, size) = (featureCount, headDim, headDim + 1, dim, 2 * n)
-        forEachRowBlock(n) { rows in
-            for (slot, r) in features.enumerated() {
-                for c in 0..<dh {
-                    let target = padded + (slot * width + c) * size
-                    for i in rows { target[i] = phiK[i * m + r] * values[i * d + c] }
+        let channels = features.count * width
+        forEachRowBlock(n, tileWidth: channels) { rows, tile in
+            for i in rows {
+                let row = tile + (i - rows.lowerBound) * channels, k = phiK + i * m, v = values + i * d
+                for (slot, r) in features.enumerated() {
+                    let out = row + slot * width, kr = k[r]
+                    for c in 0..<dh { out[c] = kr * v[c] }
+                    out[dh] = kr
                 }
-                let target = padded + (slot * width + dh) * size
-                for i in rows { target[i] = phiK[i * m + r] }
             }
+            scatterRows(tile, channels: channels, rows: rows, into: padded, size: size)
         }
     }
 
@@ -87,11 +109,13 @@ extension KernelizedAttention {
                                           transposed: false)
                         toeplitz.inverseTransform(spectrum, groups: 1, channels: channels, into: product)
                         // u_i += Σ_r φ(q_i)_r T_{r,:,i}
-                        forEachRowBlock(n) { rows in
-                            for (slot, r) in features.enumerated() {
-                                for c in 0..<width {
-                                    let source = product + (slot * width + c) * size
-                                    for i in rows { u[i * width + c] += q[i * m + r] * source[i] }
+                        forEachRowBlock(n, tileWidth: channels) { rows, tile in
+                            gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
+                            for i in rows {
+                                let row = tile + (i - rows.lowerBound) * channels, ui = u + i * width, qi = q + i * m
+                                for (slot, r) in features.enumerated() {
+                                    let source = row + slot * width, qr = qi[r]
+                                    for c in 0..<width { ui[c] += qr * source[c] }
                                 }
                             }
                         }
@@ -136,13 +160,15 @@ extension KernelizedAttention {
                     for start in stride(from: 0, to: m, by: perChunk) {
                         let features = start..<min(m, start + perChunk), channels = features.count * width
                         fillKeyValueChannels(kvIn, phiK: k, values: v, length: n, features: features)
-                        forEachRowBlock(n) { rows in
-                            for (slot, r) in features.enumerated() {
-                                for c in 0..<width {
-                                    let target = gradientIn + (slot * width + c) * size
-                                    for i in rows { target[i] = q[i * m + r] * du[i * width + c] }
+                        forEachRowBlock(n, tileWidth: channels) { rows, tile in
+                            for i in rows {
+                                let row = tile + (i - rows.lowerBound) * channels, qi = q + i * m, dui = du + i * width
+                                for (slot, r) in features.enumerated() {
+                                    let out = row + slot * width, qr = qi[r]
+                                    for c in 0..<width { out[c] = qr * dui[c] }
                                 }
                             }
+                            scatterRows(tile, channels: channels, rows: rows, into: gradientIn, size: size)
                         }
                         toeplitz.transform(kvIn, groups: 1, channels: channels, into: kvSpectrum)
                         toeplitz.transform(gradientIn, groups: 1, channels: channels, into: gradientSpectrum)
@@ -154,28 +180,27 @@ extension KernelizedAttention {
                         // T = C·KV → ∂L/∂φ(q).
                         toeplitz.multiply(kvSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: false)
                         toeplitz.inverseTransform(kvSpectrum, groups: 1, channels: channels, into: product)
-                        forEachRowBlock(n) { rows in
-                            for (slot, r) in features.enumerated() {
-                                for c in 0..<width {
-                                    let source = product + (slot * width + c) * size
-                                    for i in rows { dq[i * m + r] += du[i * width + c] * source[i] }
+                        forEachRowBlock(n, tileWidth: channels) { rows, tile in
+                            gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
+                            for i in rows {
+                                let row = tile + (i - rows.lowerBound) * channels, dui = du + i * width
+                                for (slot, r) in features.enumerated() {
+                                    dq[i * m + r] += Kernels.rowDot(dui, row + slot * width, count: width)
                                 }
                             }
                         }
                         // ∂L/∂KV = Cᵀ ∂L/∂T → ∂L/∂φ(k), ∂L/∂v.
                         toeplitz.multiply(gradientSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: true)
                         toeplitz.inverseTransform(gradientSpectrum, groups: 1, channels: channels, into: product)
-                        forEachRowBlock(n) { rows in
-                            for (slot, r) in features.enumerated() {
-                                for c in 0..<dh {
-                                    let source = product + (slot * width + c) * size
-                                    for j in rows {
-                                        dk[j * m + r] += source[j] * v[j * d + c]
-                                        dv[j * d + c] += source[j] * k[j * m + r]
-                                    }
+                        forEachRowBlock(n, tileWidth: channels) { rows, tile in
+                            gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
+                            for j in rows {
+                                let row = tile + (j - rows.lowerBound) * channels, vj = v + j * d, dvj = dv + j * d
+                                for (slot, r) in features.enumerated() {
+                                    let source = row + slot * width, kr = k[j * m + r]
+                                    dk[j * m + r] += Kernels.rowDot(source, vj, count: dh) + source[dh]
+                                    for c in 0..<dh { dvj[c] += source[c] * kr }
                                 }
-                                let source = product + (slot * width + dh) * size
-                                for j in rows { dk[j * m + r] += source[j] }
                             }
                         }
                     }

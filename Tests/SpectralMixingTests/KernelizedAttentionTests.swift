@@ -82,7 +82,10 @@ final class KernelizedAttentionTests: XCTestCase {
                      Case(length: 8, maxLength: 8, causal: true, positions: true, masked: false),
                      Case(length: 5, maxLength: 9, causal: false, positions: true, masked: true),
                      Case(length: 6, maxLength: 6, causal: false, positions: false, masked: true),
-                     Case(length: 6, maxLength: 6, causal: true, positions: false, masked: true)]
+                     Case(length: 6, maxLength: 6, causal: true, positions: false, masked: true),
+                     // Three blocks of 64 rows, the last one partial (the row-major tiles).
+                     Case(length: 150, maxLength: 150, causal: true, positions: true, masked: true),
+                     Case(length: 150, maxLength: 160, causal: false, positions: true, masked: true)]
         for c in cases {
             let (_, layer) = makeLayer(c)
             let x = randomTensor([2, c.length, 6], seed: UInt64(c.length))
@@ -131,7 +134,8 @@ final class KernelizedAttentionTests: XCTestCase {
         let cases = [Case(length: 6, maxLength: 6, causal: false, positions: true, masked: true),
                      Case(length: 5, maxLength: 7, causal: true, positions: true, masked: false),
                      Case(length: 5, maxLength: 5, causal: false, positions: false, masked: true),
-                     Case(length: 4, maxLength: 4, causal: true, positions: false, masked: false)]
+                     Case(length: 4, maxLength: 4, causal: true, positions: false, masked: false),
+                     Case(length: 130, maxLength: 130, causal: false, positions: true, masked: true)]  // 3 row blocks
         for c in cases {
             let (arena, layer) = makeLayer(c, dim: 4, heads: 2, features: 3)
             let x = randomTensor([2, c.length, 4], seed: 8)
