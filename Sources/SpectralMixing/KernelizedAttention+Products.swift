@@ -65,19 +65,22 @@ extension KernelizedAttention {
         pv_transpose_tile(tile, channels, channelMajor + rows.lowerBound, size, rows.count, channels)
     }
 
-    /// Channel (r, c) of `padded` [f·(d_h+1), 2N] ← φ(k_i)_r · [v_i, 1]_c for i < N and the
-    /// features r of `features` (one (batch, head) block): the Toeplitz product's input.
-    func fillKeyValueChannels(_ padded: UnsafeMutablePointer<Float>, phiK: UnsafePointer<Float>,
-                              values: UnsafePointer<Float>, length n: Int, features: Range<Int>) {
-        let (m, dh, width, d, size) = (featureCount, headDim, headDim + 1, dim, 2 * n)
+    /// Channel (slot·(d_h+1) + c) of `padded` [f·(d_h+1), 2N] ← φ_{i,r} · w_{i,c} for i < N and
+    /// the features r = features[slot] (one (batch, head) block), where w_i is the `count`
+    /// floats at `vectors + i·stride`, followed by a 1 when count = d_h. The Toeplitz products'
+    /// inputs: φ(k) ⊗ [v, 1] in forward, φ(q) ⊗ ∂L/∂u in backward.
+    func fillOuterProductChannels(_ padded: UnsafeMutablePointer<Float>, phi: UnsafePointer<Float>,
+                                  vectors: UnsafePointer<Float>, stride: Int, count: Int, length n: Int,
+                                  features: Range<Int>) {
+        let (m, width, size) = (featureCount, headDim + 1, 2 * n)
         let channels = features.count * width
         forEachRowBlock(n, tileWidth: channels) { rows, tile in
             for i in rows {
-                let row = tile + (i - rows.lowerBound) * channels, k = phiK + i * m, v = values + i * d
+                let row = tile + (i - rows.lowerBound) * channels, p = phi + i * m, w = vectors + i * stride
                 for (slot, r) in features.enumerated() {
-                    let out = row + slot * width, kr = k[r]
-                    for c in 0..<dh { out[c] = kr * v[c] }
-                    out[dh] = kr
+                    let out = row + slot * width, pr = p[r]
+                    for c in 0..<count { out[c] = pr * w[c] }
+                    if count < width { out[count] = pr }
                 }
             }
             scatterRows(tile, channels: channels, rows: rows, into: padded, size: size)
@@ -102,8 +105,8 @@ extension KernelizedAttention {
                     let q = q0 + block * m, u = u0 + block * width
                     for start in stride(from: 0, to: m, by: perChunk) {
                         let features = start..<min(m, start + perChunk), channels = features.count * width
-                        fillKeyValueChannels(padded, phiK: k0 + block * m, values: v0 + batch * n * d + head * dh,
-                                             length: n, features: features)
+                        fillOuterProductChannels(padded, phi: k0 + block * m, vectors: v0 + batch * n * d + head * dh,
+                                                 stride: d, count: dh, length: n, features: features)
                         toeplitz.transform(padded, groups: 1, channels: channels, into: spectrum)
                         toeplitz.multiply(spectrum, groups: 1, channels: channels, by: spectra + head * (n + 1) * 2,
                                           transposed: false)
@@ -159,17 +162,10 @@ extension KernelizedAttention {
                     let headSpectrum = spectra + head * (n + 1) * 2
                     for start in stride(from: 0, to: m, by: perChunk) {
                         let features = start..<min(m, start + perChunk), channels = features.count * width
-                        fillKeyValueChannels(kvIn, phiK: k, values: v, length: n, features: features)
-                        forEachRowBlock(n, tileWidth: channels) { rows, tile in
-                            for i in rows {
-                                let row = tile + (i - rows.lowerBound) * channels, qi = q + i * m, dui = du + i * width
-                                for (slot, r) in features.enumerated() {
-                                    let out = row + slot * width, qr = qi[r]
-                                    for c in 0..<width { out[c] = qr * dui[c] }
-                                }
-                            }
-                            scatterRows(tile, channels: channels, rows: rows, into: gradientIn, size: size)
-                        }
+                        fillOuterProductChannels(kvIn, phi: k, vectors: v, stride: d, count: dh, length: n,
+                                                 features: features)
+                        fillOuterProductChannels(gradientIn, phi: q, vectors: du, stride: width, count: width,
+                                                 length: n, features: features)
                         toeplitz.transform(kvIn, groups: 1, channels: channels, into: kvSpectrum)
                         toeplitz.transform(gradientIn, groups: 1, channels: channels, into: gradientSpectrum)
                         if usesRelativePositions {
