@@ -39,7 +39,9 @@ let package = Package(
 
         // MARK: - Parseval
         .target(name: "CKernels"),  // elementwise loops compiled per instruction set (target_clones)
-        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CKernels"]),
+        // Matrix products through oneDNN, loaded at run time (dlopen) so one binary runs with or without it.
+        .target(name: "CMatmul", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "TensorCore", dependencies: ["CFFTW", "CBLAS", "CKernels", "CMatmul"]),
         .target(name: "Layers", dependencies: ["TensorCore", "CKernels"]),
         .target(name: "Optimizers", dependencies: ["TensorCore", "Layers"]),
         .target(name: "Models", dependencies: ["TensorCore", "Layers", "SpectralMixing", "SequenceParallel", "Distributed"]),

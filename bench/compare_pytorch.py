@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""Run the same training step in Parseval and in PyTorch (CPU, same threads) and print both.
+"""Run the same training step in Parseval and in PyTorch (CPU, same threads), fp32 and bf16.
 
-    python3 bench/compare_pytorch.py --mixer fftnet --threads 2 [--sequence 4096 --batch 4 ...]
+    python3 bench/compare_pytorch.py --mixer fftnet --threads 2 [--precision both --sequence 4096 ...]
+
+Precisions: Parseval's `training.precision: fp32 | bf16` (`bench step --precision`) against
+PyTorch fp32 and `torch.autocast("cpu", dtype=torch.bfloat16)`. The ratio printed is
+throughput, PyTorch step time / Parseval step time: above 1, Parseval is faster. Neither side
+gets an environment variable: both run as installed.
 
 The model is DESIGN.md's standard encoder (pre-norm blocks, learned positions, mean pooling,
 linear head; AdamW), with the mixer given: softmax attention, FNet, or FFTNet (MODELS.md's v1
@@ -19,20 +24,18 @@ import sys
 import time
 
 
-def parseval_step_seconds(args):
+def parseval_step_seconds(args, precision):
     binary = os.path.join(os.path.dirname(__file__), "..", ".build", "release", "parseval")
     command = [binary, "bench", "step", "--mixer", args.mixer, "--threads", str(args.threads),
                "--sequence", str(args.sequence), "--batch", str(args.batch), "--dim", str(args.dim),
                "--mlp", str(args.mlp), "--heads", str(args.heads), "--depth", str(args.depth),
-               "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
-    # As the launchers do: OpenBLAS's idle workers sleep at once instead of spinning.
-    environment = dict(os.environ)
-    environment.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-    output = subprocess.run(command, check=True, capture_output=True, text=True, env=environment).stdout
+               "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--precision", precision]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     match = re.search(r"^step time\s+([0-9.]+) s", output, re.MULTILINE)
     if not match:
         sys.exit(f"could not read the step time from:\n{output}")
-    return float(match.group(1))
+    products = re.search(r"^# (matrix products: .*)$", output, re.MULTILINE)
+    return float(match.group(1)), products.group(1) if products else "matrix products: ?"
 
 
 def build_model(torch, args):
@@ -102,7 +105,7 @@ def build_model(torch, args):
     return Encoder()
 
 
-def pytorch_step_seconds(torch, args):
+def pytorch_step_seconds(torch, args, precision):
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     model = build_model(torch, args)
@@ -112,7 +115,8 @@ def pytorch_step_seconds(torch, args):
 
     def step():
         optimizer.zero_grad(set_to_none=False)
-        loss = torch.nn.functional.cross_entropy(model(tokens), labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = torch.nn.functional.cross_entropy(model(tokens), labels)
         loss.backward()
         optimizer.step()
 
@@ -139,18 +143,26 @@ def main():
     parser.add_argument("--vocabulary", type=int, default=257)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--precision", choices=["fp32", "bf16", "both"], default="both")
     args = parser.parse_args()
 
-    parseval = parseval_step_seconds(args)
-    print(f"parseval step time   {parseval:.3f} s  ({args.mixer}, {args.threads} threads)")
+    precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
     try:
         import torch
     except ImportError:
-        print("pytorch              skipped: torch is not installed (pip install torch)")
-        return
-    pytorch = pytorch_step_seconds(torch, args)
-    print(f"pytorch step time    {pytorch:.3f} s  (torch {torch.__version__})")
-    print(f"parseval / pytorch   {parseval / pytorch:.2f}")
+        torch = None
+    print(f"# {args.mixer} encoder: depth {args.depth}, dim {args.dim}, mlp {args.mlp}, heads {args.heads}, "
+          f"seq {args.sequence}, batch {args.batch}, {args.threads} threads; median of {args.repeats}")
+    for precision in precisions:
+        parseval, products = parseval_step_seconds(args, precision)
+        print(f"parseval {precision}  step {parseval:.3f} s   ({products})")
+        if torch is None:
+            print(f"pytorch  {precision}  skipped: torch is not installed (pip install torch)")
+            continue
+        pytorch = pytorch_step_seconds(torch, args, precision)
+        label = "fp32" if precision == "fp32" else "bf16 autocast"
+        print(f"pytorch  {precision}  step {pytorch:.3f} s   (torch {torch.__version__}, {label})")
+        print(f"throughput parseval / pytorch ({precision}): {pytorch / parseval:.2f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 # RANKS defaults to 1 per machine core group; THREADS (per rank) to cores / ranks on one
 # machine. Ranks are bound (default: to cores, mapped by slot with THREADS cores each).
 # --allow-run-as-root is added only as root, --oversubscribe only when one machine gets
-# more ranks than it has cores. PARSEVAL_THREADS and OPENBLAS_THREAD_TIMEOUT are exported to every rank.
+# more ranks than it has cores. PARSEVAL_THREADS is exported to every rank.
 set -euo pipefail
 
 ranks=""; threads=""; hostfile=""; bind="core"; binary=""
@@ -35,10 +35,7 @@ if [ -z "$threads" ]; then
   if [ -n "$hostfile" ]; then threads=1; else threads=$(( cores / ranks > 0 ? cores / ranks : 1 )); fi
 fi
 
-# OpenBLAS reads this when it loads: its idle workers then sleep after a short spin instead of
-# ~2^28 cycles (measured: FFTNet step 2.2-2.4 s -> 1.8-1.9 s on 2 cores; docs/benchmarks.md).
-export OPENBLAS_THREAD_TIMEOUT=${OPENBLAS_THREAD_TIMEOUT:-4}
-flags=(-np "$ranks" -x PARSEVAL_THREADS="$threads" -x OPENBLAS_THREAD_TIMEOUT)
+flags=(-np "$ranks" -x PARSEVAL_THREADS="$threads")
 [ "$(id -u)" -eq 0 ] && flags+=(--allow-run-as-root)
 [ -n "$hostfile" ] && flags+=(--hostfile "$hostfile")
 if [ -z "$hostfile" ] && [ $(( ranks * threads )) -gt "$cores" ]; then

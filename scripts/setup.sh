@@ -6,15 +6,37 @@ set -euo pipefail
 packages=(
   libopenmpi-dev openmpi-bin          # MPI collectives and mpirun
   libfftw3-dev libfftw3-mpi-dev       # FFTW single precision, threads, MPI
-  libopenblas-dev                     # cblas_sgemm
+  libopenblas-dev                     # cblas_sgemm where oneDNN is absent
   libjpeg-dev libpng-dev              # image decoding
   pkg-config                          # SwiftPM finds the libraries through it
   gnuplot-nox                         # launch/scaling.sh plots
 )
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+updated=0
+update_once() {
+  if [ "$updated" -eq 0 ]; then "${sudo_cmd[@]}" apt-get update -qq; updated=1; fi
+}
+
+# oneDNN: the matrix engine (kernels JIT-compiled for the CPU present, bf16). Parseval loads it
+# at run time and runs on OpenBLAS without it, so it is installed where the distribution ships
+# it (Debian 12: 2.6 on amd64; Ubuntu 24.04: 3.x) and skipped with a message elsewhere.
+if ! installed libdnnl-dev; then
+  apt-cache show libdnnl-dev >/dev/null 2>&1 || update_once
+  if apt-cache show libdnnl-dev >/dev/null 2>&1; then
+    packages+=(libdnnl-dev)
+  else
+    echo "setup: this distribution ships no libdnnl-dev; matrix products will run on OpenBLAS"
+  fi
+fi
+
 missing=()
 for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  installed "$package" || missing+=("$package")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
@@ -23,9 +45,6 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 echo "setup: installing ${missing[*]}"
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
+update_once
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "setup: done"

@@ -54,21 +54,24 @@ public final class SoftmaxAttention: TokenMixer {
                     SoftmaxAttention.perHead(batch * heads, scratchRows: block * length) { task, scores in
                         let (b, h) = (task / heads, task % heads)
                         let keys = KeyMask(mask, batch: b, length: length)
-                        let q = qkvBase + b * length * 3 * dim + h * headDim, k = q + dim, v = q + 2 * dim
+                        let q = qkvBase + b * length * 3 * dim + h * headDim
                         let c = cBase + b * length * dim + h * headDim, rowLSE = lseBase + task * length
+                        let head = HeadOperands(q: q, dim: dim, headDim: headDim, length: length, block: block,
+                                                scale: scale)
                         for q0 in stride(from: 0, to: length, by: block) {
                             let rows = min(block, length - q0), width = causal ? q0 + rows : length
                             // S = Q Kᵀ / √d_h for this block's queries, then P in place and ℓ.
-                            gemm(.none, .transposed, m: rows, n: width, k: headDim, alpha: scale,
-                                 a: q + q0 * 3 * dim, lda: 3 * dim, b: k, ldb: 3 * dim, beta: 0, c: scores, ldc: width)
+                            head.product(.none, .transposed, m: rows, n: width, k: headDim, alpha: scale,
+                                         head.queries(from: q0), head.keys, beta: 0, c: scores, ldc: width)
                             for r in 0..<rows {
                                 let limit = causal ? q0 + r + 1 : width
                                 rowLSE[q0 + r] = SoftmaxAttention.softmaxRow(scores + r * width, width: width, limit: limit,
                                                                              keys: keys)
                             }
                             // C = P V
-                            gemm(.none, .none, m: rows, n: headDim, k: width, a: scores, lda: width, b: v, ldb: 3 * dim,
-                                 beta: 0, c: c + q0 * dim, ldc: dim)
+                            head.product(.none, .none, m: rows, n: headDim, k: width, alpha: 1,
+                                         head.block(scores, rows: rows, width: width, scale: 1), head.values,
+                                         beta: 0, c: c + q0 * dim, ldc: dim)
                         }
                     }
                 }
@@ -94,35 +97,40 @@ public final class SoftmaxAttention: TokenMixer {
                             let (b, h) = (task / heads, task % heads)
                             let keys = KeyMask(mask, batch: b, length: length)
                             let offset = b * length * 3 * dim + h * headDim
-                            let q = qkvBase + offset, k = q + dim, v = q + 2 * dim
+                            let q = qkvBase + offset
                             let dq = dqkvBase + offset, dk = dq + dim, dv = dq + 2 * dim
-                            let dc = dcBase + b * length * dim + h * headDim, rowLSE = lseBase + task * length
+                            let rowLSE = lseBase + task * length
                             let p = scratch, ds = scratch + block * length
+                            let head = HeadOperands(q: q, dim: dim, headDim: headDim, length: length, block: block,
+                                                    scale: scale, outputGradient: dcBase + b * length * dim + h * headDim)
                             for q0 in stride(from: 0, to: length, by: block) {
                                 let rows = min(block, length - q0), width = causal ? q0 + rows : length
                                 // P = exp(S − ℓ), recomputed.
-                                gemm(.none, .transposed, m: rows, n: width, k: headDim, alpha: scale,
-                                     a: q + q0 * 3 * dim, lda: 3 * dim, b: k, ldb: 3 * dim, beta: 0, c: p, ldc: width)
+                                head.product(.none, .transposed, m: rows, n: width, k: headDim, alpha: scale,
+                                             head.queries(from: q0), head.keys, beta: 0, c: p, ldc: width)
                                 for r in 0..<rows {
                                     SoftmaxAttention.recomputeRow(p + r * width, width: width,
                                                                   limit: causal ? q0 + r + 1 : width,
                                                                   logSumExp: rowLSE[q0 + r], keys: keys)
                                 }
                                 // dV += Pᵀ dC;  dP = dC Vᵀ;  dS = P ⊙ (dP − rowsum(dP ⊙ P))
-                                gemm(.transposed, .none, m: width, n: headDim, k: rows, a: p, lda: width,
-                                     b: dc + q0 * dim, ldb: dim, beta: 1, c: dv, ldc: 3 * dim)
-                                gemm(.none, .transposed, m: rows, n: width, k: headDim, a: dc + q0 * dim, lda: dim,
-                                     b: v, ldb: 3 * dim, beta: 0, c: ds, ldc: width)
+                                head.product(.transposed, .none, m: width, n: headDim, k: rows, alpha: 1,
+                                             head.block(p, rows: rows, width: width, scale: 1), head.outputGradient(from: q0),
+                                             beta: 1, c: dv, ldc: 3 * dim)
+                                head.product(.none, .transposed, m: rows, n: width, k: headDim, alpha: 1,
+                                             head.outputGradient(from: q0), head.values, beta: 0, c: ds, ldc: width)
                                 for r in 0..<rows {
                                     let pr = p + r * width, dr = ds + r * width
                                     let dot = Kernels.rowDot(pr, dr, count: width)
                                     for j in 0..<width { dr[j] = pr[j] * (dr[j] - dot) }
                                 }
                                 // dQ = dS K / √d_h;  dK += dSᵀ Q / √d_h
-                                gemm(.none, .none, m: rows, n: headDim, k: width, alpha: scale, a: ds, lda: width,
-                                     b: k, ldb: 3 * dim, beta: 0, c: dq + q0 * 3 * dim, ldc: 3 * dim)
-                                gemm(.transposed, .none, m: width, n: headDim, k: rows, alpha: scale, a: ds, lda: width,
-                                     b: q + q0 * 3 * dim, ldb: 3 * dim, beta: 1, c: dk, ldc: 3 * dim)
+                                head.product(.none, .none, m: rows, n: headDim, k: width, alpha: scale,
+                                             head.block(ds, rows: rows, width: width, scale: scale), head.keys,
+                                             beta: 0, c: dq + q0 * 3 * dim, ldc: 3 * dim)
+                                head.product(.transposed, .none, m: width, n: headDim, k: rows, alpha: scale,
+                                             head.block(ds, rows: rows, width: width, scale: 1), head.queries(from: q0),
+                                             beta: 1, c: dk, ldc: 3 * dim)
                             }
                         }
                     }
@@ -135,18 +143,93 @@ public final class SoftmaxAttention: TokenMixer {
         return qkv.backward(dProjected)
     }
 
+    // MARK: - Operands in the precision in force
+
+    /// A matrix in one (batch, head)'s products: an fp32 view with its row stride, and under
+    /// bf16 products a dense bf16 copy holding `scale` × the matrix. A product's `alpha` must
+    /// equal the product of its bf16 operands' scales (the copies carry it), so both precisions
+    /// compute the same alpha · op(A) · op(B).
+    struct Operand {
+        let values: UnsafePointer<Float>
+        let ld: Int
+        let bf16: UnsafeMutablePointer<UInt16>?
+        let bf16LD: Int
+        let scale: Float
+
+        func rows(from row: Int) -> Operand {
+            Operand(values: values + row * ld, ld: ld, bf16: bf16.map { $0 + row * bf16LD }, bf16LD: bf16LD, scale: scale)
+        }
+    }
+
+    /// One (batch, head)'s Q, K, V (and dC in backward). With bf16 products, Q (scaled by 1/√d_h,
+    /// as every product with it is), K, V and dC are converted once per head rather than once per
+    /// query block, into the thread's bf16 scratch; the blocks of P and dS are converted per block.
+    struct HeadOperands {
+        let queryValues: Operand, keys: Operand, values: Operand
+        let gradient: Operand?
+        let blockScratch: UnsafeMutablePointer<UInt16>?
+
+        init(q: UnsafePointer<Float>, dim: Int, headDim: Int, length: Int, block: Int, scale: Float,
+             outputGradient: UnsafePointer<Float>? = nil) {
+            let (k, v) = (q + dim, q + 2 * dim)
+            guard Matmul.precision == .bf16 else {
+                queryValues = Operand(values: q, ld: 3 * dim, bf16: nil, bf16LD: 0, scale: 1)
+                keys = Operand(values: k, ld: 3 * dim, bf16: nil, bf16LD: 0, scale: 1)
+                values = Operand(values: v, ld: 3 * dim, bf16: nil, bf16LD: 0, scale: 1)
+                gradient = outputGradient.map { Operand(values: $0, ld: dim, bf16: nil, bf16LD: 0, scale: 1) }
+                blockScratch = nil
+                return
+            }
+            let matrices = outputGradient == nil ? 3 : 4
+            let scratch = ThreadScratch.bf16(.bf16Operands, count: matrices * length * headDim + block * length)
+            func copy(_ source: UnsafePointer<Float>, ld: Int, slot: Int, scale: Float) -> Operand {
+                let destination = scratch + slot * length * headDim
+                Matmul.convertToBF16(source, ld: ld, into: destination, rows: length, columns: headDim, scale: scale)
+                return Operand(values: source, ld: ld, bf16: destination, bf16LD: headDim, scale: scale)
+            }
+            queryValues = copy(q, ld: 3 * dim, slot: 0, scale: scale)
+            keys = copy(k, ld: 3 * dim, slot: 1, scale: 1)
+            values = copy(v, ld: 3 * dim, slot: 2, scale: 1)
+            gradient = outputGradient.map { copy($0, ld: dim, slot: 3, scale: 1) }
+            blockScratch = scratch + matrices * length * headDim
+        }
+
+        func queries(from row: Int) -> Operand { queryValues.rows(from: row) }
+        func outputGradient(from row: Int) -> Operand { gradient!.rows(from: row) }
+
+        /// A block of P or dS (rows × width, fp32, computed here) as an operand; under bf16 it is
+        /// converted (× `scale`) into the block scratch, replacing the previous block's copy.
+        func block(_ values: UnsafeMutablePointer<Float>, rows: Int, width: Int, scale: Float) -> Operand {
+            guard let blockScratch else { return Operand(values: values, ld: width, bf16: nil, bf16LD: 0, scale: 1) }
+            Matmul.convertToBF16(values, ld: width, into: blockScratch, rows: rows, columns: width, scale: scale)
+            return Operand(values: values, ld: width, bf16: blockScratch, bf16LD: width, scale: scale)
+        }
+
+        /// C ← alpha · op(A) · op(B) + beta · C in the precision in force.
+        func product(_ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+                     _ a: Operand, _ b: Operand, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+            if let a16 = a.bf16, let b16 = b.bf16 {
+                precondition(a.scale * b.scale == alpha, "attention: bf16 operands carry \(a.scale * b.scale), alpha is \(alpha)")
+                gemmBF16(transposeA, transposeB, m: m, n: n, k: k, a: a16, lda: a.bf16LD, b: b16, ldb: b.bf16LD,
+                         beta: beta, c: c, ldc: ldc)
+            } else {
+                gemm(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a.values, lda: a.ld,
+                     b: b.values, ldb: b.ld, beta: beta, c: c, ldc: ldc)
+            }
+        }
+    }
+
     // MARK: - Kernels
 
     /// Runs `body(task, scratch)` for tasks 0..<count, one (batch, head) each, in parallel
-    /// with single-threaded BLAS; each thread gets `scratchRows` floats of scratch.
+    /// with single-threaded BLAS; each thread gets `scratchRows` floats of scratch (its own
+    /// `ThreadScratch`, so the tensor pool sees the same requests however tasks are scheduled).
     static func perHead(_ count: Int, scratchRows: Int,
                         _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
         Threading.withSingleThreadedBLAS {
             parallelFor(count, grain: 1) { tasks in
-                var scratch = Tensor(uninitialized: [scratchRows])
-                scratch.withUnsafeMutableBufferPointer { buffer in
-                    for task in tasks { body(task, buffer.baseAddress!) }
-                }
+                let scratch = ThreadScratch.floats(.rows, count: scratchRows)
+                for task in tasks { body(task, scratch) }
             }
         }
     }

@@ -29,7 +29,9 @@ public enum GemmProfiler {
     }
 }
 
-/// C ← alpha · op(A) · op(B) + beta · C, row-major, through `cblas_sgemm`.
+/// C ← alpha · op(A) · op(B) + beta · C, row-major, through the engine in force (`Matmul`:
+/// oneDNN, else OpenBLAS) in the process's precision (`Matmul.precision`: bf16 inputs with
+/// fp32 accumulation where requested and supported, else fp32).
 ///
 /// op(A) is m×k, op(B) is k×n, C is m×n; `lda`, `ldb`, `ldc` are the row strides of the
 /// matrices as stored (so for `transposeA == .transposed`, A is stored k×m and lda ≥ m).
@@ -39,16 +41,52 @@ public func gemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     if m == 0 || n == 0 { return }
-    let profiling = GemmProfiler.enabled.load(ordering: .relaxed)
-    let start = profiling ? ContinuousClock.now : nil
-    cblas_sgemm(CblasRowMajor, transposeA.cblas, transposeB.cblas,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    if let start {
+    if k == 0 { return scaleRows(c, ldc: ldc, m: m, n: n, by: beta) }
+    GemmProfiler.measure(m: m, n: n, k: k) { threads in
+        runProduct(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                   beta: beta, c: c, ldc: ldc, threads: threads)
+    }
+}
+
+/// C ← op(A) · op(B) + beta · C with A and B already in bf16 (raw bits, row strides `lda`,
+/// `ldb`) and fp32 accumulation and C: for callers that convert an operand once and use it in
+/// many products (attention's per-head K and V). Where the engine has no bf16 kernel the same
+/// product runs on the widened operands in fp32.
+public func gemmBF16(
+    _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int,
+    a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if m == 0 || n == 0 { return }
+    if k == 0 { return scaleRows(c, ldc: ldc, m: m, n: n, by: beta) }
+    GemmProfiler.measure(m: m, n: n, k: k) { threads in
+        runBF16Product(transposeA, transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc, threads: threads)
+    }
+}
+
+/// C ← beta · C: the whole product when k = 0 (an empty sum), which BLAS defines and
+/// `dnnl_sgemm` skips.
+private func scaleRows(_ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, by beta: Float) {
+    for row in 0..<m {
+        let start = c + row * ldc
+        if beta == 0 { start.update(repeating: 0, count: n) } else { for j in 0..<n { start[j] *= beta } }
+    }
+}
+
+extension GemmProfiler {
+    /// Runs one product with the caller's thread share (1 inside `Threading.withSingleThreadedBLAS`,
+    /// else `Threading.count`), counting its time and flops while profiling.
+    @inline(__always)
+    static func measure(m: Int, n: Int, k: Int, _ product: (Int) -> Void) {
+        let threads = Threading.singleThreadedBLAS.load(ordering: .relaxed) ? 1 : Threading.count
+        guard enabled.load(ordering: .relaxed) else { return product(threads) }
+        let start = ContinuousClock.now
+        product(threads)
         let elapsed = ContinuousClock.now - start
-        let cores = Threading.singleThreadedBLAS.load(ordering: .relaxed) ? 1 : UInt64(Threading.count)
-        let nanoseconds = cores * (UInt64(elapsed.components.seconds) * 1_000_000_000
+        let nanoseconds = UInt64(threads) * (UInt64(elapsed.components.seconds) * 1_000_000_000
             + UInt64(elapsed.components.attoseconds / 1_000_000_000))
-        GemmProfiler.totals.withLock { totals in
+        totals.withLock { totals in
             totals.nanoseconds += nanoseconds
             totals.flops += 2 * Double(m) * Double(n) * Double(k)
             totals.calls += 1

@@ -28,6 +28,8 @@ public final class Trainer {
     let validationBatcher: Batcher
     let log: TrainingLog
     let configurationJSON: String
+    /// What the matrix products run on and in which precision (`Matmul.request`'s line).
+    public let matmulSummary: String
     public private(set) var state = TrainingState()
     var prefetcher: BatchPrefetcher?
     /// The fault `PARSEVAL_FAULT` asks for (tests only; docs/reliability.md).
@@ -39,6 +41,7 @@ public final class Trainer {
         self.world = world
         runDirectory = configuration.output.directory
         if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
+        matmulSummary = Matmul.request(configuration.training.precision)
         FFTPlanner.effort = FFTPlanningEffort(rawValue: configuration.parallel.fftPlanning) ?? .estimate
         do {
             grid = try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel)

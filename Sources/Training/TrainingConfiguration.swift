@@ -1,5 +1,6 @@
 import Layers
 import Models
+import TensorCore
 
 /// A training run, as written in a YAML config (docs/configuration.md lists every key
 /// and its default). Property names map to snake_case keys: `mlpHidden` ↔ `mlp_hidden`.
@@ -77,6 +78,10 @@ public struct LoopConfiguration: Codable, Sendable, Equatable {
     public var labelSmoothing: Float = 0
     /// What a non-finite loss or gradient does: stop (keeping the last good checkpoint) or skip the step.
     public var onNonfinite = "stop"
+    /// Inputs of the matrix products: fp32, or bf16 with fp32 accumulation where the CPU has bf16
+    /// instructions (elsewhere the run prints why it stays fp32). Master weights, optimizer
+    /// state, normalisation, softmax, losses, FFTs and checkpoints are fp32 in both.
+    public var precision = MatmulPrecision.fp32
 
     public init() {}
 }
@@ -123,6 +128,7 @@ extension TrainingConfiguration {
         "schedule.kind": ["constant", "cosine", "linear", "inverse_sqrt"],
         "training.on_nonfinite": ["stop", "skip"],
         "parallel.fft_planning": ["estimate", "measure"],
+        "training.precision": MatmulPrecision.allCases.map(\.rawValue),
     ]
 
     /// Checks values that decoding cannot: choices, ranges and combinations.

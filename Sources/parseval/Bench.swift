@@ -52,6 +52,25 @@ struct BenchOptions: ParsableArguments {
     }
 }
 
+extension MatmulEngine: ExpressibleByArgument {}
+extension MatmulPrecision: ExpressibleByArgument {}
+
+/// The matrix engine and precision of a benchmark (the defaults are what `parseval train` uses).
+struct MatmulOptions: ParsableArguments {
+    @Option(help: "Matrix engine: onednn or openblas (default: oneDNN where it loads, else OpenBLAS).")
+    var engine: MatmulEngine?
+    @Option(help: "Precision of matrix-product inputs: fp32 or bf16 (training.precision).")
+    var precision: MatmulPrecision = .fp32
+
+    /// Selects the engine and precision; returns the line saying what runs.
+    func apply() throws -> String {
+        if let engine {
+            do { try Matmul.select(engine) } catch { throw ValidationError(error.message) }
+        }
+        return Matmul.request(precision)
+    }
+}
+
 /// MPI and the thread count for a benchmark that plans FFTs, and FFTW's planner effort
 /// (`--planning estimate|measure`); returns the world.
 func startFFTBenchmark(_ runtime: RuntimeOptions, planning: String) throws -> Communicator {

@@ -6,15 +6,20 @@ extension Parseval.Bench {
     struct GemmBench: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gemm",
-            abstract: "sgemm GFLOP/s for the matrix products of one standard-encoder step.",
+            abstract: "GFLOP/s of the matrix products of one standard-encoder step, in fp32 and bf16.",
             discussion: """
                 Covers the forward (NN), input-gradient (NT) and weight-gradient (TN) products of \
-                the QKV, output, MLP and attention matrices. The last line, the flop-weighted rate \
-                over all of them, is the bound the training-step target is judged against.
+                the QKV, output, MLP and attention matrices, through the engine Parseval uses \
+                (oneDNN where it loads, else OpenBLAS; --engine chooses), first with fp32 inputs, \
+                then with bf16 inputs where the CPU has bf16 instructions (the rate includes the \
+                conversion of both operands to bf16). The flop-weighted rate over all cases is the \
+                bound the training-step target is judged against.
                 """)
 
         @OptionGroup var runtime: RuntimeOptions
         @OptionGroup var options: BenchOptions
+        @Option(help: "Matrix engine: onednn or openblas (default: oneDNN where it loads, else OpenBLAS).")
+        var engine: MatmulEngine?
 
         func run() throws {
             let world = MPIRuntime.initialize()
@@ -34,9 +39,33 @@ extension Parseval.Bench {
                 ("scores q·kᵀ", .none, .transposed, o.sequence, o.sequence, headDim, o.batch * o.heads),
                 ("context p·v", .none, .none, o.sequence, headDim, o.sequence, o.batch * o.heads),
             ]
+            if let engine {
+                do { try Matmul.select(engine) } catch { throw ValidationError(error.message) }
+            }
             if world.isRoot {
-                printBenchHeader("bench gemm: sgemm through OpenBLAS, median of \(o.repeats)", world: world)
-                print(formatRow(["case", "m", "n", "k", "batch", "ms", "GFLOP/s"], widths: [18, 7, 7, 7, 5, 9, 8]))
+                printBenchHeader("bench gemm: \(Matmul.engine.rawValue), median of \(o.repeats)", world: world)
+                print("# engine: \(Matmul.engineSummary)")
+                if let reason = Matmul.oneDNNUnavailableReason { print("# oneDNN not in use: \(reason)") }
+            }
+            var precisions: [MatmulPrecision] = [.fp32]
+            switch Matmul.bf16Support {
+            case .available(let kernel):
+                precisions.append(.bf16)
+                if world.isRoot { print("# bf16 kernel: \(kernel)") }
+            case .unavailable(let reason):
+                if world.isRoot { print("# bf16: not measured, \(reason)") }
+            }
+            for precision in precisions {
+                try Matmul.withPrecision(precision) { try measure(cases, precision: precision, world: world) }
+            }
+        }
+
+        private func measure(_ cases: [(String, Transpose, Transpose, Int, Int, Int, Int)], precision: MatmulPrecision,
+                             world: Communicator) throws {
+            let o = options
+            if world.isRoot {
+                print("")
+                print(formatRow(["\(precision.rawValue) case", "m", "n", "k", "batch", "ms", "GFLOP/s"], widths: [18, 7, 7, 7, 5, 9, 8]))
             }
             var totalFlops = 0.0, totalSeconds = 0.0
             for (name, ta, tb, m, n, k, batch) in cases {
@@ -60,7 +89,7 @@ extension Parseval.Bench {
                 }
             }
             if world.isRoot {
-                print(String(format: "sgemm rate over all cases: %.1f GFLOP/s (%.3f GFLOP in %.1f ms)",
+                print("\(precision.rawValue) rate over all cases: " + String(format: "%.1f GFLOP/s (%.3f GFLOP in %.1f ms)",
                              totalFlops / totalSeconds / 1e9, totalFlops / 1e9, totalSeconds * 1e3))
             }
         }

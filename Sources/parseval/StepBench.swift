@@ -22,6 +22,7 @@ extension Parseval.Bench {
 
         @OptionGroup var runtime: RuntimeOptions
         @OptionGroup var options: BenchOptions
+        @OptionGroup var matmul: MatmulOptions
         @Option(help: "Encoder layers.") var depth = 4
         @Option(help: "Token vocabulary.") var vocabulary = 257
         @Option(help: "Dropout rate of the encoder blocks (the LRA recipes use 0.1).") var dropout: Float = 0
@@ -33,6 +34,7 @@ extension Parseval.Bench {
 
         func run() throws {
             let world = try startFFTBenchmark(runtime, planning: planning)
+            let products = try matmul.apply()
             guard let kind = MixerKind(rawValue: mixer) else {
                 throw ValidationError("--mixer must be one of \(MixerKind.allCases.map(\.rawValue)), got '\(mixer)'")
             }
@@ -91,11 +93,17 @@ extension Parseval.Bench {
             printBenchHeader("bench step: \(kind.rawValue) encoder, \(depth) layers, dim \(o.dim), mlp \(o.mlp), "
                              + "heads \(o.heads), seq \(o.sequence), batch \(o.batch), dropout \(dropout), FFTW \(planning); "
                              + "median of \(o.repeats) after \(o.warmup) warm-up", world: world)
+            print("# \(products)")
+            print("# engine rates: " + measureRates().map { "\($0.0.rawValue) " + String(format: "%.1f GFLOP/s", $0.1) }
+                .joined(separator: ", ") + " (16384×1024×256)")
             print(String(format: "step time            %.3f s", median))
             print(String(format: "tokens/s             %.0f (all ranks)", Double(world.size * o.batch * o.sequence) / median))
             print(String(format: "gemm time            %.3f s (%.1f%% of the step), %.1f GFLOP at %.1f GFLOP/s",
                          gemmMedian, 100 * gemmMedian / median, gemmFlops / 1e9, gemmFlops / gemmMedian / 1e9))
             print(String(format: "step / gemm time     %.3f", median / gemmMedian))
+            if Matmul.bf16FallbackCount > 0 {
+                print("bf16 fallbacks       \(Matmul.bf16FallbackCount) products ran in fp32 (no bf16 kernel for their shape)")
+            }
             print(String(format: "parameters           %d (%.1f MB)", model.arena.count, Double(model.arena.count) * 4 / 1e6))
             print(String(format: "peak tensor memory   %.1f MB (pool reserves %.1f MB)", Double(MemoryStatistics.peak) / 1e6,
                          Double(poolAfter.reservedBytes) / 1e6))

@@ -27,6 +27,7 @@ extension Parseval {
             try reportingFailures(world) {
                 let configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
                 let trainer = try Trainer(configuration: configuration, world: world)
+                if world.isRoot { print(trainer.matmulSummary) }
                 if !fresh { try trainer.resumeIfPossible() }
                 let summary = try trainer.run()
                 if world.isRoot {

@@ -116,3 +116,48 @@ final class AttentionTests: XCTestCase {
         XCTAssertEqual(one, run())
     }
 }
+
+/// Attention with bf16 products: per-head bf16 copies of Q (scaled), K, V and dC, per-block
+/// copies of P and dS. Runs where the CPU has bf16 instructions.
+final class BF16AttentionTests: XCTestCase {
+    override func setUpWithError() throws {
+        if case .unavailable(let reason) = Matmul.bf16Support { throw XCTSkip("bf16: \(reason)") }
+    }
+
+    func run(precision: MatmulPrecision, threads: Int, causal: Bool) -> (y: [Float], dx: [Float], gradients: [Float]) {
+        let x = randomTensor([3, 37, 16], seed: 31), dy = randomTensor([3, 37, 16], seed: 32)
+        let mask = Tensor(shape: [3, 37], values: (0..<3 * 37).map { $0 / 37 == 1 && $0 % 37 > 30 ? 0 : 1 })
+        let arena = ParameterArena()
+        let attention = SoftmaxAttention("attention", arena: arena, dim: 16, heads: 2, causal: causal, queryBlock: 8)
+        arena.allocate(seed: 5)
+        let before = Threading.count
+        defer { Threading.configure(threads: before) }
+        Threading.configure(threads: threads)
+        return Matmul.withPrecision(precision) {
+            arena.zeroGradients()
+            let y = attention.forward(x, context: ForwardContext(training: false, mask: mask))
+            let dx = attention.backward(dy)
+            return (y.scalars, dx.scalars, Array(UnsafeBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count)))
+        }
+    }
+
+    func testBF16AgreesWithFP32WithinBF16RoundingAndRoundsForReal() {
+        for causal in [false, true] {
+            let single = run(precision: .fp32, threads: 2, causal: causal)
+            let half = run(precision: .bf16, threads: 2, causal: causal)
+            for (name, a, b) in [("y", single.y, half.y), ("dx", single.dx, half.dx), ("gradients", single.gradients, half.gradients)] {
+                let scale = a.map { abs($0) }.max()!
+                let worst = zip(a, b).map { abs($0 - $1) }.max()!
+                XCTAssertLessThan(worst, 2e-2 * scale, "\(name) causal \(causal): bf16 is off by \(worst) (scale \(scale))")
+                XCTAssertGreaterThan(worst, 1e-6 * scale, "\(name) causal \(causal): bf16 products must round their inputs")
+            }
+        }
+    }
+
+    func testBF16DoesNotDependOnThreadCount() {
+        let one = run(precision: .bf16, threads: 1, causal: false), three = run(precision: .bf16, threads: 3, causal: false)
+        XCTAssertEqual(one.y.map(\.bitPattern), three.y.map(\.bitPattern))
+        XCTAssertEqual(one.dx.map(\.bitPattern), three.dx.map(\.bitPattern))
+        XCTAssertEqual(one.gradients.map(\.bitPattern), three.gradients.map(\.bitPattern))
+    }
+}

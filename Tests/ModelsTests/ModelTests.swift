@@ -188,3 +188,20 @@ extension ModelTests {
         }
     }
 }
+
+/// `training.precision: bf16` at the model level: every mixer learns with bf16 products, and
+/// its losses track the fp32 run's (bf16 rounds inputs to 8 significant bits, so they differ).
+extension ModelTests {
+    func testEveryMixerOverfitsOneBatchWithBF16Products() throws {
+        if case .unavailable(let reason) = Matmul.bf16Support { throw XCTSkip("bf16: \(reason)") }
+        for mixer in MixerKind.allCases {
+            let single = overfit(seed: 21, steps: 150, mixer: mixer)
+            let half = Matmul.withPrecision(.bf16) { overfit(seed: 21, steps: 150, mixer: mixer) }
+            XCTAssertEqual(Matmul.precision, .fp32, "withPrecision restores fp32")
+            XCTAssertNotEqual(single.map { $0.bitPattern }, half.map { $0.bitPattern }, "\(mixer): bf16 must change the products")
+            XCTAssertLessThan(half.last!, 0.5 * half.first!, "\(mixer): bf16 training must learn (losses \(half.suffix(3)))")
+            XCTAssertEqual(half.last!, single.last!, accuracy: 0.1 + 0.2 * single.last!,
+                           "\(mixer): bf16 ends at \(half.last!), fp32 at \(single.last!)")
+        }
+    }
+}

@@ -140,3 +140,44 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(names, ["model.safetensors", "optimizer.safetensors"])
     }
 }
+
+/// Checkpoints are fp32 whatever `training.precision` was: a model trained with bf16 products
+/// loads into an fp32 run bit for bit, and the other way round.
+extension CheckpointTests {
+    func testCheckpointsMoveBetweenPrecisions() throws {
+        guard case .available = Matmul.bf16Support else {
+            if case .unavailable(let reason) = Matmul.bf16Support { throw XCTSkip("bf16: \(reason)") }
+            return
+        }
+        let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 1, 0, 3, 3, 2, 1], labels: [Int32] = [0, 1, 1]
+        let mask = Tensor(shape: [3, 4], values: [1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1])
+        func logits(_ model: EncoderClassifier) -> [Float] {
+            model.forward(tokens: tokens, mask: mask, batch: 3, length: 4, context: ForwardContext(training: false)).scalars
+        }
+        for (trained, loaded) in [(MatmulPrecision.bf16, MatmulPrecision.fp32), (.fp32, .bf16)] {
+            try? FileManager.default.removeItem(atPath: run)
+            let model = tinyModel(seed: 3, dim: 16)
+            let adam = AdamW(arena: model.arena)
+            let loss = SoftmaxCrossEntropy()
+            Matmul.withPrecision(trained) {
+                for _ in 0..<5 {
+                    model.arena.zeroGradients()
+                    _ = loss.forward(logits: model.forward(tokens: tokens, mask: mask, batch: 3, length: 4,
+                                                           context: ForwardContext(training: false)), labels: labels)
+                    model.backward(loss.backward())
+                    adam.step(learningRate: 1e-2)
+                }
+            }
+            try Checkpoint.save(run: run, arena: model.arena, optimizer: adam, state: TrainingState(), configurationJSON: "{}")
+            let restored = tinyModel(seed: 77, dim: 16)
+            _ = try Checkpoint.load(from: XCTUnwrap(Checkpoint.resolve(run: run)), into: restored.arena, optimizer: AdamW(arena: restored.arena))
+            XCTAssertEqual(values(restored.arena).map(\.bitPattern), values(model.arena).map(\.bitPattern),
+                           "trained in \(trained): the checkpoint holds the fp32 master weights")
+            let original = Matmul.withPrecision(loaded) { logits(model) }
+            let moved = Matmul.withPrecision(loaded) { logits(restored) }
+            XCTAssertEqual(moved.map(\.bitPattern), original.map(\.bitPattern), "trained in \(trained), evaluated in \(loaded)")
+            let other = Matmul.withPrecision(trained) { logits(restored) }
+            for (x, y) in zip(moved, other) { XCTAssertEqual(x, y, accuracy: 5e-2 * max(1, abs(x))) }
+        }
+    }
+}
