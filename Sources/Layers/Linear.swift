@@ -9,6 +9,11 @@ public final class Linear: SequenceLayer {
     public let inputSize: Int
     public let outputSize: Int
     var input = Tensor.empty
+    /// Under bf16 products: the input's and the weight's bf16 copies, made once in forward and
+    /// used again by backward (then `input` holds no values, only the shape).
+    var inputBF16: BF16Matrix?
+    var weightBF16: BF16Matrix?
+    var inputShape: [Int] = []
 
     public init(_ name: String, arena: ParameterArena, inputSize: Int, outputSize: Int, bias: Bool = true) {
         self.arena = arena
@@ -38,9 +43,24 @@ public final class Linear: SequenceLayer {
     /// (`MLP`: bias + GELU); the input is kept for backward like `forward`'s.
     package func product(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inputSize, "Linear: input \(x.shape) does not end in \(inputSize)")
-        input = x
+        inputShape = x.shape
         let rows = x.count / inputSize
         var y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outputSize])
+        if Matmul.precision == .bf16 {
+            let x16 = BF16Matrix(x, rows: rows, columns: inputSize)
+            let w16 = BF16Matrix(arena.value(weight), rows: outputSize, columns: inputSize)
+            y.withUnsafeMutableBufferPointer { ys in
+                x16.withUnsafePointer { xs in
+                    w16.withUnsafePointer { ws in
+                        gemmBF16(.none, .transposed, m: rows, n: outputSize, k: inputSize, a: xs, lda: inputSize,
+                                 b: ws, ldb: inputSize, beta: 0, c: ys.baseAddress!, ldc: outputSize)
+                    }
+                }
+            }
+            (input, inputBF16, weightBF16) = (Tensor.empty, x16, w16)
+            return y
+        }
+        (input, inputBF16, weightBF16) = (x, nil, nil)
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeMutableBufferPointer { ys in
                 gemm(.none, .transposed, m: rows, n: outputSize, k: inputSize,
@@ -54,9 +74,33 @@ public final class Linear: SequenceLayer {
     /// Backward; `biasGradientDone`: the caller already added dy's column sums into the bias
     /// gradient in its own pass over dy.
     package func backward(_ dy: Tensor, biasGradientDone: Bool) -> Tensor {
-        let rows = input.count / inputSize
-        precondition(dy.count == rows * outputSize, "Linear.backward: gradient \(dy.shape) for input \(input.shape)")
-        var dx = Tensor(uninitialized: input.shape)
+        let rows = inputShape.reduce(1, *) / inputSize
+        precondition(dy.count == rows * outputSize, "Linear.backward: gradient \(dy.shape) for input \(inputShape)")
+        var dx = Tensor(uninitialized: inputShape)
+        if let x16 = inputBF16, let w16 = weightBF16 {
+            let dy16 = BF16Matrix(dy, rows: rows, columns: outputSize)
+            dy16.withUnsafePointer { dys in
+                // dW += dyᵀ · x;  dx = dy · W
+                x16.withUnsafePointer { xs in
+                    gemmBF16(.transposed, .none, m: outputSize, n: inputSize, k: rows, a: dys, lda: outputSize,
+                             b: xs, ldb: inputSize, beta: 1, c: arena.gradient(weight), ldc: inputSize)
+                }
+                dx.withUnsafeMutableBufferPointer { dxs in
+                    w16.withUnsafePointer { ws in
+                        gemmBF16(.none, .none, m: rows, n: inputSize, k: outputSize, a: dys, lda: outputSize,
+                                 b: ws, ldb: inputSize, beta: 0, c: dxs.baseAddress!, ldc: inputSize)
+                    }
+                }
+            }
+            if let bias, !biasGradientDone {
+                dy.withUnsafeBufferPointer { dys in
+                    Kernels.addColumnSums(dys, rows: rows, cols: outputSize,
+                                          into: UnsafeMutableBufferPointer(start: arena.gradient(bias), count: outputSize))
+                }
+            }
+            (inputBF16, weightBF16) = (nil, nil)
+            return dx
+        }
         dy.withUnsafeBufferPointer { dys in
             input.withUnsafeBufferPointer { xs in
                 // dW += dyᵀ · x

@@ -225,7 +225,7 @@ func runBF16Product(
     }
 }
 
-private func convertToBF16(_ source: UnsafePointer<Float>, ld: Int, into destination: UnsafeMutablePointer<UInt16>,
+func convertToBF16(_ source: UnsafePointer<Float>, ld: Int, into destination: UnsafeMutablePointer<UInt16>,
                            rows: Int, columns: Int, scale: Float, threads: Int) {
     if threads == 1 || rows * columns < 65_536 {
         pv_convert_rows_to_bf16(source, Int64(ld), destination, Int64(columns), 0, Int64(rows), Int64(columns), scale)

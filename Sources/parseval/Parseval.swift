@@ -1,5 +1,6 @@
 import ArgumentParser
 import Distributed
+import TensorCore
 
 @main
 struct Parseval: ParsableCommand {
@@ -12,6 +13,13 @@ struct Parseval: ParsableCommand {
             by the ranks on this machine.
             """,
         subcommands: [Train.self, Eval.self, Generate.self, Config.self, Info.self, Bench.self])
+
+    static func main() {
+        // Load the matrix engine while this is the only thread: loading sets OpenMP's wait
+        // policy through the environment (docs/architecture.md, "The matrix engine").
+        _ = Matmul.engine
+        main(nil)
+    }
 }
 
 /// Options shared by every subcommand that computes.
