@@ -122,11 +122,16 @@ public final class KernelizedAttention: TokenMixer {
         }
         let q = query.forward(x, context: context), k = key.forward(x, context: context)
         let v = value.forward(x, context: context)
-        let phiQ = randomFeatures(q, omega: features, isQuery: true, mask: nil)
-        let phiK = randomFeatures(k, omega: features, isQuery: false, mask: context.mask)
-        // sums (B, H, N, d_h + 1): [num | den].
-        let sums = usesToeplitz ? toeplitzForward(phiQ: phiQ, phiK: phiK, values: v)
-                                : linearForward(phiQ: phiQ, phiK: phiK, values: v)
+        // Under bf16 products only the four projections run in bf16: the feature maps feed exp
+        // (as softmax's scores do, which stay fp32) and the sums are FFT or prefix products.
+        let (phiQ, phiK, sums) = Matmul.withFP32Products {
+            let phiQ = randomFeatures(q, omega: features, isQuery: true, mask: nil)
+            let phiK = randomFeatures(k, omega: features, isQuery: false, mask: context.mask)
+            // sums (B, H, N, d_h + 1): [num | den].
+            let sums = usesToeplitz ? toeplitzForward(phiQ: phiQ, phiK: phiK, values: v)
+                                    : linearForward(phiQ: phiQ, phiK: phiK, values: v)
+            return (phiQ, phiK, sums)
+        }
         // out_i = num_i / max(den_i, ε), heads back into (B, N, D).
         var attended = Tensor(zeros: [b, n, dim])
         let (h, dh, width) = (heads, headDim, headDim + 1)
@@ -183,10 +188,13 @@ public final class KernelizedAttention: TokenMixer {
             }
         }
 
-        var (gPhiQ, gPhiK, gValues) = usesToeplitz ? toeplitzBackward(saved, sumGradient: gSums)
-                                                   : linearBackward(saved, sumGradient: gSums)
-        let gQueries = randomFeaturesBackward(&gPhiQ, phi: saved.queryFeatures, input: saved.queries, omega: saved.omega)
-        let gKeys = randomFeaturesBackward(&gPhiK, phi: saved.keyFeatures, input: saved.keys, omega: saved.omega)
+        let (gQueries, gKeys, gValues) = Matmul.withFP32Products {
+            var (gPhiQ, gPhiK, gValues) = usesToeplitz ? toeplitzBackward(saved, sumGradient: gSums)
+                                                       : linearBackward(saved, sumGradient: gSums)
+            let gQueries = randomFeaturesBackward(&gPhiQ, phi: saved.queryFeatures, input: saved.queries, omega: saved.omega)
+            let gKeys = randomFeaturesBackward(&gPhiK, phi: saved.keyFeatures, input: saved.keys, omega: saved.omega)
+            return (gQueries, gKeys, gValues)
+        }
         var dx = query.backward(gQueries)
         let fromKeys = key.backward(gKeys), fromValues = value.backward(gValues)
         dx.withUnsafeMutableBufferPointer { dxs in

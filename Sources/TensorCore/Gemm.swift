@@ -8,7 +8,8 @@ public enum Transpose: Sendable {
     var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
 }
 
-/// Accumulates the time and floating-point operations spent in gemm while enabled;
+/// Accumulates the time and floating-point operations spent in matrix products (`gemm`,
+/// `gemmBF16`; a bf16 `gemm` includes converting its operands) while enabled;
 /// `parseval bench step` uses it to report the share of a step spent in matrix products.
 /// Time is counted in core-seconds (a call's wall time × the BLAS threads it may use: 1 inside
 /// `Threading.withSingleThreadedBLAS`, where several run at once) and reported divided by

@@ -106,6 +106,15 @@ public enum Matmul {
         return try body()
     }
 
+    /// Runs `body` with fp32 products whatever the precision in force, then restores it: for
+    /// inner products that stay fp32 like softmax does (kernelized attention's random features,
+    /// which feed exp). Call it from the thread that runs the step.
+    public static func withFP32Products<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = bf16Active.exchange(false, ordering: .relaxed)
+        defer { bf16Active.store(previous, ordering: .relaxed) }
+        return try body()
+    }
+
     /// "oneDNN 2.6.3 (libdnnl.so.2, OpenMP), ISA avx512_core_bf16" or "OpenBLAS 0.3.21 … (oneDNN: why not)".
     public static var engineSummary: String {
         switch engine {

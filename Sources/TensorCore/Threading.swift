@@ -4,7 +4,8 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// The one place that sets how many threads a rank uses: OpenBLAS, FFTW and the
+/// The one place that sets how many threads a rank uses: the matrix engine (oneDNN gets the
+/// count with every product; OpenBLAS through `openblas_set_num_threads`), FFTW and the
 /// `parallelFor` used by elementwise kernels all follow `Threading.count`.
 ///
 /// Default: `PARSEVAL_THREADS` if set, else the cores of this machine divided by the
@@ -30,7 +31,7 @@ public enum Threading {
         return max(1, cores / max(1, localRanks))
     }
 
-    /// Sets the thread count for OpenBLAS, FFTW plans made from now on, and `parallelFor`.
+    /// Sets the thread count for matrix products, FFTW plans made from now on, and `parallelFor`.
     public static func configure(threads: Int) {
         precondition(threads >= 1, "Threading.configure: thread count must be at least 1, got \(threads)")
         initializeFFTWThreads()
@@ -38,7 +39,7 @@ public enum Threading {
         configured.store(threads, ordering: .relaxed)
     }
 
-    /// Runs `body` with OpenBLAS on one thread per call, for regions that call gemm from
+    /// Runs `body` with every matrix product on one thread, for regions that call gemm from
     /// several `parallelFor` threads at once (one small product per task), then restores
     /// `count` threads. Not reentrant; call it from the thread that runs the step.
     public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
