@@ -44,11 +44,11 @@ extension KernelizedAttention {
     func forEachRowBlock(_ n: Int, tileWidth: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
         let block = 64
         parallelFor(n, grain: 4 * block) { range in
-            var tile = Tensor(uninitialized: [block * tileWidth])
-            tile.withUnsafeMutableBufferPointer { buffer in
-                for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
-                    body(start..<min(range.upperBound, start + block), buffer.baseAddress!)
-                }
+            // The thread's own buffer, not a pooled tensor: how many chunks run at once depends
+            // on scheduling, and the pool's steady state must not.
+            let tile = ThreadScratch.floats(.tile, count: block * tileWidth)
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                body(start..<min(range.upperBound, start + block), tile)
             }
         }
     }

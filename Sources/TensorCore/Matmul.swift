@@ -260,6 +260,8 @@ public enum ThreadScratch {
         case bf16Operands = 2
         /// A caller's fp32 working rows (attention's scores and their gradients).
         case rows = 3
+        /// Kernelized attention's row-major tiles of its channel-major Toeplitz buffers.
+        case tile = 4
     }
 
     /// The calling thread's buffer for `slot`, at least `count` bf16 values; valid until the
