@@ -155,6 +155,7 @@ public final class Trainer {
             CollectiveWatchdog.setContext("step \(state.step + 1)")
             let learningRate = schedule.learningRate(at: state.step)
             let outcome = try trainStep(learningRate: learningRate)
+            var checkpointWritten = false
             if outcome.skipped {
                 window.skipped += 1  // its non-finite loss or norm stays out of the metrics
             } else {
@@ -205,6 +206,13 @@ public final class Trainer {
             }
             if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == endStep {
                 try saveCheckpoint(isBest: isBest)
+                checkpointWritten = true
+            }
+            if outcome.stopRequested {
+                if !checkpointWritten { try saveCheckpoint(isBest: false) }
+                let signal = StopSignals.pending.map(StopSignals.name) ?? "a stop signal on another rank"
+                throw StoppedBySignal(step: state.step, signal: signal,
+                                      checkpoint: (try? Checkpoint.resolve(run: runDirectory)).flatMap { $0 } ?? runDirectory)
             }
         }
         if lastValidation.accuracy < 0 {
@@ -219,6 +227,8 @@ public final class Trainer {
     struct StepOutcome {
         var lossSum = 0.0, correct = 0.0, count = 0.0, tokens = 0.0, gradientNorm = 0.0
         var skipped = false
+        /// Some rank received a stop signal (`StopSignals`) before the step's all-reduce.
+        var stopRequested = false
     }
 
     /// One optimizer step over `accumulation` micro-batches; metrics are global (all ranks).
@@ -256,9 +266,11 @@ public final class Trainer {
                 model.backward(dLogits, gradientsReady: nil)
             }
         }
-        // Metrics and the finiteness verdict are reduced so every rank decides alike.
-        var totals = [outcome.lossSum, outcome.correct, outcome.count, outcome.tokens, finite ? 0 : 1]
+        // Metrics, the finiteness verdict and stop requests are reduced so every rank decides alike.
+        var totals = [outcome.lossSum, outcome.correct, outcome.count, outcome.tokens, finite ? 0 : 1,
+                      StopSignals.pending == nil ? 0 : 1]
         try world.allreduce(&totals, .sum)
+        outcome.stopRequested = totals[5] > 0
         // Each sequence group's ranks saw the same examples: count them once.
         for i in 0..<4 { totals[i] /= Double(grid.sequenceParallel) }
         (outcome.lossSum, outcome.correct, outcome.count, outcome.tokens) = (totals[0], totals[1], totals[2], totals[3])

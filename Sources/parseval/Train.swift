@@ -14,7 +14,9 @@ extension Parseval {
                 output.directory. A run whose folder holds a checkpoint resumes from it unless \
                 --fresh is given. Example:
                   mpirun -np 2 parseval train --config configs/quickstart.yaml --set training.steps=200
-                Exit codes: 2 config, 3 data, 4 checkpoint, 5 non-finite loss, 6 MPI, 1 other.
+                Exit codes: 2 config, 3 data, 4 checkpoint, 5 non-finite loss, 6 MPI, 7 stopped by \
+                SIGTERM, SIGINT or SIGUSR1 after writing a checkpoint (run the same command to resume; a \
+                second signal stops at once), 1 other.
                 """)
 
         @Option(help: "YAML config (configs/ has one per LRA task and model).") var config: String
@@ -24,6 +26,7 @@ extension Parseval {
 
         func run() throws {
             let world = MPIRuntime.initialize()
+            StopSignals.install()
             try reportingFailures(world) {
                 let configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
                 let trainer = try Trainer(configuration: configuration, world: world)
@@ -105,6 +108,11 @@ func reportingFailures(_ world: Communicator, _ body: () throws -> Void) throws 
         try body()
     } catch let error as ValidationError {
         throw error
+    } catch let stop as StoppedBySignal {
+        // Every rank stops at the same step (the request is all-reduced), so the job ends
+        // cleanly through MPI_Finalize rather than MPI_Abort.
+        if world.isRoot { print("\nparseval: \(stop)") }
+        throw ExitCode(StopSignals.exitCode)
     } catch {
         let code: Int32
         switch error {
