@@ -19,6 +19,9 @@ public enum RetrievalLoader {
                                        "expected 5 tab-separated fields (label, id1, id2, text1, text2), found \(fields.count)")
                 }
                 let label = try TextClassificationLoader.parseLabel(TextFile.string(fields[0]), classCount: 2, file: file, line: number)
+                for (field, which) in [(fields[3], "text1"), (fields[4], "text2")] where field.isEmpty {
+                    throw DatasetError(file: file, line: number, "empty \(which): a document needs at least one byte")
+                }
                 examples.append(Example(tokens: ByteTokenizer.encode(fields[3], maxLength: maxLength),
                                         pairedTokens: ByteTokenizer.encode(fields[4], maxLength: maxLength),
                                         label: label))

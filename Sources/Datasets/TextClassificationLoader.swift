@@ -30,6 +30,7 @@ public enum TextClassificationLoader {
                 let path = (folder as NSString).appendingPathComponent(entry)
                 do {
                     let bytes = try FileBytes.read(path)
+                    guard !bytes.isEmpty else { throw DatasetError(file: path, "empty document: no text to classify") }
                     examples.append(Example(tokens: ByteTokenizer.encode(bytes, maxLength: maxLength), label: label))
                 } catch let error as DatasetError {
                     try log.handle(error)
@@ -56,6 +57,7 @@ public enum TextClassificationLoader {
                     throw DatasetError(file: file, line: number, "expected 2 tab-separated fields (label, text), found \(fields.count)")
                 }
                 let label = try parseLabel(TextFile.string(fields[0]), classCount: classCount, file: file, line: number)
+                guard !fields[1].isEmpty else { throw DatasetError(file: file, line: number, "empty text: nothing to classify") }
                 examples.append(Example(tokens: ByteTokenizer.encode(fields[1], maxLength: maxLength), label: label))
             } catch let error as DatasetError {
                 try log.handle(error)
@@ -84,6 +86,7 @@ public enum TextClassificationLoader {
                 guard (0..<classCount).contains(row.label) else {
                     throw DatasetError(file: file, line: number, "label \(row.label) is out of range; expected 0...\(classCount - 1)")
                 }
+                guard !row.text.isEmpty else { throw DatasetError(file: file, line: number, "empty text: nothing to classify") }
                 examples.append(Example(tokens: ByteTokenizer.encode(Array(row.text.utf8), maxLength: maxLength),
                                         label: Int32(row.label)))
             } catch let error as DatasetError {

@@ -13,6 +13,21 @@ public struct TrainingState: Codable, Equatable, Sendable {
     /// Best validation accuracy so far, and the step it was reached at.
     public var bestAccuracy = -1.0
     public var bestStep = -1
+    /// The train metrics summed since the last metrics.jsonl record (nil in checkpoints from
+    /// before it was kept), so the first record after a resume covers the same steps as an
+    /// uninterrupted run's.
+    public var window: MetricsWindow?
+
+    public init() {}
+}
+
+/// Train metrics summed over the steps since the last `metrics.jsonl` record.
+public struct MetricsWindow: Codable, Equatable, Sendable {
+    public var loss = 0.0
+    public var correct = 0.0
+    public var count = 0.0
+    public var skipped = 0
+    public var gradientNorm = 0.0
 
     public init() {}
 }
@@ -21,13 +36,16 @@ public struct TrainingState: Codable, Equatable, Sendable {
 /// ```
 /// RUN/checkpoints/step-00000200/model.safetensors      parameters, PyTorch names, Linear weights [out, in]
 /// RUN/checkpoints/step-00000200/optimizer.safetensors  "<parameter>.<buffer>" (exp_avg, exp_avg_sq, momentum_buffer)
+/// RUN/checkpoints/step-00000200/manifest.json          each file's size and checksum, written last
 /// RUN/checkpoints/latest                               the newest complete step folder's name
 /// RUN/checkpoints/best                                 the step folder with the best validation accuracy
 /// ```
 /// Metadata holds the format, the resolved config (JSON), the training state (step, data
-/// position) and a checksum of the parameters. A step folder is complete before `latest`
-/// names it, so a run killed mid-write resumes from the previous checkpoint. Only rank 0
-/// writes; the caller makes every rank wait at a barrier before reading.
+/// position) and a checksum of the parameters. `manifest.json` covers every byte a resume
+/// reads (both files whole: tensors, metadata, optimizer state), so a damaged checkpoint is
+/// recognised and resume falls back to the newest intact one (`chooseForResume`). A step folder
+/// is complete before `latest` names it, so a run killed mid-write resumes from the previous
+/// checkpoint. Only rank 0 writes; the caller makes every rank wait at a barrier before reading.
 public enum Checkpoint {
     public static let format = "parseval-checkpoint-1"
 
@@ -65,18 +83,85 @@ public enum Checkpoint {
         }
         try SafeTensors.write(moments, metadata: ["format": format, "optimizer_step": "\(optimizerState.step)"],
                               to: "\(directory)/optimizer.safetensors")
+        try Manifest.write(directory: directory, files: Manifest.files)
         FaultInjection.checkpointFilesWritten(step: state.step)
         try AtomicFile.write(Data(name.utf8), to: "\(root)/latest")
         if isBest { try AtomicFile.write(Data(name.utf8), to: "\(root)/best") }
-        try prune(root: root, keep: keep)
+        try prune(root: root, latest: name, keep: keep)
     }
 
-    static func prune(root: String, keep: Int) throws {
-        let best = (try? String(contentsOfFile: "\(root)/best", encoding: .utf8)) ?? ""
+    /// Removes step folders by what the run references, not by name: it keeps `latest` (just
+    /// written), `best`, and the `keep − 1` newest folders below `latest` (the fallbacks should
+    /// `latest` be damaged). Folders numbered above `latest` belong to a history the run left —
+    /// a damaged checkpoint it fell back from — and go.
+    static func prune(root: String, latest: String, keep: Int) throws {
+        let best = (try? String(contentsOfFile: "\(root)/best", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let steps = (try FileManager.default.contentsOfDirectory(atPath: root)).filter { $0.hasPrefix("step-") }.sorted()
-        for name in steps.dropLast(keep) where name != best {
+        let below = steps.filter { $0 < latest }
+        let kept = Set([latest, best] + below.suffix(max(keep - 1, 0)))
+        for name in steps where !kept.contains(name) {
             try? FileManager.default.removeItem(atPath: "\(root)/\(name)")
         }
+    }
+
+    /// The checkpoint a resume should load: the folder `latest` names if it is intact, else the
+    /// newest intact step folder, with a note for each one passed over and why. The directory
+    /// is nil when the run has no checkpoint (a step folder with no manifest that `latest` does
+    /// not name is a write that never finished, not a checkpoint); an error when it has some and
+    /// none is intact.
+    public static func chooseForResume(run: String) throws -> (directory: String?, notes: [String]) {
+        let root = folder(run: run)
+        let steps = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .filter { $0.hasPrefix("step-") }.sorted(by: >)
+        let latestPath = "\(root)/latest"
+        let latest = (try? String(contentsOfFile: latestPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        var notes: [String] = []
+        if latest == nil && !steps.isEmpty {
+            notes.append("\(latestPath) is missing; looking for the newest intact step folder")
+        }
+        var candidates: [String] = []
+        for name in steps where name != latest {
+            if FileManager.default.fileExists(atPath: "\(root)/\(name)/\(Manifest.name)") {
+                candidates.append(name)
+            } else {
+                notes.append("ignored \(name): no manifest, a checkpoint whose writing never finished")
+            }
+        }
+        if let latest { candidates.insert(latest, at: 0) }
+        if candidates.isEmpty { return (nil, notes) }
+        for name in candidates {
+            let directory = "\(root)/\(name)"
+            do {
+                try verify(directory)
+                return (directory, notes)
+            } catch {
+                notes.append("skipped \(name): \(error)")
+            }
+        }
+        throw CheckpointError("\(root) holds no intact checkpoint: " + notes.joined(separator: "; ")
+                              + ". Use --fresh to start over")
+    }
+
+    /// Checks a step folder without loading it: its files exist, match their manifest (every
+    /// byte), and the model file's metadata reads. A folder from before manifests (or from
+    /// another tool) passes on the parameter checksum that `load` checks.
+    public static func verify(_ directory: String) throws {
+        let modelPath = "\(directory)/model.safetensors"
+        guard FileManager.default.fileExists(atPath: modelPath) else { throw CheckpointError("\(modelPath) is missing") }
+        if FileManager.default.fileExists(atPath: "\(directory)/\(Manifest.name)") {
+            try Manifest.check(directory: directory)
+        }
+        let (_, metadata) = try SafeTensors.read(modelPath)
+        guard metadata["format"] == format, let stateText = metadata["state"],
+              (try? JSONDecoder().decode(TrainingState.self, from: Data(stateText.utf8))) != nil else {
+            throw CheckpointError("\(modelPath): metadata lacks the format or a readable training state")
+        }
+    }
+
+    /// The resolved configuration (JSON) a checkpoint was written with, when it records one.
+    public static func savedConfiguration(in directory: String) throws -> String? {
+        try SafeTensors.read("\(directory)/model.safetensors").metadata["config"]
     }
 
     /// The folder `latest` (or `best`) points at, or nil when the run has no checkpoint.
@@ -156,4 +241,65 @@ public func parameterChecksum(_ arena: ParameterArena) -> UInt64 {
     let values = UnsafeBufferPointer(start: arena.values.pointer, count: arena.values.count)
     for value in values { hash = (hash ^ UInt64(value.bitPattern)) &* 0x0000_0100_0000_01B3 }
     return hash
+}
+
+/// `manifest.json` of a step folder: every file's size and checksum, written after the files
+/// and before `latest` names the folder.
+/// ```json
+/// {"format": "parseval-checkpoint-1", "files": {"model.safetensors": {"bytes": 1234, "fnv1a64": "9f3c…"}, …}}
+/// ```
+/// The checksum is FNV-1a 64 over the file's little-endian 64-bit words (a short tail padded with
+/// zero bytes): it finds any single flipped bit, and it is no defence against deliberate edits.
+enum Manifest {
+    static let name = "manifest.json"
+    static let files = ["model.safetensors", "optimizer.safetensors"]
+
+    static func write(directory: String, files: [String]) throws {
+        var entries: [String: [String: String]] = [:]
+        for file in files {
+            let data = try contents("\(directory)/\(file)")
+            entries[file] = ["bytes": "\(data.count)", "fnv1a64": String(checksum(data), radix: 16)]
+        }
+        let document: [String: Any] = ["format": Checkpoint.format, "files": entries]
+        let json = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])
+        try AtomicFile.write(json, to: "\(directory)/\(name)")
+    }
+
+    static func check(directory: String) throws {
+        let path = "\(directory)/\(name)"
+        guard let text = FileManager.default.contents(atPath: path),
+              let document = try? JSONSerialization.jsonObject(with: text) as? [String: Any],
+              let files = document["files"] as? [String: [String: String]] else {
+            throw CheckpointError("\(path) is not a readable manifest")
+        }
+        for file in Manifest.files {
+            guard let expected = files[file] else { throw CheckpointError("\(path) does not list \(file)") }
+            let data = try contents("\(directory)/\(file)")
+            let actual = String(checksum(data), radix: 16)
+            guard expected["bytes"] == "\(data.count)", expected["fnv1a64"] == actual else {
+                throw CheckpointError("\(directory)/\(file) does not match its manifest (\(data.count) bytes, checksum "
+                                      + "\(actual); manifest: \(expected["bytes"] ?? "?") bytes, \(expected["fnv1a64"] ?? "?")): "
+                                      + "the file is damaged")
+            }
+        }
+    }
+
+    static func contents(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError("\(path): cannot read the file") }
+        return data
+    }
+
+    static func checksum(_ data: Data) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        data.withUnsafeBytes { raw in
+            let words = raw.count / 8
+            for index in 0..<words {
+                hash = (hash ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self))) &* 0x0000_0100_0000_01B3
+            }
+            var tail: UInt64 = 0
+            for (shift, byte) in raw[(8 * words)...].enumerated() { tail |= UInt64(byte) << (8 * UInt64(shift)) }
+            if raw.count % 8 != 0 { hash = (hash ^ tail) &* 0x0000_0100_0000_01B3 }
+        }
+        return hash
+    }
 }

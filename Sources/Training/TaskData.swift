@@ -29,21 +29,36 @@ public struct TaskData {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
             throw DatasetError(file: directory, "data.directory: no such folder (for listops, make one with `parseval generate listops`)")
         }
+        // An empty split is a data error naming its file: training on nothing, or reporting
+        // accuracy 0.0000 over 0 validation examples, would hide a wrong path or a bad download.
+        func nonEmpty(_ dataset: any Dataset, _ source: String, _ split: String) throws -> any Dataset {
+            guard dataset.count > 0 else {
+                throw DatasetError(file: source, "the \(split) split has no examples"
+                                   + (skip ? " (after skipping bad ones: data.skip_bad_examples)" : ""))
+            }
+            return dataset
+        }
         switch data.task {
         case "listops":
             return TaskData(
-                train: try ListOpsLoader.load(file: "\(directory)/basic_train.tsv", maxLength: length, skipBadExamples: skip),
-                validation: try ListOpsLoader.load(file: "\(directory)/basic_val.tsv", maxLength: length, skipBadExamples: skip),
+                train: try nonEmpty(ListOpsLoader.load(file: "\(directory)/basic_train.tsv", maxLength: length, skipBadExamples: skip),
+                                   "\(directory)/basic_train.tsv", "training"),
+                validation: try nonEmpty(ListOpsLoader.load(file: "\(directory)/basic_val.tsv", maxLength: length, skipBadExamples: skip),
+                                        "\(directory)/basic_val.tsv", "validation"),
                 vocabularySize: ListOpsLoader.vocabulary.count, classes: ListOpsLoader.classCount, paired: false)
         case "text":
             return TaskData(
-                train: try TextClassificationLoader.aclImdb(root: directory, split: "train", maxLength: length, skipBadExamples: skip),
-                validation: try TextClassificationLoader.aclImdb(root: directory, split: "test", maxLength: length, skipBadExamples: skip),
+                train: try nonEmpty(TextClassificationLoader.aclImdb(root: directory, split: "train", maxLength: length, skipBadExamples: skip),
+                                   "\(directory)/train", "training"),
+                validation: try nonEmpty(TextClassificationLoader.aclImdb(root: directory, split: "test", maxLength: length, skipBadExamples: skip),
+                                        "\(directory)/test", "validation"),
                 vocabularySize: 257, classes: 2, paired: false)
         case "retrieval":
             return TaskData(
-                train: try RetrievalLoader.load(file: "\(directory)/new_aan_pairs.train.tsv", maxLength: length, skipBadExamples: skip),
-                validation: try RetrievalLoader.load(file: "\(directory)/new_aan_pairs.eval.tsv", maxLength: length, skipBadExamples: skip),
+                train: try nonEmpty(RetrievalLoader.load(file: "\(directory)/new_aan_pairs.train.tsv", maxLength: length, skipBadExamples: skip),
+                                   "\(directory)/new_aan_pairs.train.tsv", "training"),
+                validation: try nonEmpty(RetrievalLoader.load(file: "\(directory)/new_aan_pairs.eval.tsv", maxLength: length, skipBadExamples: skip),
+                                        "\(directory)/new_aan_pairs.eval.tsv", "validation"),
                 vocabularySize: 257, classes: 2, paired: true)
         case "image":
             return TaskData(
@@ -52,8 +67,8 @@ public struct TaskData {
                 vocabularySize: 256, classes: 10, paired: false)
         case "pathfinder":
             return TaskData(
-                train: try PathfinderDataset(root: directory, split: .train, skipBadExamples: skip),
-                validation: try PathfinderDataset(root: directory, split: .validation, skipBadExamples: skip),
+                train: try nonEmpty(PathfinderDataset(root: directory, split: .train, skipBadExamples: skip), directory, "training"),
+                validation: try nonEmpty(PathfinderDataset(root: directory, split: .validation, skipBadExamples: skip), directory, "validation"),
                 vocabularySize: PathfinderDataset.vocabularySize, classes: 2, paired: false)
         case "cifar10":
             let encoding = CIFAR10Loader.Encoding.rgb(mean: data.mean, standardDeviation: data.standardDeviation)
@@ -69,7 +84,9 @@ public struct TaskData {
                 root: "\(directory)/val",
                 transform: .evaluation(size: data.imageSize, mean: data.mean, standardDeviation: data.standardDeviation),
                 classNames: train.classNames)
-            return TaskData(train: train, validation: validation, vocabularySize: 0, classes: train.classNames.count,
+            return TaskData(train: try nonEmpty(train, "\(directory)/train", "training"),
+                            validation: try nonEmpty(validation, "\(directory)/val", "validation"),
+                            vocabularySize: 0, classes: train.classNames.count,
                             paired: false, images: true)
         default:
             throw ConfigurationError("data.task '\(data.task)' has no loader")
@@ -85,6 +102,5 @@ public struct TaskData {
         if configuration.model.classes != classes {
             throw ConfigurationError("model.classes is \(configuration.model.classes), the \(configuration.data.task) task has \(classes)")
         }
-        if train.count == 0 { throw ConfigurationError("data.directory \(configuration.data.directory): the training split is empty") }
     }
 }

@@ -50,6 +50,8 @@ public final class Trainer {
         }
         let (shards, shard) = (grid.dataParallel, grid.dataRank)
         let localBatch = try configuration.localBatchSize(ranks: shards)
+        let ranksOnHost = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
+        try MemoryEstimate(configuration, dataParallelRanks: shards).check(ranksOnHost: ranksOnHost)
         let seed = UInt64(bitPattern: Int64(configuration.training.seed))
         fault = try FaultInjection.fromEnvironment()
         if world.size > 1 {
@@ -103,22 +105,60 @@ public final class Trainer {
             skipBadExamples: d.skipBadExamples, seed: seed)
         configurationJSON = try ConfigurationLoader.encode(configuration)
         log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
-        if world.isRoot {
-            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-            try AtomicFile.write(Data(configurationJSON.utf8), to: "\(runDirectory)/config.json")
-        }
         try world.barrier()
+    }
+
+    /// Takes the run folder's lock (rank 0) for this training job: another live job on the same
+    /// folder is an error on every rank; a stale lock is taken over with a message.
+    public func lockRunFolder() throws {
+        try world.allOrNone {
+            guard world.isRoot else { return }
+            if let note = try RunLock.acquire(run: runDirectory) { log.message("\(runDirectory): \(note)") }
+        }
+    }
+
+    /// `train --fresh`: removes the run folder's checkpoints and metrics.jsonl (rank 0), so the
+    /// new run starts a clean history rather than mixing with the old one's.
+    public func discardHistory() throws {
+        try world.allOrNone {
+            guard world.isRoot else { return }
+            for path in [Checkpoint.folder(run: runDirectory), "\(runDirectory)/metrics.jsonl"]
+            where FileManager.default.fileExists(atPath: path) {
+                try FileManager.default.removeItem(atPath: path)
+            }
+        }
     }
 
     // MARK: - Resume
 
-    /// Restores the newest checkpoint of the run folder, if any; returns its step. Rank 0
-    /// chooses the checkpoint; every rank loads it (the run folder must be shared).
+    /// Restores the newest intact checkpoint of the run folder, if any; returns its step. Rank 0
+    /// chooses the checkpoint (passing over damaged ones, which it reports) and checks that it
+    /// was made with the same model, task and seed; every rank loads it (the run folder must be
+    /// shared).
     @discardableResult
     public func resumeIfPossible() throws -> Int? {
-        let chosen = try world.allOrNone { world.isRoot ? try Checkpoint.resolve(run: runDirectory) ?? "" : "" }
+        let chosen = try world.allOrNone { () -> String in
+            guard world.isRoot else { return "" }
+            let choice = try Checkpoint.chooseForResume(run: runDirectory)
+            for note in choice.notes { log.message("resume: \(note)") }
+            guard let directory = choice.directory else { return "" }
+            if let saved = try Checkpoint.savedConfiguration(in: directory) {
+                let differences = try configuration.resumeConflicts(withSaved: saved)
+                if !differences.isEmpty {
+                    throw ConfigurationError(
+                        "\(directory) was written with a different configuration: "
+                        + differences.map { "\($0.key) \($0.saved) → \($0.now)" }.joined(separator: ", ")
+                        + ". These keys must match to resume; use --fresh to start this run folder over, or another output.directory")
+                }
+            }
+            return directory
+        }
         let directory = try world.broadcast(chosen)
-        if directory.isEmpty { return nil }
+        if directory.isEmpty {
+            // No checkpoint: lines in metrics.jsonl come from a run killed before its first one.
+            try log.truncate(after: 0)
+            return nil
+        }
         state = try world.allOrNone { try Checkpoint.load(from: directory, into: model.arena, optimizer: optimizer) }
         guard try world.agree(on: parameterChecksum(model.arena)) else {
             throw CheckpointError("\(directory): ranks read different parameters (is the run folder shared by all ranks?)")
@@ -145,12 +185,19 @@ public final class Trainer {
         let endStep = min(stopStep ?? t.steps, t.steps)
         let start = Date()
         let startStep = state.step
-        var window = (loss: 0.0, correct: 0.0, count: 0.0, tokens: 0.0, skipped: 0, norm: 0.0)
+        var window = state.window ?? MetricsWindow()
+        var windowTokens = 0.0  // progress line only: its tokens/s is not a metric
         var windowStart = Date()
         log.message("training \(configuration.model.mixer.rawValue) on \(configuration.data.task): "
                     + "\(data.train.count) examples, \(model.arena.count) parameters, \(world.size) rank(s), "
                     + "global batch \(t.batchSize), \(t.steps) steps → \(runDirectory)")
         var lastValidation = (accuracy: -1.0, loss: Double.nan)
+        // The resolved config is written by training only, once the run is under way: `eval`
+        // and a run that failed to start leave the folder's config.json as it was.
+        if world.isRoot {
+            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+            try AtomicFile.write(Data(configurationJSON.utf8), to: "\(runDirectory)/config.json")
+        }
         while state.step < endStep {
             CollectiveWatchdog.setContext("step \(state.step + 1)")
             let learningRate = schedule.learningRate(at: state.step)
@@ -162,8 +209,8 @@ public final class Trainer {
                 window.loss += outcome.lossSum
                 window.correct += outcome.correct
                 window.count += outcome.count
-                window.tokens += outcome.tokens
-                window.norm = outcome.gradientNorm
+                window.gradientNorm = outcome.gradientNorm
+                windowTokens += outcome.tokens
             }
             state.step += 1
 
@@ -177,14 +224,16 @@ public final class Trainer {
                 try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "train",
                                              loss: loss, accuracy: accuracy,
                                              examples: Int(window.count), learningRate: Double(learningRate),
-                                             gradientNorm: window.norm, skippedSteps: window.skipped))
+                                             gradientNorm: window.gradientNorm, skippedSteps: window.skipped))
                 let lossText = loss.map { String(format: "%.4f", $0) } ?? "n/a", accuracyText = accuracy.map { String(format: "%.3f", $0) } ?? "n/a"
                 log.progress(String(format: "step %d/%d | epoch %d | loss %@ | acc %@ | lr %.2e | %.0f tok/s | ETA %@",
                                     state.step, t.steps, state.epoch, lossText, accuracyText,
-                                    learningRate, window.tokens / max(elapsed, 1e-9), formatDuration(eta)))
-                window = (0, 0, 0, 0, 0, 0)
+                                    learningRate, windowTokens / max(elapsed, 1e-9), formatDuration(eta)))
+                window = MetricsWindow()
+                windowTokens = 0
                 windowStart = Date()
             }
+            state.window = window  // a checkpoint of this step carries the open window
             if configuration.parallel.checkEvery > 0 && state.step % configuration.parallel.checkEvery == 0 {
                 guard try world.agree(on: parameterChecksum(model.arena)) else {
                     MPIRuntime.abort("parameters diverged across ranks at step \(state.step)")

@@ -1,3 +1,4 @@
+import Foundation
 import Layers
 import Models
 import TensorCore
@@ -197,6 +198,39 @@ extension TrainingConfiguration {
         try require(data.sequenceLength == model.maxLength,
                     "data.sequence_length (\(data.sequenceLength)) must equal model.max_length (\(model.maxLength))")
         try require(data.sequenceLength % p == 0, "data.sequence_length \(data.sequenceLength) is not divisible by \(p)")
+    }
+
+    /// Keys that define what a run computes: a checkpoint resumes only under the same values.
+    /// Everything else (run length, cadences, precision, threads and parallel layout, paths,
+    /// optimizer settings and schedule) may change between a run and its resume.
+    static let resumeIdentityKeys = ["model.", "data.task", "data.sequence_length", "data.image_size",
+                                     "training.seed", "training.batch_size", "training.accumulation",
+                                     "training.label_smoothing", "optimizer.name"]
+
+    /// The identity keys whose values differ between this configuration and `saved` (a
+    /// checkpoint's resolved config, JSON), with both values.
+    public func resumeConflicts(withSaved saved: String) throws -> [(key: String, saved: String, now: String)] {
+        func flatten(_ json: String) throws -> [String: String] {
+            guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return [:] }
+            var flat: [String: String] = [:]
+            func walk(_ value: Any, _ path: String) {
+                if let dictionary = value as? [String: Any] {
+                    for (key, child) in dictionary { walk(child, path.isEmpty ? key : "\(path).\(key)") }
+                } else if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]) {
+                    flat[path] = String(decoding: data, as: UTF8.self)
+                }
+            }
+            walk(object, "")
+            return flat
+        }
+        let (before, now) = (try flatten(saved), try flatten(ConfigurationLoader.encode(self)))
+        let keys = Set(before.keys).union(now.keys).filter { key in
+            TrainingConfiguration.resumeIdentityKeys.contains { $0.hasSuffix(".") ? key.hasPrefix($0) : key == $0 }
+        }
+        return keys.sorted().compactMap { key in
+            let (old, new) = (before[key] ?? "(absent)", now[key] ?? "(absent)")
+            return old == new ? nil : (key, old, new)
+        }
     }
 
     /// Checks that the global batch splits over `ranks` data-parallel ranks and micro-batches.

@@ -22,7 +22,7 @@ extension Parseval {
         @Option(help: "YAML config (configs/ has one per LRA task and model).") var config: String
         @Option(name: .customLong("set"), help: "Override a key: --set model.dim=128 (repeatable).")
         var overrides: [String] = []
-        @Flag(help: "Ignore checkpoints already in the run folder and start from step 0.") var fresh = false
+        @Flag(help: "Start from step 0, removing the run folder's checkpoints and metrics.jsonl first.") var fresh = false
 
         func run() throws {
             let world = MPIRuntime.initialize()
@@ -31,7 +31,8 @@ extension Parseval {
                 let configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
                 let trainer = try Trainer(configuration: configuration, world: world)
                 if world.isRoot { print(trainer.matmulSummary) }
-                if !fresh { try trainer.resumeIfPossible() }
+                try trainer.lockRunFolder()
+                if fresh { try trainer.discardHistory() } else { try trainer.resumeIfPossible() }
                 let summary = try trainer.run()
                 if world.isRoot {
                     print(String(format: "validation accuracy %.4f (loss %.4f) after %d steps",
@@ -116,7 +117,7 @@ func reportingFailures(_ world: Communicator, _ body: () throws -> Void) throws 
     } catch {
         let code: Int32
         switch error {
-        case is ConfigurationError: code = 2
+        case is ConfigurationError, is RunLockError: code = 2
         case is DatasetError: code = 3
         case is CheckpointError: code = 4
         case is NonFiniteError: code = 5

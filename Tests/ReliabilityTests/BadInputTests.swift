@@ -59,6 +59,40 @@ final class BadInputTests: TrainingRunTestCase {
         return try train(run: "data", ["data.directory=\(data)"])
     }
 
+    /// An empty document, or a split with no examples, is a data error naming the file; with
+    /// `data.skip_bad_examples` the empty document is skipped and the run goes on.
+    func testEmptyDocumentsAndEmptySplitsAreDataErrors() throws {
+        let text = "\(folder!)/aclImdb"
+        for (split, count) in [("train", 8), ("test", 4)] {
+            for (label, name) in ["neg", "pos"].enumerated() {
+                let directory = "\(text)/\(split)/\(name)"
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                for index in 0..<count {
+                    try "\(label == 0 ? "dull" : "great") film number \(index)".write(toFile: "\(directory)/\(index)_1.txt", atomically: true, encoding: .utf8)
+                }
+            }
+        }
+        try Data().write(to: URL(fileURLWithPath: "\(text)/train/pos/3_1.txt"))
+        let textSettings = ["data.task=text", "data.directory=\(text)", "model.vocabulary_size=257", "model.classes=2",
+                            "training.steps=2", "training.batch_size=4"]
+        assertExit(try train(run: "empty-document", textSettings), 3, mentions: ["train/pos/3_1.txt", "empty document"])
+        assertExit(try train(run: "skipped-document", textSettings + ["data.skip_bad_examples=true"]), 0)
+
+        let listops = "\(folder!)/empty-validation"
+        try FileManager.default.copyItem(atPath: "\(folder!)/data", toPath: listops)
+        try "Source\tTarget\n".write(toFile: "\(listops)/basic_val.tsv", atomically: true, encoding: .utf8)
+        assertExit(try train(run: "empty-split", ["data.directory=\(listops)"]), 3,
+                   mentions: ["basic_val.tsv", "the validation split has no examples"])
+    }
+
+    /// Sizes no machine holds are configuration errors that say what the run would need.
+    func testARunThatCannotFitIsAConfigurationErrorWithTheEstimate() throws {
+        for settings in [["model.dim=1000000000"],
+                         ["model.max_length=1000000000", "data.sequence_length=1000000000"]] {
+            assertExit(try train(run: "huge", settings), 2, mentions: ["the run needs at least", "GB per rank", "this machine has"])
+        }
+    }
+
     func testTruncatedTSVNamesFileAndLine() throws {
         let outcome = try trainOnEditedListOps { bytes in
             // Cut the last row (line 65: the header and 64 rows) before its tab.
@@ -114,8 +148,8 @@ final class BadInputTests: TrainingRunTestCase {
     // MARK: - Checkpoints (exit 4)
 
     /// A copy of a 2-step run with its checkpoint's model file `edit`ed, resumed to step 4.
-    func resumeFromEditedCheckpoint(_ settings: [String] = [], _ edit: (inout [UInt8]) -> Void = { _ in })
-        throws -> ParsevalProcess.Outcome {
+    func resumeFromEditedCheckpoint(_ settings: [String] = [], removingManifest: Bool = false,
+                                    _ edit: (inout [UInt8]) -> Void = { _ in }) throws -> ParsevalProcess.Outcome {
         let base = runFolder("base")
         if !FileManager.default.fileExists(atPath: base) {
             assertExit(try train(run: "base", ["training.steps=2"]), 0)
@@ -126,18 +160,35 @@ final class BadInputTests: TrainingRunTestCase {
         var bytes = [UInt8](try Data(contentsOf: model))
         edit(&bytes)
         try Data(bytes).write(to: model)
+        if removingManifest { try FileManager.default.removeItem(atPath: "\(runFolder(run))/checkpoints/step-00000002/manifest.json") }
         return try train(run: run, ["training.steps=4"] + settings)
     }
 
+    /// The run's only checkpoint damaged: exit 4 naming the file and the damage (the manifest
+    /// catches any changed byte; without a manifest the parameter checksum and the parser do).
     func testDamagedCheckpointsAreCheckpointErrors() throws {
         assertExit(try resumeFromEditedCheckpoint(), 0, mentions: ["resumed from"])  // the copy itself resumes
-        assertExit(try resumeFromEditedCheckpoint { $0.removeLast($0.count / 2) }, 4, mentions: ["model.safetensors", "truncated"])
-        assertExit(try resumeFromEditedCheckpoint { $0[$0.count - 1] ^= 0x40 }, 4, mentions: ["checksum mismatch"])
-        assertExit(try resumeFromEditedCheckpoint { $0 = Array($0.prefix(4)) }, 4, mentions: ["truncated"])
+        for damage in [{ (bytes: inout [UInt8]) in bytes.removeLast(bytes.count / 2) }, { $0[$0.count - 1] ^= 0x40 },
+                       { $0 = Array($0.prefix(4)) }] {
+            assertExit(try resumeFromEditedCheckpoint([], damage), 4,
+                       mentions: ["no intact checkpoint", "model.safetensors does not match its manifest"])
+        }
+        assertExit(try resumeFromEditedCheckpoint(removingManifest: true) { $0.removeLast($0.count / 2) }, 4,
+                   mentions: ["model.safetensors", "truncated"])
+        assertExit(try resumeFromEditedCheckpoint(removingManifest: true) { $0[$0.count - 1] ^= 0x40 }, 4,
+                   mentions: ["checksum mismatch"])
     }
 
-    func testCheckpointOfAnotherShapeOrModelIsACheckpointError() throws {
-        assertExit(try resumeFromEditedCheckpoint(["model.mlp_hidden=48"]), 4, mentions: ["has shape [32, 16], this model needs [48, 16]"])
-        assertExit(try resumeFromEditedCheckpoint(["model.depth=2"]), 4, mentions: ["another model's checkpoint"])
+    /// Resuming with another model is refused from the checkpoint's saved config (exit 2); a
+    /// checkpoint loaded into another model by `eval` fails on the tensors' names and shapes.
+    func testCheckpointOfAnotherShapeOrModelIsAnError() throws {
+        assertExit(try resumeFromEditedCheckpoint(["model.mlp_hidden=48"]), 2, mentions: ["model.mlp_hidden 32 → 48"])
+        let checkpoint = "\(runFolder("base"))/checkpoints/step-00000002"
+        for (setting, message) in [("model.mlp_hidden=48", "has shape [32, 16], this model needs [48, 16]"),
+                                   ("model.depth=2", "another model's checkpoint")] {
+            let eval = try ParsevalProcess.run(["eval", "--run", runFolder("base"), "--checkpoint", checkpoint,
+                                                "--set", setting], in: folder)
+            assertExit(eval, 4, mentions: [message])
+        }
     }
 }

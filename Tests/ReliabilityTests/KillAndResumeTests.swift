@@ -31,6 +31,31 @@ final class KillAndResumeTests: TrainingRunTestCase {
         XCTAssertEqual(try metrics(run: "killed"), try metrics(run: "straight"), "metrics.jsonl must continue exactly")
     }
 
+    /// Metrics windows longer than the checkpoint interval (log every 5 steps, checkpoint every
+    /// 4): the window open at the checkpoint is saved with it, so every record after a resume
+    /// covers the same steps as an uninterrupted run's.
+    func testMetricsWindowsSpanningAResumeMatchAnUninterruptedRun() throws {
+        let settings = ["training.log_every=5", "training.checkpoint_every=4"]
+        assertExit(try train(run: "windows-straight", settings), 0)
+        for stop in [6, 13, 22] {
+            let run = "windows-\(stop)"
+            assertExit(try train(run: run, settings, fault: "kind:exit,step:\(stop + 1)"), 3)
+            assertExit(try train(run: run, settings), 0, mentions: ["resumed from"])
+            XCTAssertEqual(try metrics(run: run), try metrics(run: "windows-straight"),
+                           "killed at step \(stop + 1) with a window open since step \(stop / 5 * 5)")
+        }
+    }
+
+    /// Killed while writing the first checkpoint: the rerun starts at step 0 and the lines the
+    /// killed run wrote are not kept twice.
+    func testKilledDuringTheFirstCheckpointLeavesNoDuplicateMetrics() throws {
+        assertExit(try train(run: "first-straight"), 0)
+        let killed = try train(run: "first-killed", fault: "kind:kill_mid_write,step:4")
+        XCTAssertEqual(killed.signal, SIGKILL, killed.summary)
+        assertExit(try train(run: "first-killed"), 0)
+        XCTAssertEqual(try metrics(run: "first-killed"), try metrics(run: "first-straight"))
+    }
+
     func testKillAfterWritingACheckpointBeforeUpdatingLatestKeepsThePreviousOne() throws {
         try checkKillDuringCheckpoint(kind: "kill_before_pointer") { stepFolder in
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(stepFolder)/model.safetensors"),

@@ -137,7 +137,7 @@ final class CheckpointTests: XCTestCase {
         }
         _ = try saveTrainedCheckpoint(step: 3)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-        XCTAssertEqual(names, ["model.safetensors", "optimizer.safetensors"])
+        XCTAssertEqual(names, ["manifest.json", "model.safetensors", "optimizer.safetensors"])
     }
 }
 

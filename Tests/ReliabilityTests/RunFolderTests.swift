@@ -1,0 +1,126 @@
+import Foundation
+import Training
+import XCTest
+
+/// Damaged checkpoints, a missing `latest`, `--fresh`, a resume with another configuration,
+/// and `eval`: what a run folder survives and what never changes it.
+final class RunFolderTests: TrainingRunTestCase {
+    /// Flips one bit of `file` at `offset` (from the end when negative).
+    func flipBit(_ path: String, at offset: Int) throws {
+        var data = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        let index = offset >= 0 ? offset : data.count + offset
+        data[index] ^= 0x10
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    func stepFolder(_ run: String, _ step: Int) -> String {
+        "\(Checkpoint.folder(run: runFolder(run)))/" + String(format: "step-%08d", step)
+    }
+
+    /// One bit flipped in the newest checkpoint's metadata (its JSON header), or in its
+    /// optimizer state: resume names the damage, falls back to the previous checkpoint (step 28),
+    /// trains steps 29 and 30 again and ends bit-identical to the run before the damage.
+    func testADamagedNewestCheckpointFallsBackToTheNewestIntactOne() throws {
+        assertExit(try train(run: "straight"), 0)
+        for (label, file, offset) in [("metadata", "model.safetensors", 60), ("optimizer", "optimizer.safetensors", -8)] {
+            let run = "damaged-\(label)"
+            assertExit(try train(run: run), 0)
+            try flipBit("\(stepFolder(run, 30))/\(file)", at: offset)
+            let resumed = try train(run: run)
+            assertExit(resumed, 0, mentions: ["skipped step-00000030", "does not match its manifest",
+                                              "resumed from \(stepFolder(run, 28))"])
+            assertBitIdentical(try finalParameters(run: run), try finalParameters(run: "straight"),
+                               "\(label) damaged at step 30, resumed from step 28")
+            XCTAssertEqual(try metrics(run: run), try metrics(run: "straight"))
+            XCTAssertEqual(try latestName(run: run), "step-00000030")
+        }
+    }
+
+    func testEveryCheckpointDamagedIsACheckpointErrorNamingThem() throws {
+        assertExit(try train(run: "ruined", ["training.steps=8"]), 0)
+        for step in [4, 8] { try flipBit("\(stepFolder("ruined", step))/model.safetensors", at: -4) }
+        assertExit(try train(run: "ruined"), 4, mentions: ["no intact checkpoint", "skipped step-00000008", "skipped step-00000004"])
+    }
+
+    /// Without `latest` the run resumes from the newest intact step folder, not from step 0,
+    /// and pruning keeps what the run references.
+    func testAMissingLatestResumesFromTheNewestStepFolder() throws {
+        assertExit(try train(run: "straight"), 0)
+        assertExit(try train(run: "pointerless"), 0)
+        try FileManager.default.removeItem(atPath: "\(Checkpoint.folder(run: runFolder("pointerless")))/latest")
+        try FileManager.default.removeItem(atPath: stepFolder("pointerless", 30))
+        assertExit(try train(run: "pointerless"), 0, mentions: ["latest is missing", "resumed from \(stepFolder("pointerless", 28))"])
+        assertBitIdentical(try finalParameters(run: "pointerless"), try finalParameters(run: "straight"), "resumed without latest")
+        XCTAssertEqual(try latestName(run: "pointerless"), "step-00000030")
+        let left = try FileManager.default.contentsOfDirectory(atPath: Checkpoint.folder(run: runFolder("pointerless")))
+            .filter { $0.hasPrefix("step-") }.sorted()
+        XCTAssertEqual(left, ["step-00000028", "step-00000030"])
+    }
+
+    /// `--fresh` over an old run: no old checkpoint or metrics line survives.
+    func testFreshStartsACleanHistory() throws {
+        assertExit(try train(run: "clean", ["training.seed=9"]), 0)
+        assertExit(try train(run: "reused", ["training.seed=3", "training.steps=20"]), 0)
+        let fresh = try ParsevalProcess.run(trainArguments(run: "reused", ["training.seed=9"]) + ["--fresh"], in: folder)
+        assertExit(fresh, 0)
+        XCTAssertEqual(try metrics(run: "reused"), try metrics(run: "clean"), "metrics.jsonl holds only the fresh run")
+        assertBitIdentical(try finalParameters(run: "reused"), try finalParameters(run: "clean"), "fresh run")
+    }
+
+    /// Resuming with another seed or model is a configuration error naming the keys, and the
+    /// folder's config.json stays the run's.
+    func testResumingWithAnotherSeedOrModelNamesTheKeys() throws {
+        assertExit(try train(run: "fingerprint", ["training.steps=8"]), 0)
+        let configPath = "\(runFolder("fingerprint"))/config.json"
+        let before = try String(contentsOfFile: configPath, encoding: .utf8)
+        assertExit(try train(run: "fingerprint", ["training.seed=6"]), 2, mentions: ["training.seed 5 → 6", "--fresh"])
+        assertExit(try train(run: "fingerprint", ["model.dim=32"]), 2, mentions: ["model.dim 16 → 32"])
+        XCTAssertEqual(try String(contentsOfFile: configPath, encoding: .utf8), before, "a failed resume must not rewrite config.json")
+        // Run length, cadence and precision may change.
+        assertExit(try train(run: "fingerprint", ["training.steps=10", "training.log_every=2", "training.precision=bf16"]), 0,
+                   mentions: ["resumed from"])
+    }
+
+    func testEvalLeavesTheRunFolderAlone() throws {
+        assertExit(try train(run: "evaluated", ["training.steps=4"]), 0)
+        let configPath = "\(runFolder("evaluated"))/config.json"
+        let before = try String(contentsOfFile: configPath, encoding: .utf8)
+        let eval = try ParsevalProcess.run(["eval", "--run", runFolder("evaluated"), "--set", "training.eval_batches=1",
+                                            "--set", "training.seed=77"], in: folder)
+        assertExit(eval, 0, mentions: ["validation accuracy"])
+        XCTAssertEqual(try String(contentsOfFile: configPath, encoding: .utf8), before)
+    }
+
+    // MARK: - One job per run folder
+
+    func testASecondJobOnARunFolderInUseIsRefusedAndADeadJobsLockIsTakenOver() throws {
+        let settings = ["training.steps=2000"]
+        let first = try ParsevalProcess(trainArguments(run: "shared", settings), in: folder)
+        let deadline = Date().addingTimeInterval(60)
+        while first.isRunning && Date() < deadline
+                && ((try? String(contentsOfFile: "\(runFolder("shared"))/metrics.jsonl", encoding: .utf8)) ?? "").count < 300 {
+            usleep(5_000)
+        }
+        let second = try train(run: "shared", settings)
+        assertExit(second, 2, mentions: ["is in use by another training job", "\"pid\""])
+        first.send(SIGKILL)
+        _ = first.wait(timeout: 10)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(runFolder("shared"))/\(RunLock.fileName)"), "SIGKILL leaves the lock")
+        let third = try train(run: "shared", ["training.steps=40"])
+        assertExit(third, 0, mentions: ["took over a stale lock", "has exited", "resumed from"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(runFolder("shared"))/\(RunLock.fileName)"),
+                       "the lock goes when the job ends")
+    }
+
+    /// A lock from another host is honoured while its heartbeat is fresh and taken over once it
+    /// is older than `RunLock.staleSeconds`.
+    func testALockFromAnotherHostIsStaleOnlyWithoutAHeartbeat() throws {
+        let run = runFolder("remote")
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let lock = "\(run)/\(RunLock.fileName)"
+        try #"{"host": "node-17", "pid": 4242, "started": "2026-01-01T00:00:00Z"}"#.write(toFile: lock, atomically: true, encoding: .utf8)
+        assertExit(try train(run: "remote", ["training.steps=2"]), 2, mentions: ["node-17"])
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-RunLock.staleSeconds - 60)], ofItemAtPath: lock)
+        assertExit(try train(run: "remote", ["training.steps=2"]), 0, mentions: ["took over a stale lock (no heartbeat for"])
+    }
+}
