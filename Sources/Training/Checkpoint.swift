@@ -105,6 +105,15 @@ public enum Checkpoint {
         }
     }
 
+    /// Points `best` at the checkpoint of `step` when `latest` names it (a run whose only
+    /// evaluation came at its end).
+    static func markLatestAsBest(run: String, step: Int) throws {
+        let root = folder(run: run), name = String(format: "step-%08d", step)
+        let latest = (try? String(contentsOfFile: "\(root)/latest", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard latest == name, !FileManager.default.fileExists(atPath: "\(root)/best") else { return }
+        try AtomicFile.write(Data(name.utf8), to: "\(root)/best")
+    }
+
     /// The checkpoint a resume should load: the folder `latest` names if it is intact, else the
     /// newest intact step folder, with a note for each one passed over and why. The directory
     /// is nil when the run has no checkpoint (a step folder with no manifest that `latest` does

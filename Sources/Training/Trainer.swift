@@ -267,6 +267,11 @@ public final class Trainer {
         if lastValidation.accuracy < 0 {
             let result = try evaluate()
             lastValidation = (result.accuracy, result.loss)
+            // With eval_every 0 this is the run's only evaluation: its checkpoint is the best
+            // one evaluated, so `eval --checkpoint best` works for every finished run.
+            if state.bestStep < 0 {
+                try world.allOrNone { if world.isRoot { try Checkpoint.markLatestAsBest(run: runDirectory, step: state.step) } }
+            }
         }
         log.message("")
         return Summary(steps: state.step, validationAccuracy: lastValidation.accuracy, validationLoss: lastValidation.loss,

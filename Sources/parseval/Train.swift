@@ -77,8 +77,10 @@ extension Parseval {
                 }
                 let state = try Checkpoint.load(from: directory, into: trainer.model.arena)
                 var lines: [String] = []
+                // The ranks of a sequence group share their examples (and logits): one writes them.
+                let writesLogits = trainer.grid.sequenceGroup.rank == 0
                 let result = try trainer.evaluate(maxBatches: Int.max) { batch, output in
-                    for (k, index) in batch.indices.enumerated() where batch.labels[k] >= 0 {
+                    for (k, index) in batch.indices.enumerated() where writesLogits && batch.labels[k] >= 0 {
                         let row = (0..<output.shape[1]).map { String(output[k, $0]) }.joined(separator: "\t")
                         lines.append("\(index)\t\(batch.labels[k])\t\(row)")
                     }

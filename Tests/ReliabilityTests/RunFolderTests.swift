@@ -123,4 +123,29 @@ final class RunFolderTests: TrainingRunTestCase {
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-RunLock.staleSeconds - 60)], ofItemAtPath: lock)
         assertExit(try train(run: "remote", ["training.steps=2"]), 0, mentions: ["took over a stale lock (no heartbeat for"])
     }
+
+    // MARK: - Evaluation
+
+    /// `eval_every: 0` (the tiny config's): the end-of-run evaluation makes the last checkpoint
+    /// `best`, so the README's `eval --checkpoint best` works.
+    func testARunWithoutPeriodicEvaluationStillHasABestCheckpoint() throws {
+        assertExit(try train(run: "final-only"), 0)
+        let eval = try ParsevalProcess.run(["eval", "--run", runFolder("final-only"), "--checkpoint", "best"], in: folder)
+        assertExit(eval, 0, mentions: ["step-00000030 (step 30): validation accuracy"])
+    }
+
+    /// Sequence parallelism: the two ranks of a sequence share each example; `eval --logits`
+    /// writes each example once, as one process does.
+    func testSequenceParallelEvalWritesEachExampleOnce() throws {
+        let settings = ["model.mixer=fftnet", "parallel.seq_parallel=2", "training.steps=4"]
+        assertExit(try train(run: "sharded", settings, ranks: 2), 0)
+        let (two, one) = ("\(folder!)/two.tsv", "\(folder!)/one.tsv")
+        assertExit(try ParsevalProcess.run(["eval", "--run", runFolder("sharded"), "--logits", two], ranks: 2, in: folder), 0)
+        assertExit(try ParsevalProcess.run(["eval", "--run", runFolder("sharded"), "--logits", one,
+                                            "--set", "parallel.seq_parallel=1"], in: folder), 0)
+        let rows = { (path: String) in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst() }
+        let (sharded, single) = (try rows(two), try rows(one))
+        XCTAssertEqual(sharded.count, 16, "16 validation examples, each once")
+        XCTAssertEqual(sharded.map { $0.split(separator: "\t").prefix(2) }, single.map { $0.split(separator: "\t").prefix(2) })
+    }
 }
