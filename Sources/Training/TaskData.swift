@@ -1,17 +1,18 @@
 import Datasets
 import Foundation
 
-/// The training and validation splits of a task, read from `data.directory`.
+/// The training and validation splits of a task, read from `data.directory`, and its test
+/// split on demand (`loadTest`), as LRA splits each task:
 ///
-/// | task | files |
-/// |---|---|
-/// | listops | `basic_train.tsv`, `basic_val.tsv` (LRA's TSV; `parseval generate listops`) |
-/// | text | aclImdb layout: `train/{pos,neg}/*.txt`, `test/{pos,neg}/*.txt` |
-/// | retrieval | `new_aan_pairs.train.tsv`, `new_aan_pairs.eval.tsv` (LRA's AAN TSV) |
-/// | image | CIFAR-10 binary batches `data_batch_1..5.bin`, `test_batch.bin` |
-/// | cifar10 | CIFAR-10 binary batches as normalised RGB images (the ViT) |
-/// | imagenet | `train/<class>/*.{jpg,png}`, `val/<class>/…`; random-resized crop + flip, resize + centre crop |
-/// | pathfinder | `curv_contour_length_14/metadata/*.npy` lists and `imgs/` PNGs (`parseval generate pathfinder`); LRA's 80/10/10 split |
+/// | task | train | validation | test |
+/// |---|---|---|---|
+/// | listops | `basic_train.tsv` | `basic_val.tsv` | `basic_test.tsv` (LRA's TSV; `parseval generate listops`) |
+/// | text | aclImdb `train/{pos,neg}/*.txt` | `test/…` (LRA has no other) | `test/…` |
+/// | retrieval | `new_aan_pairs.train.tsv` | `new_aan_pairs.eval.tsv` | `new_aan_pairs.test.tsv` |
+/// | image | `data_batch_1..5.bin`, first 90% | the last 10% of them | `test_batch.bin` |
+/// | cifar10 | `data_batch_1..5.bin` (normalised RGB, the ViT) | `test_batch.bin` | `test_batch.bin` |
+/// | imagenet | `train/<class>/*.{jpg,png}` | `val/<class>/…` | none (ImageNet's test labels are not public) |
+/// | pathfinder | `metadata/*.npy` + `imgs/`, LRA's first 80% | next 10% | last 10% |
 public struct TaskData {
     public var train: any Dataset
     public var validation: any Dataset
@@ -61,9 +62,14 @@ public struct TaskData {
                                         "\(directory)/new_aan_pairs.eval.tsv", "validation"),
                 vocabularySize: 257, classes: 2, paired: true)
         case "image":
+            // LRA trains on the training batches' first 90% and validates on the rest.
+            let all = try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), skipBadExamples: skip)
+            let cut = all.count - all.count / 10
             return TaskData(
-                train: try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), skipBadExamples: skip),
-                validation: try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), skipBadExamples: skip),
+                train: try nonEmpty(InMemoryDataset(examples: Array(all.examples[..<cut]), badExamples: all.badExamples),
+                                    "\(directory)/data_batch_1..5.bin", "training"),
+                validation: try nonEmpty(InMemoryDataset(examples: Array(all.examples[cut...])),
+                                         "\(directory)/data_batch_1..5.bin (last 10%)", "validation"),
                 vocabularySize: 256, classes: 10, paired: false)
         case "pathfinder":
             return TaskData(
@@ -91,6 +97,36 @@ public struct TaskData {
         default:
             throw ConfigurationError("data.task '\(data.task)' has no loader")
         }
+    }
+
+    /// The task's test split (table above); a data error when its files are missing, empty or
+    /// when the task has none.
+    public static func loadTest(_ data: DataConfiguration) throws -> any Dataset {
+        let directory = data.directory, length = data.sequenceLength, skip = data.skipBadExamples
+        let (dataset, source): (any Dataset, String)
+        switch data.task {
+        case "listops":
+            source = "\(directory)/basic_test.tsv"
+            dataset = try ListOpsLoader.load(file: source, maxLength: length, skipBadExamples: skip)
+        case "text":
+            source = "\(directory)/test"
+            dataset = try TextClassificationLoader.aclImdb(root: directory, split: "test", maxLength: length, skipBadExamples: skip)
+        case "retrieval":
+            source = "\(directory)/new_aan_pairs.test.tsv"
+            dataset = try RetrievalLoader.load(file: source, maxLength: length, skipBadExamples: skip)
+        case "image", "cifar10":
+            source = "\(directory)/test_batch.bin"
+            let encoding: CIFAR10Loader.Encoding = data.task == "image" ? .grayscaleTokens
+                : .rgb(mean: data.mean, standardDeviation: data.standardDeviation)
+            dataset = try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), encoding: encoding, skipBadExamples: skip)
+        case "pathfinder":
+            source = directory
+            dataset = try PathfinderDataset(root: directory, split: .test, skipBadExamples: skip)
+        default:
+            throw DatasetError(file: directory, "data.task \(data.task) has no labelled test split; evaluate --split val")
+        }
+        guard dataset.count > 0 else { throw DatasetError(file: source, "the test split has no examples") }
+        return dataset
     }
 
     /// Checks that the model can take this task's tokens and labels.

@@ -176,6 +176,9 @@ public final class Trainer {
         public var validationLoss: Double
         public var checkpoint: String?
         public var metrics: String
+        /// The best checkpoint's accuracy on the test split, and that checkpoint's step (nil when
+        /// `training.final_test` is off, the run stopped early, or the task has no test split).
+        public var test: (accuracy: Double, step: Int)?
     }
 
     /// Trains to `training.steps` (or to `stopStep`, as if interrupted there: the schedule
@@ -274,8 +277,37 @@ public final class Trainer {
             }
         }
         log.message("")
-        return Summary(steps: state.step, validationAccuracy: lastValidation.accuracy, validationLoss: lastValidation.loss,
-                       checkpoint: try Checkpoint.resolve(run: runDirectory), metrics: "\(runDirectory)/metrics.jsonl")
+        var summary = Summary(steps: state.step, validationAccuracy: lastValidation.accuracy, validationLoss: lastValidation.loss,
+                              checkpoint: try Checkpoint.resolve(run: runDirectory), metrics: "\(runDirectory)/metrics.jsonl")
+        if t.finalTest && state.step == t.steps { summary.test = try testBestCheckpoint() }
+        return summary
+    }
+
+    /// Loads the best checkpoint (else the latest) and evaluates it on the test split; records
+    /// the result in metrics.jsonl. A task without a test split, or missing test files, is
+    /// reported and skipped: the training it follows is done and saved.
+    func testBestCheckpoint() throws -> (accuracy: Double, step: Int)? {
+        let test: any Dataset
+        do {
+            test = try world.allOrNone { try TaskData.loadTest(configuration.data) }
+        } catch let error as DatasetError {
+            log.message("test split not evaluated: \(error)")
+            return nil
+        }
+        guard let directory = try Checkpoint.resolve(run: runDirectory, pointer: "best") ?? Checkpoint.resolve(run: runDirectory) else {
+            return nil
+        }
+        // The model keeps its final parameters: the best ones are loaded for this evaluation only.
+        let arena = model.arena
+        let final = Array(UnsafeBufferPointer(start: arena.values.pointer, count: arena.values.count))
+        defer { final.withUnsafeBufferPointer { arena.values.pointer.update(from: $0.baseAddress!, count: $0.count) } }
+        let tested = try world.allOrNone { try Checkpoint.load(from: directory, into: arena) }
+        let result = try evaluate(split: test, maxBatches: Int.max)
+        try log.record(MetricsRecord(step: tested.step, epoch: tested.epoch, split: "test", loss: result.loss,
+                                     accuracy: result.accuracy, examples: result.count))
+        log.message(String(format: "test accuracy %.4f (loss %.4f, %d examples) of the best checkpoint, step %d",
+                           result.accuracy, result.loss, result.count, tested.step))
+        return (result.accuracy, tested.step)
     }
 
     struct StepOutcome {
@@ -370,20 +402,30 @@ public final class Trainer {
         public var count: Int
     }
 
-    /// Accuracy and loss over the validation split, sharded over the ranks; the sampler's
-    /// padding examples (repeats that even out the shards) are not counted.
-    public func evaluate(maxBatches: Int? = nil, logits: ((Batch, Tensor) -> Void)? = nil) throws -> Evaluation {
-        let plan = validationBatcher.batchIndices(epoch: 0)
+    /// Accuracy and loss over the validation split (or `split`, e.g. the test split), sharded
+    /// over the ranks; the sampler's padding examples (repeats that even out the shards) are not
+    /// counted. Bad examples are skipped under `data.skip_bad_examples`, as in training.
+    public func evaluate(split: (any Dataset)? = nil, maxBatches: Int? = nil,
+                         logits: ((Batch, Tensor) -> Void)? = nil) throws -> Evaluation {
+        let dataset = split ?? data.validation
+        let batcher = split.map { split in
+            Batcher(dataset: split,
+                    sampler: DistributedSampler(count: split.count, ranks: grid.dataParallel, rank: grid.dataRank, shuffle: false),
+                    batchSize: validationBatcher.batchSize, sequenceLength: configuration.data.sequenceLength,
+                    skipBadExamples: configuration.data.skipBadExamples,
+                    seed: UInt64(bitPattern: Int64(configuration.training.seed)))
+        } ?? validationBatcher
+        let plan = batcher.batchIndices(epoch: 0)
         let limit = min(plan.count, maxBatches ?? (configuration.training.evalBatches > 0 ? configuration.training.evalBatches : plan.count))
         let evaluationLoss = SoftmaxCrossEntropy()
         var totals = [0.0, 0.0, 0.0]
-        var log = BadExampleLog()
-        let total = data.validation.count, ranks = grid.dataParallel
+        var log = BadExampleLog(skipBadExamples: configuration.data.skipBadExamples)
+        let total = dataset.count, ranks = grid.dataParallel
         for (number, indices) in plan.prefix(limit).enumerated() {
-            var batch = try validationBatcher.makeBatch(indices: indices, epoch: 0, log: &log)
+            var batch = try batcher.makeBatch(indices: indices, epoch: 0, log: &log)
             // Local position k of this rank is global position rank + k·P; positions past
             // the split's end are padding.
-            for k in 0..<batch.size where grid.dataRank + (number * validationBatcher.batchSize + k) * ranks >= total {
+            for k in 0..<batch.size where grid.dataRank + (number * batcher.batchSize + k) * ranks >= total {
                 batch.labels[k] = evaluationLoss.ignoreIndex
             }
             let output = model.logits(for: batch, context: ForwardContext(training: false))

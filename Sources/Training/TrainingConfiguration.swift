@@ -83,6 +83,9 @@ public struct LoopConfiguration: Codable, Sendable, Equatable {
     /// instructions (elsewhere the run prints why it stays fp32). Master weights, optimizer
     /// state, normalisation, softmax, losses, FFTs and checkpoints are fp32 in both.
     public var precision = MatmulPrecision.fp32
+    /// When the run completes, evaluate its best checkpoint on the task's test split (LRA
+    /// reports test accuracy) and record it in metrics.jsonl as split "test".
+    public var finalTest = true
 
     public init() {}
 }

@@ -37,6 +37,9 @@ extension Parseval {
                 if world.isRoot {
                     print(String(format: "validation accuracy %.4f (loss %.4f) after %d steps",
                                  summary.validationAccuracy, summary.validationLoss, summary.steps))
+                    if let test = summary.test {
+                        print(String(format: "test accuracy %.4f (best checkpoint, step %d)", test.accuracy, test.step))
+                    }
                     print("checkpoint: \(summary.checkpoint ?? "none")")
                     print("metrics:    \(summary.metrics)")
                 }
@@ -47,7 +50,7 @@ extension Parseval {
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "eval",
-            abstract: "Evaluate a checkpoint on the validation split: accuracy, loss, and optionally logits.",
+            abstract: "Evaluate a checkpoint on the validation or test split: accuracy, loss, and optionally logits.",
             discussion: """
                 Uses the config saved in the run folder unless --config is given. --logits writes \
                 one line per example: its index, label and logits (tab-separated), in split order.
@@ -56,6 +59,8 @@ extension Parseval {
         @Option(name: .customLong("run"), help: "Run folder (output.directory of the training run).")
         var runFolder: String
         @Option(help: "Which checkpoint: latest, best, or a step folder path.") var checkpoint = "latest"
+        @Option(help: "Which split: val (the validation split) or test (docs/datasets.md lists each task's).")
+        var split = "val"
         @Option(help: "Config to use instead of RUN/config.json.") var config: String?
         @Option(name: .customLong("set"), help: "Override a key (repeatable).") var overrides: [String] = []
         @Option(help: "Write per-example logits to this file.") var logits: String?
@@ -76,10 +81,12 @@ extension Parseval {
                     directory = checkpoint
                 }
                 let state = try Checkpoint.load(from: directory, into: trainer.model.arena)
+                guard split == "val" || split == "test" else { throw ConfigurationError("--split must be val or test, got '\(split)'") }
+                let dataset = split == "test" ? try world.allOrNone { try TaskData.loadTest(configuration.data) } : nil
                 var lines: [String] = []
                 // The ranks of a sequence group share their examples (and logits): one writes them.
                 let writesLogits = trainer.grid.sequenceGroup.rank == 0
-                let result = try trainer.evaluate(maxBatches: Int.max) { batch, output in
+                let result = try trainer.evaluate(split: dataset, maxBatches: Int.max) { batch, output in
                     for (k, index) in batch.indices.enumerated() where writesLogits && batch.labels[k] >= 0 {
                         let row = (0..<output.shape[1]).map { String(output[k, $0]) }.joined(separator: "\t")
                         lines.append("\(index)\t\(batch.labels[k])\t\(row)")
@@ -94,8 +101,9 @@ extension Parseval {
                     }
                 }
                 if world.isRoot {
-                    print(String(format: "checkpoint %@ (step %d): validation accuracy %.4f, loss %.4f over %d examples",
-                                 directory, state.step, result.accuracy, result.loss, result.count))
+                    print(String(format: "checkpoint %@ (step %d): %@ accuracy %.4f, loss %.4f over %d examples",
+                                 directory, state.step, split == "test" ? "test" : "validation", result.accuracy, result.loss,
+                                 result.count))
                     if let logits { print("logits: \(logits)") }
                 }
             }

@@ -19,7 +19,7 @@ final class DeterminismTests: TrainingRunTestCase {
             assertExit(try train(run: run, settings, ranks: ranks), 0, file: file, line: line)
         }
         let first = try metrics(run: "first")
-        XCTAssertEqual(first.split(separator: "\n").count, 14, "12 training and 2 validation records", file: file, line: line)
+        XCTAssertEqual(first.split(separator: "\n").count, 15, "12 training, 2 validation and 1 test record", file: file, line: line)
         XCTAssertEqual(first, try metrics(run: "second"), "\(ranks ?? 1) rank(s)", file: file, line: line)
     }
 }

@@ -148,4 +148,26 @@ final class RunFolderTests: TrainingRunTestCase {
         XCTAssertEqual(sharded.count, 16, "16 validation examples, each once")
         XCTAssertEqual(sharded.map { $0.split(separator: "\t").prefix(2) }, single.map { $0.split(separator: "\t").prefix(2) })
     }
+
+    /// A completed run evaluates its best checkpoint on the test split (LRA's reported number)
+    /// into metrics.jsonl; `eval --split test` gives the same; a missing test file is reported
+    /// and skipped, never a failed run.
+    func testACompletedRunReportsTheTestSplitOfItsBestCheckpoint() throws {
+        let outcome = try train(run: "tested")
+        assertExit(outcome, 0, mentions: ["test accuracy", "best checkpoint, step 30"])
+        let last = try XCTUnwrap(try metrics(run: "tested").split(separator: "\n").last)
+        XCTAssertTrue(last.contains(#""split":"test""#) && last.contains(#""examples":4"#), String(last))
+        let eval = try ParsevalProcess.run(["eval", "--run", runFolder("tested"), "--checkpoint", "best", "--split", "test"], in: folder)
+        assertExit(eval, 0, mentions: ["test accuracy", "over 4 examples"])
+        let accuracy = { (text: String) in text.range(of: #"test accuracy [0-9.]+"#, options: .regularExpression).map { String(text[$0].suffix(6)) } }
+        XCTAssertEqual(accuracy(eval.output), accuracy(outcome.output))
+
+        assertExit(try train(run: "untested", ["training.final_test=false"]), 0)
+        XCTAssertFalse(try metrics(run: "untested").contains(#""split":"test""#))
+
+        let data = "\(folder!)/no-test"
+        try FileManager.default.copyItem(atPath: "\(folder!)/data", toPath: data)
+        try FileManager.default.removeItem(atPath: "\(data)/basic_test.tsv")
+        assertExit(try train(run: "no-test", ["data.directory=\(data)"]), 0, mentions: ["test split not evaluated", "basic_test.tsv"])
+    }
 }
