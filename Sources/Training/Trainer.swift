@@ -305,8 +305,6 @@ public final class Trainer {
         let result = try evaluate(split: test, maxBatches: Int.max)
         try log.record(MetricsRecord(step: tested.step, epoch: tested.epoch, split: "test", loss: result.loss,
                                      accuracy: result.accuracy, examples: result.count))
-        log.message(String(format: "test accuracy %.4f (loss %.4f, %d examples) of the best checkpoint, step %d",
-                           result.accuracy, result.loss, result.count, tested.step))
         return (result.accuracy, tested.step)
     }
 
