@@ -33,13 +33,38 @@ public struct PathfinderDataset: Dataset {
     /// Gray levels 0–255 are the tokens.
     public static let vocabularySize = 256
 
+    /// LRA's three difficulties: the folder snakes2.py writes for each.
+    public enum Difficulty: String, Sendable, CaseIterable, Codable {
+        case easy, intermediate, hard
+
+        /// `curv_baseline`, `curv_contour_length_9`, `curv_contour_length_14`.
+        public var folderName: String {
+            switch self {
+            case .easy: return "curv_baseline"
+            case .intermediate: return "curv_contour_length_9"
+            case .hard: return "curv_contour_length_14"
+            }
+        }
+    }
+
     public init(root: String, split: Split = .all, size: Int? = nil, contourLength: Int = 14,
                 skipBadExamples: Bool = false) throws {
-        let nested = (root as NSString).appendingPathComponent("curv_contour_length_\(contourLength)")
+        try self.init(root: root, split: split, size: size, variantFolder: "curv_contour_length_\(contourLength)",
+                      skipBadExamples: skipBadExamples)
+    }
+
+    public init(root: String, split: Split = .all, size: Int? = nil, difficulty: Difficulty,
+                skipBadExamples: Bool = false) throws {
+        try self.init(root: root, split: split, size: size, variantFolder: difficulty.folderName,
+                      skipBadExamples: skipBadExamples)
+    }
+
+    init(root: String, split: Split, size: Int?, variantFolder: String, skipBadExamples: Bool) throws {
+        let nested = (root as NSString).appendingPathComponent(variantFolder)
         let folder = FileBytes.isFolder((nested as NSString).appendingPathComponent("metadata")) ? nested : root
         let metadataFolder = (folder as NSString).appendingPathComponent("metadata")
         guard FileBytes.isFolder(metadataFolder) else {
-            throw DatasetError(file: metadataFolder, "no such folder; expected LRA's Pathfinder layout <root>/curv_contour_length_\(contourLength)/metadata/*.npy")
+            throw DatasetError(file: metadataFolder, "no such folder; expected LRA's Pathfinder layout <root>/\(variantFolder)/metadata/*.npy")
         }
         let batches = try FileBytes.folderEntries(metadataFolder)
             .filter { $0.hasSuffix(".npy") }

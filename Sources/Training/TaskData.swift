@@ -72,9 +72,14 @@ public struct TaskData {
                                          "\(directory)/data_batch_1..5.bin (last 10%)", "validation"),
                 vocabularySize: 256, classes: 10, paired: false)
         case "pathfinder":
+            // Images must be side × side = sequence_length pixels (checked per image).
+            let side = Int(Double(length).squareRoot().rounded())
+            let difficulty = data.difficulty
             return TaskData(
-                train: try nonEmpty(PathfinderDataset(root: directory, split: .train, skipBadExamples: skip), directory, "training"),
-                validation: try nonEmpty(PathfinderDataset(root: directory, split: .validation, skipBadExamples: skip), directory, "validation"),
+                train: try nonEmpty(PathfinderDataset(root: directory, split: .train, size: side, difficulty: difficulty,
+                                                      skipBadExamples: skip), directory, "training"),
+                validation: try nonEmpty(PathfinderDataset(root: directory, split: .validation, size: side, difficulty: difficulty,
+                                                           skipBadExamples: skip), directory, "validation"),
                 vocabularySize: PathfinderDataset.vocabularySize, classes: 2, paired: false)
         case "cifar10":
             let encoding = CIFAR10Loader.Encoding.rgb(mean: data.mean, standardDeviation: data.standardDeviation)
@@ -121,7 +126,9 @@ public struct TaskData {
             dataset = try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), encoding: encoding, skipBadExamples: skip)
         case "pathfinder":
             source = directory
-            dataset = try PathfinderDataset(root: directory, split: .test, skipBadExamples: skip)
+            dataset = try PathfinderDataset(root: directory, split: .test, size: Int(Double(length).squareRoot().rounded()),
+                                            difficulty: data.difficulty,
+                                            skipBadExamples: skip)
         default:
             throw DatasetError(file: directory, "data.task \(data.task) has no labelled test split; evaluate --split val")
         }

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Layers
 import Models
@@ -30,6 +31,9 @@ public struct DataConfiguration: Codable, Sendable, Equatable {
     public var prefetch = 2
     /// Image tasks (cifar10, imagenet): the side of the crop fed to the model.
     public var imageSize = 224
+    /// Pathfinder and Path-X: which of LRA's three difficulties to read, easy (`curv_baseline`),
+    /// intermediate (`curv_contour_length_9`) or hard (`curv_contour_length_14`, LRA's reported one).
+    public var difficulty = PathfinderDataset.Difficulty.hard
     /// Image tasks: per-channel normalisation (ImageNet's by default).
     public var mean: [Float] = [0.485, 0.456, 0.406]
     public var standardDeviation: [Float] = [0.229, 0.224, 0.225]
@@ -132,6 +136,7 @@ extension TrainingConfiguration {
         "schedule.kind": ["constant", "cosine", "linear", "inverse_sqrt"],
         "training.on_nonfinite": ["stop", "skip"],
         "parallel.fft_planning": ["estimate", "measure"],
+        "data.difficulty": PathfinderDataset.Difficulty.allCases.map(\.rawValue),
         "training.precision": MatmulPrecision.allCases.map(\.rawValue),
     ]
 
@@ -150,6 +155,17 @@ extension TrainingConfiguration {
             if !condition { throw ConfigurationError(message) }
         }
         try require(data.sequenceLength >= 1, "data.sequence_length must be at least 1, got \(data.sequenceLength)")
+        // Image tasks read every pixel as a token: a length that is not the image's pixel count
+        // would silently cut the image (Path-X's 128×128 read as its top 8 rows) or pad it.
+        if data.task == "image" {
+            try require(data.sequenceLength == 1024, "data.task image is CIFAR-10's 32×32 pixels: data.sequence_length must be 1024, "
+                        + "got \(data.sequenceLength)")
+        }
+        if data.task == "pathfinder" {
+            let side = Int(Double(data.sequenceLength).squareRoot().rounded())
+            try require(side * side == data.sequenceLength, "data.task pathfinder reads side × side pixels: data.sequence_length "
+                        + "must be a square (1024 for Pathfinder-32, 4096 for 64, 16384 for Path-X's 128), got \(data.sequenceLength)")
+        }
         if ["cifar10", "imagenet"].contains(data.task) {
             try require(model.patchSize > 0, "data.task \(data.task) gives images: set model.patch_size (e.g. 16 at 224 px, 4 at 32 px)")
             let side = data.task == "cifar10" ? 32 : data.imageSize

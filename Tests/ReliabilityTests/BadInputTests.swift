@@ -93,6 +93,24 @@ final class BadInputTests: TrainingRunTestCase {
         }
     }
 
+    /// Image tasks read every pixel: a length that is not the image's pixel count, or a
+    /// difficulty whose folder is absent, is an error rather than a silently cut image.
+    func testImageSizeAndPathfinderDifficultyAreChecked() throws {
+        let data = "\(folder!)/pathfinder32"
+        assertExit(try ParsevalProcess.run(["generate", "pathfinder", "--size", "32", "--count", "20", "--out", data], in: folder), 0)
+        let pathfinder = ["data.task=pathfinder", "data.directory=\(data)", "model.mixer=fftnet", "model.vocabulary_size=256",
+                          "model.classes=2", "model.padding_index=-1", "training.batch_size=2", "training.steps=2"]
+        assertExit(try train(run: "pathfinder", pathfinder + ["data.sequence_length=1024", "model.max_length=1024"]), 0)
+        assertExit(try train(run: "path-x", pathfinder + ["data.sequence_length=4096", "model.max_length=4096"]), 3,
+                   mentions: ["expected a 64×64 image, found 32×32"])
+        assertExit(try train(run: "not-square", pathfinder + ["data.sequence_length=1000", "model.max_length=1000"]), 2,
+                   mentions: ["must be a square"])
+        assertExit(try train(run: "easy", pathfinder + ["data.sequence_length=1024", "model.max_length=1024", "data.difficulty=easy"]), 3,
+                   mentions: ["curv_baseline/metadata"])
+        assertExit(try train(run: "image", ["data.task=image", "data.sequence_length=2048", "model.max_length=2048"]), 2,
+                   mentions: ["data.sequence_length must be 1024"])
+    }
+
     func testTruncatedTSVNamesFileAndLine() throws {
         let outcome = try trainOnEditedListOps { bytes in
             // Cut the last row (line 65: the header and 64 rows) before its tab.
