@@ -9,11 +9,17 @@ public struct ForwardContext: Sendable {
     public var mask: Tensor?
     /// Dropout masks derive from this stream (one per step, derived per layer).
     public var random: RandomStream
+    /// The optimizer step (0-based) this forward belongs to: the step being trained, or for an
+    /// evaluation the step that last trained the parameters. Schedules that change the function
+    /// itself — kernelized attention's feature redraws — are a pure function of it, so a resume
+    /// or an evaluation of a checkpoint sees exactly what training saw.
+    public var step: Int
 
-    public init(training: Bool, mask: Tensor? = nil, random: RandomStream = RandomStream(seed: 0)) {
+    public init(training: Bool, mask: Tensor? = nil, random: RandomStream = RandomStream(seed: 0), step: Int = 0) {
         self.training = training
         self.mask = mask
         self.random = random
+        self.step = step
     }
 }
 

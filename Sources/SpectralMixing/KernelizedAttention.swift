@@ -25,8 +25,10 @@ import TensorCore
 /// baseline): no b_t, so C = 1 — a prefix sum (a Toeplitz product with unit coefficients)
 /// when causal, else num = φ(Q)(φ(K)ᵀ[V 1]) with two matrix products.
 ///
-/// Ω is drawn from a seeded stream at construction and, with `redrawInterval: K`, redrawn
-/// every K training forwards; it is not learned. Parameters: `<name>.query`, `<name>.key`,
+/// Ω is drawn from a seeded stream and, with `redrawInterval: K`, redrawn every K optimizer
+/// steps: the forward of step s (`ForwardContext.step`) uses draw s / K, Ω₀ from the stream itself
+/// and Ω_k from its k-th derived stream. It is a pure function of the seed and the step, so a
+/// resumed run and an evaluation of a checkpoint use the draws training used; it is not learned. Parameters: `<name>.query`, `<name>.key`,
 /// `<name>.value`, `<name>.output` (Linear, D → D) and `<name>.rpe.bias` (H, 2·maxLength − 1),
 /// offset t at index t + maxLength − 1, initialised to 0. Inputs may be shorter than
 /// `maxLength`; they use the central 2N − 1 biases.
@@ -40,7 +42,7 @@ public final class KernelizedAttention: TokenMixer {
     public let featureCount: Int
     public let causal: Bool
     public let usesRelativePositions: Bool
-    /// Redraw Ω every this many training forwards (nil: fixed).
+    /// Redraw Ω every this many optimizer steps (nil: fixed).
     public let redrawInterval: Int?
     public let query: Linear
     public let key: Linear
@@ -51,7 +53,7 @@ public final class KernelizedAttention: TokenMixer {
     /// Ω (m, d_h) in use.
     public private(set) var features: Tensor
     let featureStream: RandomStream
-    var trainingForwards = 0
+    /// The draw `features` holds.
     var draws = 0
     static let epsilon: Float = 1e-6
     /// Floats per length-2N work buffer of the Toeplitz products (at least one feature's
@@ -71,7 +73,7 @@ public final class KernelizedAttention: TokenMixer {
     /// - Parameters:
     ///   - maxLength: the longest sequence; fixes the number of biases, 2·maxLength − 1 per head.
     ///   - features: m, the number of positive random features per head.
-    ///   - redrawInterval: redraw Ω every this many training forwards; nil keeps it fixed.
+    ///   - redrawInterval: redraw Ω every this many optimizer steps; nil keeps it fixed.
     public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, maxLength: Int, features: Int,
                 causal: Bool = false, usesRelativePositions: Bool = true, redrawInterval: Int? = nil, seed: UInt64 = 0) {
         precondition(dim % heads == 0, "KernelizedAttention: dim \(dim) is not divisible by heads \(heads)")
@@ -103,8 +105,7 @@ public final class KernelizedAttention: TokenMixer {
 
     // MARK: - Forward
 
-    /// (B, N, D) → (B, N, D); `context.mask` zeroes φ(k) at pad keys, `context.training`
-    /// advances the redraw schedule.
+    /// (B, N, D) → (B, N, D); `context.mask` zeroes φ(k) at pad keys; `context.step` picks Ω's draw.
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == dim && x.shape[1] <= maxLength,
                      "KernelizedAttention: (B, N ≤ \(maxLength), \(dim)) input expected, got \(x.shape)")
@@ -112,13 +113,11 @@ public final class KernelizedAttention: TokenMixer {
         if let mask = context.mask {
             precondition(mask.shape == [b, n], "KernelizedAttention: mask \(mask.shape), expected \([b, n])")
         }
-        if context.training, let interval = redrawInterval {
-            if trainingForwards > 0 && trainingForwards % interval == 0 {
-                draws += 1
-                features = KernelizedAttention.orthogonalGaussianFeatures(
-                    count: featureCount, dimension: headDim, random: featureStream.derived(UInt64(draws)))
-            }
-            trainingForwards += 1
+        if let interval = redrawInterval, max(context.step, 0) / interval != draws {
+            draws = max(context.step, 0) / interval
+            features = KernelizedAttention.orthogonalGaussianFeatures(
+                count: featureCount, dimension: headDim,
+                random: draws == 0 ? featureStream : featureStream.derived(UInt64(draws)))
         }
         let q = query.forward(x, context: context), k = key.forward(x, context: context)
         let v = value.forward(x, context: context)

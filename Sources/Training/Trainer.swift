@@ -302,7 +302,7 @@ public final class Trainer {
         let final = Array(UnsafeBufferPointer(start: arena.values.pointer, count: arena.values.count))
         defer { final.withUnsafeBufferPointer { arena.values.pointer.update(from: $0.baseAddress!, count: $0.count) } }
         let tested = try world.allOrNone { try Checkpoint.load(from: directory, into: arena) }
-        let result = try evaluate(split: test, maxBatches: Int.max)
+        let result = try evaluate(split: test, maxBatches: Int.max, parametersStep: tested.step)
         try log.record(MetricsRecord(step: tested.step, epoch: tested.epoch, split: "test", loss: result.loss,
                                      accuracy: result.accuracy, examples: result.count))
         return (result.accuracy, tested.step)
@@ -329,7 +329,8 @@ public final class Trainer {
             let context = ForwardContext(
                 training: true,
                 random: RandomStream(seed: UInt64(bitPattern: Int64(t.seed)))
-                    .derived(UInt64(state.step), UInt64(grid.dataRank), UInt64(micro)))
+                    .derived(UInt64(state.step), UInt64(grid.dataRank), UInt64(micro)),
+                step: state.step)
             let logits = model.logits(for: batch, context: context)
             var result = lossFunction.forward(logits: logits, labels: batch.labels)
             if micro == 0 && fault?.isDue([.nanLoss], step: step, rank: world.rank) == true { result.loss = .nan }
@@ -403,8 +404,11 @@ public final class Trainer {
     /// Accuracy and loss over the validation split (or `split`, e.g. the test split), sharded
     /// over the ranks; the sampler's padding examples (repeats that even out the shards) are not
     /// counted. Bad examples are skipped under `data.skip_bad_examples`, as in training.
-    public func evaluate(split: (any Dataset)? = nil, maxBatches: Int? = nil,
+    /// `parametersStep`: the optimizer steps behind the parameters evaluated (default: this
+    /// trainer's), whose last step's schedules (feature redraws) the evaluation uses.
+    public func evaluate(split: (any Dataset)? = nil, maxBatches: Int? = nil, parametersStep: Int? = nil,
                          logits: ((Batch, Tensor) -> Void)? = nil) throws -> Evaluation {
+        let context = ForwardContext(training: false, step: max((parametersStep ?? state.step) - 1, 0))
         let dataset = split ?? data.validation
         let batcher = split.map { split in
             Batcher(dataset: split,
@@ -426,7 +430,7 @@ public final class Trainer {
             for k in 0..<batch.size where grid.dataRank + (number * batcher.batchSize + k) * ranks >= total {
                 batch.labels[k] = evaluationLoss.ignoreIndex
             }
-            let output = model.logits(for: batch, context: ForwardContext(training: false))
+            let output = model.logits(for: batch, context: context)
             logits?(batch, output)
             let result = evaluationLoss.forward(logits: output, labels: batch.labels)
             totals[0] += result.loss * Double(result.count)

@@ -86,7 +86,7 @@ extension Parseval {
                 var lines: [String] = []
                 // The ranks of a sequence group share their examples (and logits): one writes them.
                 let writesLogits = trainer.grid.sequenceGroup.rank == 0
-                let result = try trainer.evaluate(split: dataset, maxBatches: Int.max) { batch, output in
+                let result = try trainer.evaluate(split: dataset, maxBatches: Int.max, parametersStep: state.step) { batch, output in
                     for (k, index) in batch.indices.enumerated() where writesLogits && batch.labels[k] >= 0 {
                         let row = (0..<output.shape[1]).map { String(output[k, $0]) }.joined(separator: "\t")
                         lines.append("\(index)\t\(batch.labels[k])\t\(row)")

@@ -46,6 +46,18 @@ final class KillAndResumeTests: TrainingRunTestCase {
         }
     }
 
+    /// Performer with feature redraws every 3 steps: the draws follow the optimizer step, so a
+    /// resumed run uses the features an uninterrupted one uses.
+    func testFeatureRedrawsContinueAcrossAResume() throws {
+        let settings = ["model.mixer=performer", "model.feature_redraw_interval=3", "model.random_features=8"]
+        assertExit(try train(run: "redraw-straight", settings), 0)
+        assertExit(try train(run: "redraw-resumed", settings, fault: "kind:exit,step:11"), 3)
+        assertExit(try train(run: "redraw-resumed", settings), 0, mentions: ["resumed from"])
+        assertBitIdentical(try finalParameters(run: "redraw-resumed"), try finalParameters(run: "redraw-straight"),
+                           "feature redraws across a resume at step 8")
+        XCTAssertEqual(try metrics(run: "redraw-resumed"), try metrics(run: "redraw-straight"))
+    }
+
     /// Killed while writing the first checkpoint: the rerun starts at step 0 and the lines the
     /// killed run wrote are not kept twice.
     func testKilledDuringTheFirstCheckpointLeavesNoDuplicateMetrics() throws {

@@ -145,9 +145,11 @@ final class KernelizedAttentionTests: XCTestCase {
         }
     }
 
-    /// Ω has orthogonal rows within each block of d_h, is fixed in evaluation, and with
-    /// `redrawInterval: 2` changes on every second training forward, reproducibly from the seed.
-    func testFeaturesAreOrthogonalAndRedrawnOnSchedule() {
+    /// Ω has orthogonal rows within each block of d_h and, with `redrawInterval: 2`, is a pure
+    /// function of the seed and the optimizer step: draw s / 2 at step s, in training and in
+    /// evaluation alike, whatever forwards came before (so a resume or an evaluation of a
+    /// checkpoint sees what training saw).
+    func testFeaturesAreOrthogonalAndAFunctionOfTheStep() {
         let omega = KernelizedAttention.orthogonalGaussianFeatures(count: 6, dimension: 4, random: RandomStream(seed: 3))
         for r in 0..<4 {
             for p in 0..<r {
@@ -165,20 +167,23 @@ final class KernelizedAttentionTests: XCTestCase {
         let (first, second) = (layer(), layer())
         let x = randomTensor([1, 3, 4], seed: 1)
         let initial = first.features
-        _ = first.forward(x, context: ForwardContext(training: false))
-        _ = first.forward(x, context: ForwardContext(training: false))
-        XCTAssertEqual(first.features, initial, "evaluation never redraws")
         var history = [Tensor]()
-        for _ in 0..<5 {
-            _ = first.forward(x, context: ForwardContext(training: true))
-            _ = second.forward(x, context: ForwardContext(training: true))
+        for step in 0..<5 {
+            _ = first.forward(x, context: ForwardContext(training: true, step: step))
+            _ = first.forward(x, context: ForwardContext(training: true, step: step))  // a second micro-batch
             history.append(first.features)
-            XCTAssertEqual(first.features, second.features, "same seed, same draws")
         }
         XCTAssertEqual(history[0], initial)
         XCTAssertEqual(history[1], initial)
-        XCTAssertNotEqual(history[2], history[1], "redrawn at the third training forward")
+        XCTAssertNotEqual(history[2], history[1], "redrawn at step 2")
         XCTAssertEqual(history[3], history[2])
         XCTAssertNotEqual(history[4], history[3])
+        // A fresh layer asked for step 3 first (a resume, an evaluation) has step 3's draw, and
+        // its output equals the trained layer's at that step.
+        let y = second.forward(x, context: ForwardContext(training: false, step: 3))
+        XCTAssertEqual(second.features, history[3])
+        XCTAssertEqual(y.scalars, first.forward(x, context: ForwardContext(training: false, step: 3)).scalars)
+        _ = second.forward(x, context: ForwardContext(training: false, step: 0))
+        XCTAssertEqual(second.features, initial, "back at step 0, the first draw")
     }
 }
