@@ -27,6 +27,16 @@ public struct BadExampleLog: Sendable, Equatable {
     /// How many examples were skipped.
     public var count: Int { skipped.count }
 
+    /// The count and the first `limit` problems, each with its file and line, or nil when
+    /// nothing was skipped: `skipped 3 bad examples: a.tsv:12: …; a.tsv:40: …; (1 more)`.
+    public func report(first limit: Int = 5) -> String? {
+        guard !skipped.isEmpty else { return nil }
+        let noun = skipped.count == 1 ? "example" : "examples"
+        let listed = skipped.prefix(limit).map { "\($0)" }.joined(separator: "; ")
+        let more = skipped.count > limit ? "; (\(skipped.count - limit) more)" : ""
+        return "skipped \(skipped.count) bad \(noun) (data.skip_bad_examples): \(listed)\(more)"
+    }
+
     /// One line for the user, or nil when nothing was skipped:
     /// `skipped 3 bad examples (first: data/train.tsv:12: expected …)`.
     public var summary: String? {

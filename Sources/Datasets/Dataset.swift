@@ -10,6 +10,12 @@ public protocol Dataset: Sendable {
     var count: Int { get }
     /// The example at `index` (0..<count); throws a `DatasetError` naming the source on bad input.
     func example(at index: Int, random: inout RandomStream) throws -> Example
+    /// The examples the loader skipped under `data.skip_bad_examples` (none by default).
+    var badExamples: BadExampleLog { get }
+}
+
+extension Dataset {
+    public var badExamples: BadExampleLog { BadExampleLog() }
 }
 
 /// Examples already decoded into memory (every token task, and CIFAR-10), with the log of

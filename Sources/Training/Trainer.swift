@@ -32,6 +32,8 @@ public final class Trainer {
     public let matmulSummary: String
     public private(set) var state = TrainingState()
     var prefetcher: BatchPrefetcher?
+    /// Bad examples of the current prefetcher already reported.
+    var reportedBatchSkips = 0
     /// The fault `PARSEVAL_FAULT` asks for (tests only; docs/reliability.md).
     let fault: FaultInjection?
 
@@ -105,6 +107,9 @@ public final class Trainer {
             skipBadExamples: d.skipBadExamples, seed: seed)
         configurationJSON = try ConfigurationLoader.encode(configuration)
         log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
+        for (name, split) in [("training", data.train), ("validation", data.validation)] {
+            if let report = split.badExamples.report() { log.message("\(name) split: \(report)") }
+        }
         try world.barrier()
     }
 
@@ -227,7 +232,12 @@ public final class Trainer {
                 try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "train",
                                              loss: loss, accuracy: accuracy,
                                              examples: Int(window.count), learningRate: Double(learningRate),
-                                             gradientNorm: window.gradientNorm, skippedSteps: window.skipped))
+                                             gradientNorm: window.gradientNorm, skippedSteps: window.skipped,
+                                             skippedExamples: data.train.badExamples.count > 0 ? data.train.badExamples.count : nil))
+                if let prefetched = prefetcher?.badExamples, prefetched.count > reportedBatchSkips {
+                    log.message("training batches: \(prefetched.report() ?? "")")
+                    reportedBatchSkips = prefetched.count
+                }
                 let lossText = loss.map { String(format: "%.4f", $0) } ?? "n/a", accuracyText = accuracy.map { String(format: "%.3f", $0) } ?? "n/a"
                 log.progress(String(format: "step %d/%d | epoch %d | loss %@ | acc %@ | lr %.2e | %.0f tok/s | ETA %@",
                                     state.step, t.steps, state.epoch, lossText, accuracyText,
@@ -252,7 +262,8 @@ public final class Trainer {
                     state.bestStep = state.step
                 }
                 try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "validation", loss: result.loss,
-                                             accuracy: result.accuracy, examples: result.count))
+                                             accuracy: result.accuracy, examples: result.count,
+                                             skippedExamples: result.skipped > 0 ? result.skipped : nil))
                 log.progress(String(format: "step %d | validation loss %.4f | accuracy %.4f (%d examples)%@",
                                     state.step, result.loss, result.accuracy, result.count, isBest ? " | best" : ""), keep: true)
             }
@@ -304,7 +315,8 @@ public final class Trainer {
         let tested = try world.allOrNone { try Checkpoint.load(from: directory, into: arena) }
         let result = try evaluate(split: test, maxBatches: Int.max, parametersStep: tested.step)
         try log.record(MetricsRecord(step: tested.step, epoch: tested.epoch, split: "test", loss: result.loss,
-                                     accuracy: result.accuracy, examples: result.count))
+                                     accuracy: result.accuracy, examples: result.count,
+                                     skippedExamples: result.skipped > 0 ? result.skipped : nil))
         return (result.accuracy, tested.step)
     }
 
@@ -380,6 +392,7 @@ public final class Trainer {
     func nextBatch() throws -> Batch {
         while true {
             if prefetcher == nil {
+                reportedBatchSkips = 0
                 prefetcher = BatchPrefetcher(batcher: trainBatcher, epoch: state.epoch, firstBatch: state.batchInEpoch,
                                              depth: max(1, configuration.data.prefetch))
             }
@@ -399,6 +412,8 @@ public final class Trainer {
         public var accuracy: Double
         public var loss: Double
         public var count: Int
+        /// Examples of the split skipped as bad (when it was loaded, and in these batches).
+        public var skipped = 0
     }
 
     /// Accuracy and loss over the validation split (or `split`, e.g. the test split), sharded
@@ -420,7 +435,7 @@ public final class Trainer {
         let plan = batcher.batchIndices(epoch: 0)
         let limit = min(plan.count, maxBatches ?? (configuration.training.evalBatches > 0 ? configuration.training.evalBatches : plan.count))
         let evaluationLoss = SoftmaxCrossEntropy()
-        var totals = [0.0, 0.0, 0.0]
+        var totals = [0.0, 0.0, 0.0, 0.0]
         var log = BadExampleLog(skipBadExamples: configuration.data.skipBadExamples)
         let total = dataset.count, ranks = grid.dataParallel
         for (number, indices) in plan.prefix(limit).enumerated() {
@@ -437,10 +452,12 @@ public final class Trainer {
             totals[1] += Double(result.correct)
             totals[2] += Double(result.count)
         }
+        totals[3] = Double(log.count)
         try world.allreduce(&totals, .sum)
         totals = totals.map { $0 / Double(grid.sequenceParallel) }  // each group's ranks saw the same examples
         let count = max(totals[2], 1)
-        return Evaluation(accuracy: totals[1] / count, loss: totals[0] / count, count: Int(totals[2]))
+        return Evaluation(accuracy: totals[1] / count, loss: totals[0] / count, count: Int(totals[2]),
+                          skipped: dataset.badExamples.count + Int(totals[3]))
     }
 
     // MARK: - Checkpoints

@@ -16,6 +16,9 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
     public var learningRate: Double?
     public var gradientNorm: Double?
     public var skippedSteps: Int?
+    /// Examples of the record's split skipped as bad under `data.skip_bad_examples` (when the
+    /// split was loaded, and in the evaluation's batches); absent when none were.
+    public var skippedExamples: Int?
 }
 
 /// Rank 0's output: `metrics.jsonl` in the run folder, and progress on standard output —

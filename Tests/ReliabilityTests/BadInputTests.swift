@@ -111,6 +111,23 @@ final class BadInputTests: TrainingRunTestCase {
                    mentions: ["data.sequence_length must be 1024"])
     }
 
+    /// Skipped examples are reported with file and line, and counted in metrics.jsonl.
+    func testSkippedExamplesAreListedAndCounted() throws {
+        let data = "\(folder!)/skipping"
+        try FileManager.default.copyItem(atPath: "\(folder!)/data", toPath: data)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: "\(data)/basic_train.tsv"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("[MAX 1 2 ]\t12\n[MIN 3 ]\n".utf8))
+        try handle.close()
+        let outcome = try train(run: "skipping", ["data.directory=\(data)", "data.skip_bad_examples=true", "training.steps=4"])
+        assertExit(outcome, 0, mentions: ["training split: skipped 2 bad examples (data.skip_bad_examples)",
+                                          "basic_train.tsv:66: expected a Target in 0...9, found '12'", "basic_train.tsv:67"])
+        let lines = try metrics(run: "skipping").split(separator: "\n")
+        XCTAssertTrue(lines.filter { $0.contains(#""split":"train""#) }.allSatisfy { $0.contains(#""skipped_examples":2"#) })
+        XCTAssertFalse(lines.filter { !$0.contains(#""split":"train""#) }.contains { $0.contains("skipped_examples") },
+                       "the validation and test splits skipped nothing")
+    }
+
     func testTruncatedTSVNamesFileAndLine() throws {
         let outcome = try trainOnEditedListOps { bytes in
             // Cut the last row (line 65: the header and 64 rows) before its tab.
