@@ -62,6 +62,22 @@ static struct jpeg_error_mgr *pv_jpeg_errors_init(pv_jpeg_errors *errors, char *
     return manager;
 }
 
+/// One row of CMYK (inverted: Adobe's convention, 255 = no ink) to RGB, or to luma with
+/// libjpeg's integer weights (0.299, 0.587, 0.114 in 16-bit fixed point) for gray.
+static void pv_cmyk_row_to_rgb_or_gray(const JSAMPLE *cmyk, unsigned char *out, size_t columns, int channels, int inverted) {
+    for (size_t x = 0; x < columns; x++) {
+        unsigned ink[4];
+        for (int i = 0; i < 4; i++) ink[i] = inverted ? 255u - cmyk[4 * x + i] : cmyk[4 * x + i];
+        unsigned rgb[3];
+        for (int i = 0; i < 3; i++) rgb[i] = ((255u - ink[i]) * (255u - ink[3]) + 127u) / 255u;
+        if (channels == 3) {
+            for (int i = 0; i < 3; i++) out[3 * x + i] = (unsigned char)rgb[i];
+        } else {
+            out[x] = (unsigned char)((19595u * rgb[0] + 38470u * rgb[1] + 7471u * rgb[2] + 32768u) >> 16);
+        }
+    }
+}
+
 int pv_jpeg_decode(const unsigned char *data, size_t size, int channels,
                    unsigned char **pixels, int *width, int *height,
                    char *message, size_t message_capacity) {
@@ -85,10 +101,11 @@ int pv_jpeg_decode(const unsigned char *data, size_t size, int channels,
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     (void)jpeg_read_header(&cinfo, TRUE);
-    cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    const int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    cinfo.out_color_space = cmyk ? JCS_CMYK : (channels == 1 ? JCS_GRAYSCALE : JCS_RGB);
     (void)jpeg_start_decompress(&cinfo);
     size_t columns = cinfo.output_width, rows = cinfo.output_height;
-    if (cinfo.output_components != channels || columns * rows > PV_JPEG_MAX_PIXELS) {
+    if (cinfo.output_components != (cmyk ? 4 : channels) || columns * rows > PV_JPEG_MAX_PIXELS) {
         if (message_capacity > 0)
             snprintf(message, message_capacity, "unsupported JPEG: %d components, %zu\u00D7%zu",
                      cinfo.output_components, columns, rows);
@@ -98,15 +115,19 @@ int pv_jpeg_decode(const unsigned char *data, size_t size, int channels,
     size_t row_bytes = columns * (size_t)channels;
     output = malloc(row_bytes * rows > 0 ? row_bytes * rows : 1);
     if (output == NULL) ERREXIT1(&cinfo, JERR_OUT_OF_MEMORY, 0);
+    // CMYK rows arrive in a per-image row buffer from libjpeg's pool (freed with the decoder).
+    JSAMPARRAY cmyk_row = cmyk ? (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE, (JDIMENSION)(columns * 4), 1) : NULL;
+    const int inverted = cmyk && cinfo.saw_Adobe_marker;
     while (cinfo.output_scanline < cinfo.output_height) {
         JSAMPROW row = output + (size_t)cinfo.output_scanline * row_bytes;
         // The memory source never suspends, so each call yields a row; guard regardless.
-        if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
+        if (jpeg_read_scanlines(&cinfo, cmyk ? cmyk_row : &row, 1) != 1) {
             pv_jpeg_set_message(&errors, "libjpeg stopped before the last row");
             jpeg_destroy_decompress(&cinfo);
             free(output);
             return PV_JPEG_FAILED;
         }
+        if (cmyk) pv_cmyk_row_to_rgb_or_gray(cmyk_row[0], row, columns, channels, inverted);
     }
     (void)jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);

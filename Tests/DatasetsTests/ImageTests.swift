@@ -83,6 +83,34 @@ final class ImageTests: XCTestCase {
         XCTAssertFalse(unreadable.contains { $0.hasSuffix("unknown libjpeg error") }, "\(Set(unreadable))")
     }
 
+    /// A CMYK JPEG as Photoshop and PIL write it (Adobe marker, inverted values): 16×8, four
+    /// flat patches of C, M, Y, K = (0, 0, 0, 0), (255, 0, 0, 0), (0, 128, 255, 0), (40, 80, 120, 100),
+    /// written by PIL 12 at quality 100 without subsampling. PIL converts them to RGB (255, 255, 255),
+    /// (0, 255, 255), (255, 127, 0), (131, 106, 82); ours must agree within JPEG's rounding.
+    static let cmykJPEG = Data(base64Encoded:
+        "/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB" +
+        "AQEBAQEBAQEBAQEBAQEB/8AAFAgACAAQBEMRAE0RAFkRAEsRAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//E" +
+        "ALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2" +
+        "Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrC" +
+        "w8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAA4EQwBNAFkASwAAPwCP/g+c/wCcXX/d7P8A76PX9/Ff" +
+        "38V/fxX9rn7SP/Mmf9zF/wC4Kv4v/wBlH/mff+5W/wDdjr/Ij/4ILf8AN1n/AHQz/wB7DX43/wDBWv8A5oB/3VX/AN5vX//Z")!
+
+    func testCMYKJPEGsAreConvertedToRGBAndGray() throws {
+        let bytes = [UInt8](Self.cmykJPEG)
+        let rgb = try JPEGCodec.decode(bytes, channels: 3, name: "cmyk.jpg")
+        XCTAssertEqual([rgb.width, rgb.height], [16, 8])
+        let expected: [[Int]] = [[255, 255, 255], [0, 255, 255], [255, 127, 0], [131, 106, 82]]
+        for (patch, colour) in expected.enumerated() {
+            let offset = (3 * rgb.width + 4 * patch + 1) * 3
+            for channel in 0..<3 {
+                XCTAssertEqual(Int(rgb.pixels[offset + channel]), colour[channel], accuracy: 2, "patch \(patch) channel \(channel)")
+            }
+            let gray = try JPEGCodec.decode(bytes, channels: 1, name: "cmyk.jpg")
+            let luma = (19595 * colour[0] + 38470 * colour[1] + 7471 * colour[2] + 32768) >> 16
+            XCTAssertEqual(Int(gray.pixels[3 * gray.width + 4 * patch + 1]), luma, accuracy: 2, "patch \(patch) gray")
+        }
+    }
+
     func testJPEGConvertsBetweenGrayAndRGBAndReportsEncodingErrors() throws {
         let gray = RasterImage(width: 8, height: 8, channels: 1, pixels: .init(repeating: 140, count: 64))
         let widened = try JPEGCodec.decode(try JPEGCodec.encode(gray), channels: 3, name: "gray.jpg")

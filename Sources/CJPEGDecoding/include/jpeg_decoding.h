@@ -28,7 +28,10 @@ enum {
 
 /// Decodes `size` bytes of JPEG into 8-bit gray (`channels` 1) or interleaved RGB (3),
 /// converted by libjpeg (gray sources are replicated into RGB; colour sources are reduced
-/// to luma for gray; CMYK/YCCK sources fail as an unsupported conversion).
+/// to luma for gray). CMYK and YCCK sources (print workflows; a few dozen of ImageNet's
+/// training images) are read as CMYK and converted here: R = (255 − C)(255 − K)/255 and
+/// likewise G, B — with the values inverted first when an Adobe marker says they are stored
+/// inverted, as Photoshop writes them — then to luma for gray with libjpeg's weights.
 ///
 /// On `PV_JPEG_OK`, `*pixels` is a malloc'd buffer of `*width × *height × channels` bytes,
 /// row-major, that the caller releases with `pv_jpeg_free`. Otherwise `*pixels` is NULL,
