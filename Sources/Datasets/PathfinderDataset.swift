@@ -2,7 +2,8 @@ import Foundation
 import TensorCore
 
 /// Reads Pathfinder / Path-X in LRA's layout (what `PathfinderGenerator.write` and the
-/// original snakes2.py produce):
+/// original snakes2.py produce; metadata as text lines, or as the binary string array that
+/// snakes2.py's `np.save` writes):
 ///
 ///     root/curv_contour_length_14/metadata/<batch>.npy    lines `imgs/<batch> sample_<i>.png <i> <label> …`
 ///     root/curv_contour_length_14/imgs/<batch>/sample_<i>.png
@@ -75,7 +76,7 @@ public struct PathfinderDataset: Dataset {
         var log = BadExampleLog(skipBadExamples: skipBadExamples)
         for batch in batches {
             let file = (metadataFolder as NSString).appendingPathComponent(batch)
-            try TextFile.read(file).forEachLine { number, line in
+            func add(_ line: ArraySlice<UInt8>, _ number: Int) throws {
                 do {
                     let (path, label) = try Self.parse(line, file: file, line: number, folder: folder)
                     paths.append(path)
@@ -83,6 +84,15 @@ public struct PathfinderDataset: Dataset {
                 } catch let error as DatasetError {
                     try log.handle(error)
                 }
+            }
+            let text = try TextFile.read(file)
+            if NPYStrings.isNPY(text.bytes) {
+                // snakes2.py's np.save: a string array, one row per image (row r is "line" r + 1).
+                for (index, row) in try NPYStrings.rows(text.bytes, file: file).enumerated() {
+                    try add(ArraySlice(Array(row.joined(separator: " ").utf8)), index + 1)
+                }
+            } else {
+                try text.forEachLine { number, line in try add(line, number) }
             }
         }
         let (start, end) = Self.bounds(of: split, count: paths.count)

@@ -91,6 +91,32 @@ final class PathfinderTests: XCTestCase {
         XCTAssertEqual(splits.flatMap(\.imagePaths), all.imagePaths)
     }
 
+    /// snakes2.py saves its metadata with `np.save` (a `<U32` string array of snakes2's 11
+    /// columns); the fixture is such a file, written by NumPy 2.4, listing imgs/0/sample_0..3.png
+    /// with labels 1, 1, 0, 0 (the images here are the generator's; only their names matter).
+    func testSnakes2BinaryNumPyMetadataIsRead() throws {
+        let folder = try TemporaryFolder(self)
+        _ = try generator.write(count: 4, to: folder.path, seed: 8, imagesPerBatch: 4, threads: 1)
+        let metadata = folder.path + "/curv_contour_length_14/metadata/0.npy"
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/snakes2-metadata.npy")
+        try FileManager.default.removeItem(atPath: metadata)
+        try FileManager.default.copyItem(atPath: fixture.path, toPath: metadata)
+        let dataset = try PathfinderDataset(root: folder.path, size: 32)
+        XCTAssertEqual(dataset.count, 4)
+        XCTAssertEqual(dataset.labels, [1, 1, 0, 0])
+        XCTAssertEqual(dataset.imagePaths.map { ($0 as NSString).lastPathComponent }, (0..<4).map { "sample_\($0).png" })
+        // An object array (what np.save writes when a row holds None) is refused by name.
+        var pickled = [UInt8](try Data(contentsOf: fixture))
+        let descr = Array("'<U32'".utf8), object = Array("'|O'  ".utf8)
+        let at = try XCTUnwrap((0..<120).first { Array(pickled[$0..<($0 + descr.count)]) == descr })
+        pickled.replaceSubrange(at..<(at + descr.count), with: object)
+        try Data(pickled).write(to: URL(fileURLWithPath: metadata))
+        XCTAssertThrowsError(try PathfinderDataset(root: folder.path)) { error in
+            XCTAssertTrue("\(error)".contains("0.npy") && "\(error)".contains("object array"), "\(error)")
+        }
+    }
+
     func testLoaderErrorsNameTheMetadataLineOrImage() throws {
         let folder = try TemporaryFolder(self)
         assertDatasetError([folder.path + "/metadata", "no such folder"]) { try PathfinderDataset(root: folder.path) }
