@@ -16,8 +16,11 @@ public final class TokenEmbedding {
         self.vocabularySize = vocabularySize
         self.dim = dim
         self.paddingIndex = paddingIndex
-        table = arena.register("\(name).weight", shape: [vocabularySize, dim],
-                               initializer: .normal(std: 0.02), weightDecay: false)
+        // The padding row is stored as zeros (what it embeds to), so the table loads into
+        // PyTorch's nn.Embedding(padding_idx=) unchanged; it receives no gradient and stays zero.
+        let initializer: Initializer = paddingIndex.map { (0..<Int32(vocabularySize)).contains($0) }  == true
+            ? .normalWithZeroRow(std: 0.02, row: Int(paddingIndex!), width: dim) : .normal(std: 0.02)
+        table = arena.register("\(name).weight", shape: [vocabularySize, dim], initializer: initializer, weightDecay: false)
     }
 
     /// `tokens` row-major (batch, length).

@@ -11,6 +11,10 @@ public enum Initializer: Sendable, Equatable {
     case zeros
     case constant(Float)
     case normal(std: Float)
+    /// `normal(std:)` with row `row` (of `width` values) then set to zero: an embedding table
+    /// whose padding row is zero as PyTorch's `nn.Embedding(padding_idx=)` keeps it (the other
+    /// rows draw exactly what `normal` draws).
+    case normalWithZeroRow(std: Float, row: Int, width: Int)
     case uniform(low: Float, high: Float)
     /// Glorot uniform for a [fanOut, fanIn] weight: U(±√(6 / (fanIn + fanOut))).
     case xavierUniform(fanIn: Int, fanOut: Int)
@@ -81,6 +85,9 @@ public final class ParameterArena: @unchecked Sendable {
         case .zeros: buffer.update(repeating: 0)
         case .constant(let value): buffer.update(repeating: value)
         case .normal(let std): stream.fillNormal(buffer, std: std)
+        case .normalWithZeroRow(let std, let row, let width):
+            stream.fillNormal(buffer, std: std)
+            if row >= 0 && (row + 1) * width <= buffer.count { buffer[(row * width)..<((row + 1) * width)].update(repeating: 0) }
         case .uniform(let low, let high): stream.fillUniform(buffer, low, high)
         case .xavierUniform(let fanIn, let fanOut):
             let bound = (6 / Float(fanIn + fanOut)).squareRoot()

@@ -106,6 +106,13 @@ final class CompositeLayerTests: XCTestCase {
         let table = arena.tensor(tokens.table)
         XCTAssertEqual(Array(e.scalars[0..<3]), Array(table.scalars[9..<12]))
         XCTAssertEqual(Array(e.scalars[6..<9]), [0, 0, 0], "the padding id embeds to zeros")
+        XCTAssertEqual(Array(table.scalars[0..<3]), [0, 0, 0], "and its row is stored as zeros (PyTorch's padding_idx)")
+        XCTAssertTrue(table.scalars[3...].allSatisfy { $0 != 0 }, "the other rows are drawn as before")
+        let unpadded = ParameterArena()
+        let plain = TokenEmbedding("embed", arena: unpadded, vocabularySize: 5, dim: 3, paddingIndex: nil)
+        unpadded.allocate(seed: 7)
+        XCTAssertEqual(Array(unpadded.tensor(plain.table).scalars[3...]), Array(table.scalars[3...]),
+                       "zeroing the padding row leaves every other value as the normal draw made it")
         positions.offset = 2
         let withPositions = positions.forward(e, context: ForwardContext(training: false))
         let positionTable = arena.tensor(positions.table)
