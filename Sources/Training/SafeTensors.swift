@@ -64,25 +64,32 @@ public enum SafeTensors {
             metadata = values
         }
         let dataCount = data.count - headerEnd
-        var spans: [(name: String, shape: [Int], begin: Int, end: Int)] = []
+        var spans: [(name: String, shape: [Int], begin: Int, end: Int, width: Int, dtype: String)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw fail("tensor '\(name)': expected dtype, shape and two data_offsets")
             }
-            guard dtype == "F32" else { throw fail("tensor '\(name)': dtype \(dtype), only F32 is supported") }
+            // F32 as Parseval writes; F16 and BF16 (what a PyTorch model saved in half precision
+            // holds) are widened exactly. F64 would be rounded, so it is refused rather than
+            // narrowed behind the user's back.
+            let widths = ["F32": 4, "F16": 2, "BF16": 2]
+            guard let width = widths[dtype] else {
+                throw fail("tensor '\(name)': dtype \(dtype) is not read (F32, F16 and BF16 are)"
+                           + (dtype == "F64" ? "; convert it to float32 first, e.g. tensor.float() in PyTorch" : ""))
+            }
             guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataCount else {
                 throw fail("tensor '\(name)': offsets \(offsets) outside the \(dataCount) data bytes (truncated?)")
             }
             // The product of a hostile shape can overflow Int: multiply with a check.
-            let bytes = shape.reduce(Int?(4)) { product, size in
+            let bytes = shape.reduce(Int?(width)) { product, size in
                 product.flatMap { let (value, overflow) = $0.multipliedReportingOverflow(by: size); return overflow ? nil : value }
             }
             guard let bytes, offsets[1] - offsets[0] == bytes else {
                 throw fail("tensor '\(name)': shape \(shape) needs \(bytes.map(String.init) ?? "more than Int.max") bytes, "
                            + "offsets give \(offsets[1] - offsets[0])")
             }
-            spans.append((name, shape, offsets[0], offsets[1]))
+            spans.append((name, shape, offsets[0], offsets[1], width, dtype))
         }
         spans.sort { $0.begin < $1.begin }
         var covered = 0
@@ -94,7 +101,15 @@ public enum SafeTensors {
         let entries = spans.map { span in
             let values = data.withUnsafeBytes { raw -> [Float] in
                 let start = raw.baseAddress! + headerEnd + span.begin
-                return (0..<(span.end - span.begin) / 4).map { start.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+                let count = (span.end - span.begin) / span.width
+                switch span.dtype {
+                case "F16":
+                    return (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))) }
+                case "BF16":
+                    return (0..<count).map { Float(bitPattern: UInt32(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) << 16) }
+                default:
+                    return (0..<count).map { start.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+                }
             }
             return Entry(name: span.name, shape: span.shape, values: values)
         }

@@ -181,3 +181,31 @@ extension CheckpointTests {
         }
     }
 }
+
+/// safetensors files made elsewhere: F16 and BF16 tensors widen exactly; F64 is refused by name.
+final class SafeTensorsDTypeTests: XCTestCase {
+    func file(_ dtype: String, _ payload: [UInt8], count: Int) throws -> String {
+        let header = #"{"w":{"dtype":"\#(dtype)","shape":[\#(count)],"data_offsets":[0,\#(payload.count)]}}"#
+        var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian, Array.init)
+        bytes += Array(header.utf8) + payload
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dtype-\(UUID().uuidString).safetensors").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    func testHalfAndBFloat16TensorsAreWidenedExactlyAndFloat64IsRefused() throws {
+        let values: [Float] = [1, -2.5, 0.0999755859375, 65504]
+        let half = values.flatMap { withUnsafeBytes(of: Float16($0).bitPattern.littleEndian, Array.init) }
+        XCTAssertEqual(try SafeTensors.read(file("F16", half, count: 4)).entries[0].values, values)
+        let brain: [Float] = [1, -2.5, 3.140625, -0.0]
+        let bfloat = brain.flatMap { withUnsafeBytes(of: UInt16($0.bitPattern >> 16).littleEndian, Array.init) }
+        let read = try SafeTensors.read(file("BF16", bfloat, count: 4)).entries[0].values
+        XCTAssertEqual(read.map(\.bitPattern), brain.map(\.bitPattern))
+        XCTAssertThrowsError(try SafeTensors.read(file("F16", Array(half.prefix(6)), count: 4)))  // 6 bytes for 4 values
+        let double = [Double](repeating: 1, count: 2).flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }
+        XCTAssertThrowsError(try SafeTensors.read(file("F64", double, count: 2))) { error in
+            XCTAssertTrue("\(error)".contains("dtype F64 is not read (F32, F16 and BF16 are)") && "\(error)".contains("float32"), "\(error)")
+        }
+    }
+}
