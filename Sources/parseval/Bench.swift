@@ -6,7 +6,7 @@ import TensorCore
 extension Parseval {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure the kernels and steps that DESIGN.md's performance targets are judged by.",
+            abstract: "Measure the kernels and steps that the performance targets are judged by (docs/benchmarks.md).",
             discussion: """
                 Each benchmark warms up, then reports the median of --repeats runs. Under \
                 mpirun every rank runs it and rank 0 prints. Paste the output into docs/ with \

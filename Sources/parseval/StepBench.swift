@@ -12,7 +12,7 @@ extension Parseval.Bench {
             commandName: "step",
             abstract: "Time one training step (forward, backward, AdamW) of the standard encoder.",
             discussion: """
-                Defaults are DESIGN.md's standard encoder: 4 layers, dim 256, MLP 1024, 8 heads, \
+                Defaults are the standard encoder of docs/benchmarks.md: 4 layers, dim 256, MLP 1024, 8 heads, \
                 sequence 4096, batch 4, vocabulary 257. Reports the median step time, tokens/s, \
                 the time and share spent in gemm (profiled), the gemm bound at the sgemm rate \
                 measured inside the step, and peak tensor memory. Under mpirun each rank runs \
