@@ -18,8 +18,10 @@ public final class TokenEmbedding {
         self.paddingIndex = paddingIndex
         // The padding row is stored as zeros (what it embeds to), so the table loads into
         // PyTorch's nn.Embedding(padding_idx=) unchanged; it receives no gradient and stays zero.
-        let initializer: Initializer = paddingIndex.map { (0..<Int32(vocabularySize)).contains($0) }  == true
-            ? .normalWithZeroRow(std: 0.02, row: Int(paddingIndex!), width: dim) : .normal(std: 0.02)
+        var initializer = Initializer.normal(std: 0.02)
+        if let pad = paddingIndex, (0..<Int32(vocabularySize)).contains(pad) {
+            initializer = .normalWithZeroRow(std: 0.02, row: Int(pad), width: dim)
+        }
         table = arena.register("\(name).weight", shape: [vocabularySize, dim], initializer: initializer, weightDecay: false)
     }
 

@@ -77,10 +77,10 @@ public final class Linear: SequenceLayer {
         let rows = inputShape.reduce(1, *) / inputSize
         precondition(dy.count == rows * outputSize, "Linear.backward: gradient \(dy.shape) for input \(inputShape)")
         var dx = Tensor(uninitialized: inputShape)
+        // dW += dyᵀ · x;  dx = dy · W
         if let x16 = inputBF16, let w16 = weightBF16 {
             let dy16 = BF16Matrix(dy, rows: rows, columns: outputSize)
             dy16.withUnsafePointer { dys in
-                // dW += dyᵀ · x;  dx = dy · W
                 x16.withUnsafePointer { xs in
                     gemmBF16(.transposed, .none, m: outputSize, n: inputSize, k: rows, a: dys, lda: outputSize,
                              b: xs, ldb: inputSize, beta: 1, c: arena.gradient(weight), ldc: inputSize)
@@ -92,34 +92,27 @@ public final class Linear: SequenceLayer {
                     }
                 }
             }
-            if let bias, !biasGradientDone {
-                dy.withUnsafeBufferPointer { dys in
-                    Kernels.addColumnSums(dys, rows: rows, cols: outputSize,
-                                          into: UnsafeMutableBufferPointer(start: arena.gradient(bias), count: outputSize))
+        } else {
+            dy.withUnsafeBufferPointer { dys in
+                input.withUnsafeBufferPointer { xs in
+                    gemm(.transposed, .none, m: outputSize, n: inputSize, k: rows,
+                         a: dys.baseAddress!, lda: outputSize, b: xs.baseAddress!, ldb: inputSize,
+                         beta: 1, c: arena.gradient(weight), ldc: inputSize)
+                }
+                dx.withUnsafeMutableBufferPointer { dxs in
+                    gemm(.none, .none, m: rows, n: inputSize, k: outputSize,
+                         a: dys.baseAddress!, lda: outputSize, b: arena.value(weight), ldb: inputSize,
+                         beta: 0, c: dxs.baseAddress!, ldc: inputSize)
                 }
             }
-            (inputBF16, weightBF16) = (nil, nil)
-            return dx
         }
-        dy.withUnsafeBufferPointer { dys in
-            input.withUnsafeBufferPointer { xs in
-                // dW += dyᵀ · x
-                gemm(.transposed, .none, m: outputSize, n: inputSize, k: rows,
-                     a: dys.baseAddress!, lda: outputSize, b: xs.baseAddress!, ldb: inputSize,
-                     beta: 1, c: arena.gradient(weight), ldc: inputSize)
-            }
-            if let bias, !biasGradientDone {
+        if let bias, !biasGradientDone {
+            dy.withUnsafeBufferPointer { dys in
                 Kernels.addColumnSums(dys, rows: rows, cols: outputSize,
                                       into: UnsafeMutableBufferPointer(start: arena.gradient(bias), count: outputSize))
             }
-            dx.withUnsafeMutableBufferPointer { dxs in
-                // dx = dy · W
-                gemm(.none, .none, m: rows, n: inputSize, k: outputSize,
-                     a: dys.baseAddress!, lda: outputSize, b: arena.value(weight), ldb: inputSize,
-                     beta: 0, c: dxs.baseAddress!, ldc: inputSize)
-            }
         }
-        input = Tensor.empty
+        (input, inputBF16, weightBF16) = (Tensor.empty, nil, nil)
         return dx
     }
 }

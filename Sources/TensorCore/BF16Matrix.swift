@@ -17,8 +17,8 @@ public struct BF16Matrix {
         let ld = ld ?? columns
         storage.withUnsafeMutableBufferPointer { slots in
             slots.withMemoryRebound(to: UInt16.self) { halves in
-                convertToBF16(source, ld: ld, into: halves.baseAddress!, rows: rows, columns: columns, scale: scale,
-                              threads: Threading.count)
+                Matmul.convertToBF16(source, ld: ld, into: halves.baseAddress!, rows: rows, columns: columns, scale: scale,
+                                     threads: Threading.count)
             }
         }
     }

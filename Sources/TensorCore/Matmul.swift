@@ -139,10 +139,19 @@ public enum Matmul {
         return bits.map { Float(bitPattern: UInt32($0) << 16) }
     }
 
-    /// Dense bf16 copy (row stride `columns`) of `scale` × a strided fp32 matrix, on this thread.
+    /// Dense bf16 copy (row stride `columns`) of `scale` × a strided fp32 matrix, on up to
+    /// `threads` threads (one for small matrices).
     public static func convertToBF16(_ source: UnsafePointer<Float>, ld: Int, into destination: UnsafeMutablePointer<UInt16>,
-                                     rows: Int, columns: Int, scale: Float = 1) {
-        pv_convert_rows_to_bf16(source, Int64(ld), destination, Int64(columns), 0, Int64(rows), Int64(columns), scale)
+                                     rows: Int, columns: Int, scale: Float = 1, threads: Int = 1) {
+        if threads == 1 || rows * columns < 65_536 {
+            pv_convert_rows_to_bf16(source, Int64(ld), destination, Int64(columns), 0, Int64(rows), Int64(columns), scale)
+            return
+        }
+        let destinationAddress = UInt(bitPattern: destination)
+        parallelFor(rows, grain: max(1, 16_384 / max(columns, 1))) { range in
+            pv_convert_rows_to_bf16(source, Int64(ld), UnsafeMutablePointer(bitPattern: destinationAddress), Int64(columns),
+                                    Int64(range.lowerBound), Int64(range.upperBound), Int64(columns), scale)
+        }
     }
 
     /// Products that fell back from bf16 to fp32 since the process started.
@@ -162,13 +171,23 @@ func runProduct(
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
 ) {
+    if k > 0, Matmul.bf16Active.load(ordering: .relaxed), Matmul.engine == .onednn,
+       bf16Product(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                   beta: beta, c: c, ldc: ldc, threads: threads) {
+        return
+    }
+    runFP32Product(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                   beta: beta, c: c, ldc: ldc, threads: threads)
+}
+
+/// An fp32 product on the engine in force.
+private func runFP32Product(
+    _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+) {
     switch Matmul.engine {
     case .onednn:
-        if k > 0, Matmul.bf16Active.load(ordering: .relaxed),
-           bf16Product(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                       beta: beta, c: c, ldc: ldc, threads: threads) {
-            return
-        }
         let status = pv_onednn_sgemm(Int32(threads), transposeA == .transposed ? 1 : 0, transposeB == .transposed ? 1 : 0,
                                      Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
         precondition(status == 0, "dnnl_sgemm failed with status \(status) for m \(m) n \(n) k \(k) lda \(lda) ldb \(ldb) ldc \(ldc)")
@@ -190,8 +209,8 @@ private func bf16Product(
     let (bRows, bColumns) = transposeB == .none ? (k, n) : (n, k)
     let a16 = ThreadScratch.bf16(.productA, count: aRows * aColumns)
     let b16 = ThreadScratch.bf16(.productB, count: bRows * bColumns)
-    convertToBF16(a, ld: lda, into: a16, rows: aRows, columns: aColumns, scale: alpha, threads: threads)
-    convertToBF16(b, ld: ldb, into: b16, rows: bRows, columns: bColumns, scale: 1, threads: threads)
+    Matmul.convertToBF16(a, ld: lda, into: a16, rows: aRows, columns: aColumns, scale: alpha, threads: threads)
+    Matmul.convertToBF16(b, ld: ldb, into: b16, rows: bRows, columns: bColumns, threads: threads)
     let status = pv_onednn_gemm_bf16(Int32(threads), transposeA == .transposed ? 1 : 0, transposeB == .transposed ? 1 : 0,
                                      Int64(m), Int64(n), Int64(k), a16, Int64(aColumns), b16, Int64(bColumns),
                                      beta, c, Int64(ldc))
@@ -219,31 +238,11 @@ func runBF16Product(
     }
     let wideA = transposeA == .none ? widened(a, ld: lda, rows: m, columns: k) : widened(a, ld: lda, rows: k, columns: m)
     let wideB = transposeB == .none ? widened(b, ld: ldb, rows: k, columns: n) : widened(b, ld: ldb, rows: n, columns: k)
-    let engine: MatmulEngine = Matmul.engine
     wideA.withUnsafeBufferPointer { wa in
         wideB.withUnsafeBufferPointer { wb in
-            if engine == .onednn {
-                _ = pv_onednn_sgemm(Int32(threads), transposeA == .transposed ? 1 : 0, transposeB == .transposed ? 1 : 0,
-                                    Int64(m), Int64(n), Int64(k), 1, wa.baseAddress, Int64(lda), wb.baseAddress, Int64(ldb),
-                                    beta, c, Int64(ldc))
-            } else {
-                cblas_sgemm(CblasRowMajor, transposeA.cblas, transposeB.cblas, Int32(m), Int32(n), Int32(k), 1,
-                            wa.baseAddress, Int32(lda), wb.baseAddress, Int32(ldb), beta, c, Int32(ldc))
-            }
+            runFP32Product(transposeA, transposeB, m: m, n: n, k: k, alpha: 1, a: wa.baseAddress!, lda: lda,
+                           b: wb.baseAddress!, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
         }
-    }
-}
-
-func convertToBF16(_ source: UnsafePointer<Float>, ld: Int, into destination: UnsafeMutablePointer<UInt16>,
-                           rows: Int, columns: Int, scale: Float, threads: Int) {
-    if threads == 1 || rows * columns < 65_536 {
-        pv_convert_rows_to_bf16(source, Int64(ld), destination, Int64(columns), 0, Int64(rows), Int64(columns), scale)
-        return
-    }
-    let destinationAddress = UInt(bitPattern: destination)
-    parallelFor(rows, grain: max(1, 16_384 / max(columns, 1))) { range in
-        pv_convert_rows_to_bf16(source, Int64(ld), UnsafeMutablePointer(bitPattern: destinationAddress), Int64(columns),
-                                Int64(range.lowerBound), Int64(range.upperBound), Int64(columns), scale)
     }
 }
 

@@ -27,8 +27,13 @@ public enum Threading {
     public static func defaultCount(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
         if let text = environment["PARSEVAL_THREADS"], let value = Int(text), value > 0 { return value }
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let localRanks = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
-        return max(1, cores / max(1, localRanks))
+        return max(1, cores / ranksOnThisHost(environment: environment))
+    }
+
+    /// The ranks mpirun placed on this machine (`OMPI_COMM_WORLD_LOCAL_SIZE`), 1 outside mpirun:
+    /// they share its cores and its memory.
+    public static func ranksOnThisHost(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+        max(1, environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1)
     }
 
     /// Sets the thread count for matrix products, FFTW plans made from now on, and `parallelFor`.

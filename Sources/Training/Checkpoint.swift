@@ -71,7 +71,7 @@ public enum Checkpoint {
             SafeTensors.Entry(name: entry.name, shape: entry.shape,
                               values: Array(UnsafeBufferPointer(start: arena.values.pointer + entry.offset, count: entry.count)))
         }
-        try SafeTensors.write(parameters, metadata: metadata, to: "\(directory)/model.safetensors")
+        let modelBytes = try SafeTensors.write(parameters, metadata: metadata, to: "\(directory)/model.safetensors")
         let optimizerState = optimizer.state
         var moments: [SafeTensors.Entry] = []
         for (buffer, storage) in optimizerState.buffers.sorted(by: { $0.key < $1.key }) {
@@ -81,9 +81,9 @@ public enum Checkpoint {
                     values: Array(UnsafeBufferPointer(start: storage.pointer + entry.offset, count: entry.count))))
             }
         }
-        try SafeTensors.write(moments, metadata: ["format": format, "optimizer_step": "\(optimizerState.step)"],
-                              to: "\(directory)/optimizer.safetensors")
-        try Manifest.write(directory: directory, files: Manifest.files)
+        let optimizerBytes = try SafeTensors.write(moments, metadata: ["format": format, "optimizer_step": "\(optimizerState.step)"],
+                                                   to: "\(directory)/optimizer.safetensors")
+        try Manifest.write(directory: directory, files: [Manifest.files[0]: modelBytes, Manifest.files[1]: optimizerBytes])
         FaultInjection.checkpointFilesWritten(step: state.step)
         try AtomicFile.write(Data(name.utf8), to: "\(root)/latest")
         if isBest { try AtomicFile.write(Data(name.utf8), to: "\(root)/best") }
@@ -115,11 +115,13 @@ public enum Checkpoint {
     }
 
     /// The checkpoint a resume should load: the folder `latest` names if it is intact, else the
-    /// newest intact step folder, with a note for each one passed over and why. The directory
-    /// is nil when the run has no checkpoint (a step folder with no manifest that `latest` does
-    /// not name is a write that never finished, not a checkpoint); an error when it has some and
+    /// newest intact step folder, with its metadata (the resolved config the run was written
+    /// with, under "config") and a note for each folder passed over and why. The directory is nil
+    /// when the run has no checkpoint (a step folder with no manifest that `latest` does not
+    /// name is a write that never finished, not a checkpoint); an error when it has some and
     /// none is intact.
-    public static func chooseForResume(run: String) throws -> (directory: String?, notes: [String]) {
+    public static func chooseForResume(run: String) throws
+        -> (directory: String?, metadata: [String: String], notes: [String]) {
         let root = folder(run: run)
         let steps = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
             .filter { $0.hasPrefix("step-") }.sorted(by: >)
@@ -138,12 +140,11 @@ public enum Checkpoint {
             }
         }
         if let latest { candidates.insert(latest, at: 0) }
-        if candidates.isEmpty { return (nil, notes) }
+        if candidates.isEmpty { return (nil, [:], notes) }
         for name in candidates {
             let directory = "\(root)/\(name)"
             do {
-                try verify(directory)
-                return (directory, notes)
+                return (directory, try verify(directory), notes)
             } catch {
                 notes.append("skipped \(name): \(error)")
             }
@@ -152,25 +153,21 @@ public enum Checkpoint {
                               + ". Use --fresh to start over")
     }
 
-    /// Checks a step folder without loading it: its files exist, match their manifest (every
-    /// byte), and the model file's metadata reads. A folder from before manifests (or from
-    /// another tool) passes on the parameter checksum that `load` checks.
-    public static func verify(_ directory: String) throws {
+    /// Checks a step folder without loading its tensors: its files exist, match their manifest
+    /// (every byte), and the model file's metadata reads; returns that metadata. A folder from
+    /// before manifests (or from another tool) passes on the parameter checksum `load` checks.
+    /// Each file is read once.
+    public static func verify(_ directory: String) throws -> [String: String] {
         let modelPath = "\(directory)/model.safetensors"
         guard FileManager.default.fileExists(atPath: modelPath) else { throw CheckpointError("\(modelPath) is missing") }
-        if FileManager.default.fileExists(atPath: "\(directory)/\(Manifest.name)") {
-            try Manifest.check(directory: directory)
-        }
-        let (_, metadata) = try SafeTensors.read(modelPath)
+        let model = FileManager.default.fileExists(atPath: "\(directory)/\(Manifest.name)")
+            ? try Manifest.check(directory: directory) : try Manifest.contents(modelPath)
+        let metadata = try SafeTensors.metadata(model, path: modelPath)
         guard metadata["format"] == format, let stateText = metadata["state"],
               (try? JSONDecoder().decode(TrainingState.self, from: Data(stateText.utf8))) != nil else {
             throw CheckpointError("\(modelPath): metadata lacks the format or a readable training state")
         }
-    }
-
-    /// The resolved configuration (JSON) a checkpoint was written with, when it records one.
-    public static func savedConfiguration(in directory: String) throws -> String? {
-        try SafeTensors.read("\(directory)/model.safetensors").metadata["config"]
+        return metadata
     }
 
     /// The folder `latest` (or `best`) points at, or nil when the run has no checkpoint.
@@ -261,12 +258,13 @@ public func parameterChecksum(_ arena: ParameterArena) -> UInt64 {
 /// zero bytes): it finds any single flipped bit, and it is no defence against deliberate edits.
 enum Manifest {
     static let name = "manifest.json"
+    /// Every file of a step folder, the model file first.
     static let files = ["model.safetensors", "optimizer.safetensors"]
 
-    static func write(directory: String, files: [String]) throws {
+    /// Writes the manifest of `files` (name → the bytes just written under that name).
+    static func write(directory: String, files: [String: Data]) throws {
         var entries: [String: [String: String]] = [:]
-        for file in files {
-            let data = try contents("\(directory)/\(file)")
+        for (file, data) in files {
             entries[file] = ["bytes": "\(data.count)", "fnv1a64": String(checksum(data), radix: 16)]
         }
         let document: [String: Any] = ["format": Checkpoint.format, "files": entries]
@@ -274,16 +272,20 @@ enum Manifest {
         try AtomicFile.write(json, to: "\(directory)/\(name)")
     }
 
-    static func check(directory: String) throws {
+    /// Checks every file against the manifest; returns the model file's bytes.
+    @discardableResult
+    static func check(directory: String) throws -> Data {
         let path = "\(directory)/\(name)"
         guard let text = FileManager.default.contents(atPath: path),
               let document = try? JSONSerialization.jsonObject(with: text) as? [String: Any],
               let files = document["files"] as? [String: [String: String]] else {
             throw CheckpointError("\(path) is not a readable manifest")
         }
+        var model = Data()
         for file in Manifest.files {
             guard let expected = files[file] else { throw CheckpointError("\(path) does not list \(file)") }
             let data = try contents("\(directory)/\(file)")
+            if file == Manifest.files[0] { model = data }
             let actual = String(checksum(data), radix: 16)
             guard expected["bytes"] == "\(data.count)", expected["fnv1a64"] == actual else {
                 throw CheckpointError("\(directory)/\(file) does not match its manifest (\(data.count) bytes, checksum "
@@ -291,6 +293,7 @@ enum Manifest {
                                       + "the file is damaged")
             }
         }
+        return model
     }
 
     static func contents(_ path: String) throws -> Data {

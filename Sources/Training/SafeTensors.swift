@@ -19,7 +19,9 @@ public enum SafeTensors {
     }
 
     /// Writes atomically: a temporary file beside `path`, fsync, rename, fsync of the folder.
-    public static func write(_ entries: [Entry], metadata: [String: String], to path: String) throws {
+    /// Returns the bytes written (a checkpoint's manifest is computed from them, not re-read).
+    @discardableResult
+    public static func write(_ entries: [Entry], metadata: [String: String], to path: String) throws -> Data {
         var header: [String: Any] = ["__metadata__": metadata]
         var offset = 0
         for entry in entries {
@@ -41,6 +43,7 @@ public enum SafeTensors {
             }
         }
         try AtomicFile.write(data, to: path)
+        return data
     }
 
     /// Reads and validates a file; errors name the file and what is wrong.
@@ -48,6 +51,16 @@ public enum SafeTensors {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CheckpointError("\(path): cannot read the file")
         }
+        return try read(data, path: path)
+    }
+
+    /// The `__metadata__` of a file's bytes, without decoding its tensors.
+    public static func metadata(_ data: Data, path: String) throws -> [String: String] {
+        try parseHeader(data, path: path).metadata
+    }
+
+    /// The header's end offset, its JSON object and its `__metadata__`.
+    static func parseHeader(_ data: Data, path: String) throws -> (end: Int, fields: [String: Any], metadata: [String: String]) {
         func fail(_ problem: String) -> CheckpointError { CheckpointError("\(path): \(problem)") }
         guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, not even a header length") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
@@ -63,6 +76,13 @@ public enum SafeTensors {
             guard let values = raw as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
             metadata = values
         }
+        return (headerEnd, header, metadata)
+    }
+
+    /// Validates and decodes a file's bytes (`path` names it in errors).
+    public static func read(_ data: Data, path: String) throws -> (entries: [Entry], metadata: [String: String]) {
+        func fail(_ problem: String) -> CheckpointError { CheckpointError("\(path): \(problem)") }
+        let (headerEnd, header, metadata) = try parseHeader(data, path: path)
         let dataCount = data.count - headerEnd
         var spans: [(name: String, shape: [Int], begin: Int, end: Int, width: Int, dtype: String)] = []
         for (name, value) in header where name != "__metadata__" {

@@ -52,8 +52,7 @@ public final class Trainer {
         }
         let (shards, shard) = (grid.dataParallel, grid.dataRank)
         let localBatch = try configuration.localBatchSize(ranks: shards)
-        let ranksOnHost = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
-        try MemoryEstimate(configuration, dataParallelRanks: shards).check(ranksOnHost: ranksOnHost)
+        try MemoryEstimate(configuration, dataParallelRanks: shards).check(ranksOnHost: Threading.ranksOnThisHost())
         let seed = UInt64(bitPattern: Int64(configuration.training.seed))
         fault = try FaultInjection.fromEnvironment()
         if world.size > 1 {
@@ -100,11 +99,9 @@ public final class Trainer {
             throw ConfigurationError("training.batch_size \(configuration.training.batchSize): the training split "
                                      + "(\(data.train.count) examples) has no full batch of \(localBatch) per rank")
         }
-        validationBatcher = Batcher(
-            dataset: data.validation,
-            sampler: DistributedSampler(count: data.validation.count, ranks: shards, rank: shard, shuffle: false),
-            batchSize: localBatch * configuration.training.accumulation, sequenceLength: d.sequenceLength,
-            skipBadExamples: d.skipBadExamples, seed: seed)
+        validationBatcher = Trainer.evaluationBatcher(data.validation, grid: grid,
+                                                      batchSize: localBatch * configuration.training.accumulation,
+                                                      configuration: configuration)
         configurationJSON = try ConfigurationLoader.encode(configuration)
         log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
         for (name, split) in [("training", data.train), ("validation", data.validation)] {
@@ -147,7 +144,7 @@ public final class Trainer {
             let choice = try Checkpoint.chooseForResume(run: runDirectory)
             for note in choice.notes { log.message("resume: \(note)") }
             guard let directory = choice.directory else { return "" }
-            if let saved = try Checkpoint.savedConfiguration(in: directory) {
+            if let saved = choice.metadata["config"] {
                 let differences = try configuration.resumeConflicts(withSaved: saved)
                 if !differences.isEmpty {
                     throw ConfigurationError(
@@ -416,6 +413,15 @@ public final class Trainer {
         public var skipped = 0
     }
 
+    /// Batches of an evaluation split: this data rank's shard, in order, not shuffled.
+    static func evaluationBatcher(_ dataset: any Dataset, grid: ProcessGrid, batchSize: Int,
+                                  configuration: TrainingConfiguration) -> Batcher {
+        Batcher(dataset: dataset,
+                sampler: DistributedSampler(count: dataset.count, ranks: grid.dataParallel, rank: grid.dataRank, shuffle: false),
+                batchSize: batchSize, sequenceLength: configuration.data.sequenceLength,
+                skipBadExamples: configuration.data.skipBadExamples, seed: UInt64(bitPattern: Int64(configuration.training.seed)))
+    }
+
     /// Accuracy and loss over the validation split (or `split`, e.g. the test split), sharded
     /// over the ranks; the sampler's padding examples (repeats that even out the shards) are not
     /// counted. Bad examples are skipped under `data.skip_bad_examples`, as in training.
@@ -425,12 +431,8 @@ public final class Trainer {
                          logits: ((Batch, Tensor) -> Void)? = nil) throws -> Evaluation {
         let context = ForwardContext(training: false, step: max((parametersStep ?? state.step) - 1, 0))
         let dataset = split ?? data.validation
-        let batcher = split.map { split in
-            Batcher(dataset: split,
-                    sampler: DistributedSampler(count: split.count, ranks: grid.dataParallel, rank: grid.dataRank, shuffle: false),
-                    batchSize: validationBatcher.batchSize, sequenceLength: configuration.data.sequenceLength,
-                    skipBadExamples: configuration.data.skipBadExamples,
-                    seed: UInt64(bitPattern: Int64(configuration.training.seed)))
+        let batcher = split.map {
+            Trainer.evaluationBatcher($0, grid: grid, batchSize: validationBatcher.batchSize, configuration: configuration)
         } ?? validationBatcher
         let plan = batcher.batchIndices(epoch: 0)
         let limit = min(plan.count, maxBatches ?? (configuration.training.evalBatches > 0 ? configuration.training.evalBatches : plan.count))

@@ -60,7 +60,11 @@ extension Parseval {
         var runFolder: String
         @Option(help: "Which checkpoint: latest, best, or a step folder path.") var checkpoint = "latest"
         @Option(help: "Which split: val (the validation split) or test (docs/datasets.md lists each task's).")
-        var split = "val"
+        var split = EvaluationSplit.val
+
+        enum EvaluationSplit: String, ExpressibleByArgument {
+            case val, test
+        }
         @Option(help: "Config to use instead of RUN/config.json.") var config: String?
         @Option(name: .customLong("set"), help: "Override a key (repeatable).") var overrides: [String] = []
         @Option(help: "Write per-example logits to this file.") var logits: String?
@@ -81,8 +85,7 @@ extension Parseval {
                     directory = checkpoint
                 }
                 let state = try Checkpoint.load(from: directory, into: trainer.model.arena)
-                guard split == "val" || split == "test" else { throw ConfigurationError("--split must be val or test, got '\(split)'") }
-                let dataset = split == "test" ? try world.allOrNone { try TaskData.loadTest(configuration.data) } : nil
+                let dataset = split == .test ? try world.allOrNone { try TaskData.loadTest(configuration.data) } : nil
                 var lines: [String] = []
                 // The ranks of a sequence group share their examples (and logits): one writes them.
                 let writesLogits = trainer.grid.sequenceGroup.rank == 0
@@ -102,7 +105,7 @@ extension Parseval {
                 }
                 if world.isRoot {
                     print(String(format: "checkpoint %@ (step %d): %@ accuracy %.4f, loss %.4f over %d examples",
-                                 directory, state.step, split == "test" ? "test" : "validation", result.accuracy, result.loss,
+                                 directory, state.step, split == .test ? "test" : "validation", result.accuracy, result.loss,
                                  result.count))
                     if let logits { print("logits: \(logits)") }
                 }
