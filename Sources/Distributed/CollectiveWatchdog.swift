@@ -1,18 +1,26 @@
 import Foundation
 import Synchronization
 
-/// Horovod's stall check for MPI: when a blocking MPI call waits longer than the warning
-/// time, this rank prints a warning naming itself, the call and what it was doing; past the
-/// abort time it ends the whole job with `MPI_Abort` (exit code 6), so a rank that hangs or
-/// vanishes never leaves the others waiting forever. Settings: `parallel.stall_warning_seconds`
-/// and `parallel.stall_abort_seconds` (docs/reliability.md).
+/// Horovod's stall check for MPI: when an MPI call waits longer than the warning time, this
+/// rank prints a warning naming itself, the call, what it was doing and the ranks it waits
+/// for; past the abort time the job ends with `MPI_Abort` (exit code 6) and a message naming
+/// the rank(s) that never arrived, so a rank that hangs or vanishes never leaves the others
+/// waiting forever. Settings: `parallel.stall_warning_seconds` and
+/// `parallel.stall_abort_seconds` (docs/reliability.md).
 ///
-/// The main thread marks the start and end of every MPI call that `Communicator` makes
-/// (`check` does it, once `arm` has been called). A background thread compares the start
-/// time with the clock. It makes no MPI call except `MPI_Abort`: the MPI standard promises
-/// nothing about calling it from a thread other than the main one under
-/// `MPI_THREAD_FUNNELED`, but OpenMPI carries it out from any thread (it asks the runtime
-/// to kill the job; measured by the ReliabilityTests hang test with OpenMPI 4.1).
+/// Two mechanisms, one set of times:
+/// - `Communicator`'s collectives, once armed, run non-blocking and the main thread polls
+///   them while reading arrival notes (`ArrivalLedger`): their messages name the missing ranks.
+/// - Blocking calls (communicator set-up, FFTW-MPI's transposes through `watching`) are timed:
+///   the main thread marks their start and end, and a background thread compares the start
+///   with the clock. It makes no MPI call except `MPI_Abort`: the MPI standard promises
+///   nothing about calling it from a thread other than the main one under
+///   `MPI_THREAD_FUNNELED`, but OpenMPI carries it out from any thread (it asks the runtime to
+///   kill the job; measured by the ReliabilityTests hang test with OpenMPI 4.1). These
+///   messages cannot name the missing rank.
+///
+/// Phases where one rank works alone while the others wait (rank 0 writing a checkpoint,
+/// loading data) run under `patience`, which multiplies both times.
 public enum CollectiveWatchdog {
     struct State {
         var rank = 0
@@ -25,6 +33,44 @@ public enum CollectiveWatchdog {
         var warned = false
         /// What the program is doing, e.g. "step 12"; set by the trainer.
         var context = ""
+        /// Multiplies both times during a `patience` phase.
+        var patience = 1.0
+        var phase = ""
+    }
+
+    /// The times in force now, and the " (step 12)" that names what the program is doing.
+    struct Times {
+        var warning: Duration
+        var abort: Duration
+        var doing: String
+    }
+
+    static func times() -> Times {
+        state.withLock { state in
+            let what = [state.context, state.phase].filter { !$0.isEmpty }.joined(separator: ", ")
+            return Times(warning: state.warning * state.patience, abort: state.abort * state.patience,
+                         doing: what.isEmpty ? "" : " (\(what))")
+        }
+    }
+
+    /// Runs `body`, in which one rank may work alone for long while the others wait (every
+    /// rank calls it at the same point), with both times multiplied by `factor`; `phase`
+    /// joins the context in messages ("writing checkpoint").
+    public static func patience<T>(_ factor: Double, _ phase: String, _ body: () throws -> T) rethrows -> T {
+        guard isArmed else { return try body() }
+        let saved = state.withLock { state -> (Double, String) in
+            defer { state.patience = factor; state.phase = phase }
+            return (state.patience, state.phase)
+        }
+        defer { state.withLock { state in (state.patience, state.phase) = saved } }
+        return try body()
+    }
+
+    /// Times `body`, a blocking call that makes MPI calls itself (an FFTW-MPI transpose),
+    /// described by `call`; a no-op unless armed.
+    public static func watching(_ call: @autoclosure () -> String, _ body: () -> Void) {
+        guard isArmed else { return body() }
+        _ = timing(call()) { body(); return 0 }
     }
 
     static let state = Mutex(State())
@@ -77,21 +123,21 @@ public enum CollectiveWatchdog {
 
     static func watch() {
         while true {
+            let times = CollectiveWatchdog.times()
             let (verdict, pause) = state.withLock { state -> (Verdict, Duration) in
-                let shortest = [state.warning, state.abort].filter { $0 > .zero }.min() ?? .seconds(1)
+                let shortest = [times.warning, times.abort].filter { $0 > .zero }.min() ?? .seconds(1)
                 let pause = min(max(shortest / 10, .milliseconds(20)), .seconds(1))
                 guard armed.load(ordering: .acquiring), let call = state.call else { return (.wait, pause) }
                 let waited = ContinuousClock.now - state.since
-                let doing = state.context.isEmpty ? "" : " (\(state.context))"
-                if state.abort > .zero && waited >= state.abort {
-                    return (.abort("\(call)\(doing) has waited \(describe(waited)) for another rank; aborting the job "
-                                   + "(parallel.stall_abort_seconds: \(describe(state.abort))). A rank is stalled or has died; "
+                if times.abort > .zero && waited >= times.abort {
+                    return (.abort("\(call)\(times.doing) has waited \(describe(waited)) for another rank; aborting the job "
+                                   + "(parallel.stall_abort_seconds: \(describe(times.abort))). A rank is stalled or has died; "
                                    + "its own message, or mpirun's, names it."), pause)
                 }
-                if state.warning > .zero && waited >= state.warning && !state.warned {
+                if times.warning > .zero && waited >= times.warning && !state.warned {
                     state.warned = true
-                    return (.warn("warning: \(call)\(doing) has waited \(describe(waited)) for another rank "
-                                  + "(parallel.stall_warning_seconds: \(describe(state.warning))); a rank may be stalled"), pause)
+                    return (.warn("warning: \(call)\(times.doing) has waited \(describe(waited)) for another rank "
+                                  + "(parallel.stall_warning_seconds: \(describe(times.warning))); a rank may be stalled"), pause)
                 }
                 return (.wait, pause)
             }

@@ -15,8 +15,10 @@ extension Communicator {
         var offset = 0
         while offset < bytes.count {
             let chunk = min(bytes.count - offset, 1 << 30)
-            try check(MPI_Bcast(bytes.baseAddress! + offset, Int32(chunk), pv_mpi_byte(), Int32(root), handle),
-                      "MPI_Bcast(\(chunk) bytes from rank \(root))", rank: rank)
+            let start = bytes.baseAddress! + offset
+            try collective("MPI_Bcast(\(chunk) bytes from rank \(root))",
+                           blocking: { MPI_Bcast(start, Int32(chunk), pv_mpi_byte(), Int32(root), handle) },
+                           start: { MPI_Ibcast(start, Int32(chunk), pv_mpi_byte(), Int32(root), handle, $0) })
             offset += chunk
         }
     }
@@ -34,8 +36,10 @@ extension Communicator {
     public func allgather(_ send: [Float]) throws -> [Float] {
         var received = [Float](repeating: 0, count: send.count * size)
         var local = send
-        try check(MPI_Allgather(&local, Int32(send.count), pv_mpi_float(), &received, Int32(send.count),
-                                pv_mpi_float(), handle), "MPI_Allgather(\(send.count) floats)", rank: rank)
+        let count = Int32(send.count)
+        try collective("MPI_Allgather(\(send.count) floats)",
+                       blocking: { MPI_Allgather(&local, count, pv_mpi_float(), &received, count, pv_mpi_float(), handle) },
+                       start: { MPI_Iallgather(&local, count, pv_mpi_float(), &received, count, pv_mpi_float(), handle, $0) })
         return received
     }
 
@@ -43,14 +47,18 @@ extension Communicator {
     public func allgatherv(_ send: [Float]) throws -> [Float] {
         var count = Int32(send.count)
         var counts = [Int32](repeating: 0, count: size)
-        try check(MPI_Allgather(&count, 1, pv_mpi_int32(), &counts, 1, pv_mpi_int32(), handle),
-                  "MPI_Allgather(counts)", rank: rank)
+        try collective("MPI_Allgather(counts)",
+                       blocking: { MPI_Allgather(&count, 1, pv_mpi_int32(), &counts, 1, pv_mpi_int32(), handle) },
+                       start: { MPI_Iallgather(&count, 1, pv_mpi_int32(), &counts, 1, pv_mpi_int32(), handle, $0) })
         var displacements = [Int32](repeating: 0, count: size)
         for i in 1..<max(size, 1) { displacements[i] = displacements[i - 1] + counts[i - 1] }
         var received = [Float](repeating: 0, count: Int(counts.reduce(0, +)))
         var local = send
-        try check(MPI_Allgatherv(&local, count, pv_mpi_float(), &received, &counts, &displacements, pv_mpi_float(),
-                                 handle), "MPI_Allgatherv(\(send.count) floats)", rank: rank)
+        try collective("MPI_Allgatherv(\(send.count) floats)",
+                       blocking: { MPI_Allgatherv(&local, count, pv_mpi_float(), &received, &counts, &displacements,
+                                                  pv_mpi_float(), handle) },
+                       start: { MPI_Iallgatherv(&local, count, pv_mpi_float(), &received, &counts, &displacements,
+                                                pv_mpi_float(), handle, $0) })
         return received
     }
 
@@ -60,8 +68,11 @@ extension Communicator {
         precondition(send.count % size == 0 && receive.count == send.count,
                      "alltoall: \(send.count) values do not split into \(size) equal blocks")
         let block = Int32(send.count / size)
-        try check(MPI_Alltoall(send.baseAddress, block, pv_mpi_float(), receive.baseAddress, block, pv_mpi_float(),
-                               handle), "MPI_Alltoall(\(block) floats per rank)", rank: rank)
+        try collective("MPI_Alltoall(\(block) floats per rank)",
+                       blocking: { MPI_Alltoall(send.baseAddress, block, pv_mpi_float(), receive.baseAddress, block,
+                                                pv_mpi_float(), handle) },
+                       start: { MPI_Ialltoall(send.baseAddress, block, pv_mpi_float(), receive.baseAddress, block,
+                                              pv_mpi_float(), handle, $0) })
     }
 
     /// Sends `sendCounts[i]` values to rank i; receives `receiveCounts[i]` from rank i.
@@ -76,8 +87,9 @@ extension Communicator {
         }
         var received = [Float](repeating: 0, count: receiveCounts.reduce(0, +))
         var local = send
-        try check(MPI_Alltoallv(&local, &sc, &sd, pv_mpi_float(), &received, &rc, &rd, pv_mpi_float(), handle),
-                  "MPI_Alltoallv", rank: rank)
+        try collective("MPI_Alltoallv",
+                       blocking: { MPI_Alltoallv(&local, &sc, &sd, pv_mpi_float(), &received, &rc, &rd, pv_mpi_float(), handle) },
+                       start: { MPI_Ialltoallv(&local, &sc, &sd, pv_mpi_float(), &received, &rc, &rd, pv_mpi_float(), handle, $0) })
         return received
     }
 
@@ -93,10 +105,12 @@ extension Communicator {
     /// Starts an in-place sum over all ranks; the buffer must stay alive and untouched
     /// until the returned request completes.
     public func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> AllreduceRequest {
+        let ledger = try watchedLedger()
+        let number = try ledger?.arrive() ?? 0
         var request: MPI_Request? = pv_mpi_request_null()
         try check(MPI_Iallreduce(pv_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), pv_mpi_float(),
-                                 pv_mpi_sum(), handle, &request), "MPI_Iallreduce(\(buffer.count) floats)", rank: rank)
-        return AllreduceRequest(request: request, rank: rank, count: buffer.count)
+                                 pv_mpi_sum(), handle, &request), "MPI_Iallreduce(\(buffer.count) floats)", rank: rank, timed: false)
+        return AllreduceRequest(request: request, rank: rank, count: buffer.count, ledger: ledger, number: number)
     }
 }
 
@@ -105,12 +119,17 @@ public final class AllreduceRequest {
     var request: MPI_Request?
     let rank: Int
     let count: Int
+    /// The arrival ledger and collective number, while the stall watchdog is armed.
+    let ledger: ArrivalLedger?
+    let number: Int64
     public private(set) var isComplete = false
 
-    init(request: MPI_Request?, rank: Int, count: Int) {
+    init(request: MPI_Request?, rank: Int, count: Int, ledger: ArrivalLedger?, number: Int64) {
         self.request = request
         self.rank = rank
         self.count = count
+        self.ledger = ledger
+        self.number = number
     }
 
     /// Lets MPI progress the operation; true once complete.
@@ -118,14 +137,19 @@ public final class AllreduceRequest {
     public func test() throws -> Bool {
         if isComplete { return true }
         var flag: Int32 = 0
-        try check(MPI_Test(&request, &flag, pv_mpi_status_ignore()), "MPI_Test(allreduce of \(count) floats)", rank: rank)
+        try check(MPI_Test(&request, &flag, pv_mpi_status_ignore()), "MPI_Test(allreduce of \(count) floats)",
+                  rank: rank, timed: false)
         isComplete = flag != 0
         return isComplete
     }
 
     public func wait() throws {
         if isComplete { return }
-        try check(MPI_Wait(&request, pv_mpi_status_ignore()), "MPI_Wait(allreduce of \(count) floats)", rank: rank)
+        if let ledger {
+            try ledger.wait(&request, call: { "MPI_Wait(allreduce of \(count) floats)" }, number: number)
+        } else {
+            try check(MPI_Wait(&request, pv_mpi_status_ignore()), "MPI_Wait(allreduce of \(count) floats)", rank: rank)
+        }
         isComplete = true
     }
 }
@@ -133,11 +157,16 @@ public final class AllreduceRequest {
 extension Communicator {
     /// True on every rank when every rank passed the same value (e.g. a parameter checksum).
     public func agree(on value: UInt64) throws -> Bool {
-        var values = [value, value]
-        var low = value, high = value
-        try check(MPI_Allreduce(&values[0], &low, 1, pv_mpi_uint64(), pv_mpi_min(), handle), "MPI_Allreduce(min)", rank: rank)
-        try check(MPI_Allreduce(&values[1], &high, 1, pv_mpi_uint64(), pv_mpi_max(), handle), "MPI_Allreduce(max)", rank: rank)
-        return low == high
+        var extremes = [value, value]  // the smallest and the largest over the ranks
+        try extremes.withUnsafeMutableBufferPointer { buffer in
+            for (index, operation) in [pv_mpi_min(), pv_mpi_max()].enumerated() {
+                let result = buffer.baseAddress! + index
+                try collective("MPI_Allreduce(checksum)",
+                               blocking: { MPI_Allreduce(pv_mpi_in_place(), result, 1, pv_mpi_uint64(), operation, handle) },
+                               start: { MPI_Iallreduce(pv_mpi_in_place(), result, 1, pv_mpi_uint64(), operation, handle, $0) })
+            }
+        }
+        return extremes[0] == extremes[1]
     }
 }
 

@@ -18,10 +18,11 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Makes the MPI call `code` (timed by the `CollectiveWatchdog` once it is armed) and throws
-/// `MPIError` unless it returns `MPI_SUCCESS`.
+/// Makes the MPI call `code` and throws `MPIError` unless it returns `MPI_SUCCESS`. A blocking
+/// call is timed by the `CollectiveWatchdog` once it is armed; `timed: false` is for calls that
+/// return at once (starting a non-blocking operation, testing one).
 @inline(__always)
-func check(_ code: @autoclosure () -> Int32, _ call: @autoclosure () -> String, rank: Int) throws {
-    let result = CollectiveWatchdog.isArmed ? CollectiveWatchdog.timing(call(), code) : code()
+func check(_ code: @autoclosure () -> Int32, _ call: @autoclosure () -> String, rank: Int, timed: Bool = true) throws {
+    let result = timed && CollectiveWatchdog.isArmed ? CollectiveWatchdog.timing(call(), code) : code()
     if result != MPI_SUCCESS { throw MPIError(call: call(), code: result, rank: rank) }
 }

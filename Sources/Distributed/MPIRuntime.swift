@@ -55,6 +55,7 @@ public enum MPIRuntime {
         var finalized: Int32 = 0
         MPI_Finalized(&finalized)
         if finalized != 0 { return }
+        ArrivalLedger.closeAll()
         FFTPlanner.lock.withLock { _ in fftwf_mpi_cleanup() }
         MPI_Finalize()
     }

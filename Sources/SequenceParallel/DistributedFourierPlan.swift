@@ -91,8 +91,8 @@ final class DistributedFourierPlan: @unchecked Sendable {
     var data: UnsafeMutablePointer<Float> { buffer.pointer }
 
     /// Token block → frequency block, Σ_n x_n e^{−2πi kn/N}. Collective.
-    func forward() { fftwf_execute(forwardPlan) }
+    func forward() { CollectiveWatchdog.watching("fftwf_mpi forward transform") { fftwf_execute(forwardPlan) } }
 
     /// Frequency block → token block, Σ_k X_k e^{+2πi kn/N}. Collective.
-    func backward() { fftwf_execute(backwardPlan) }
+    func backward() { CollectiveWatchdog.watching("fftwf_mpi backward transform") { fftwf_execute(backwardPlan) } }
 }

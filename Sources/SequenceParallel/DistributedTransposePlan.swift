@@ -65,5 +65,5 @@ final class DistributedTransposePlan: @unchecked Sendable {
 
     /// `input` (localRows × columns) → `output` (localColumns × rows). May overwrite `input`.
     /// Collective.
-    func execute() { fftwf_execute(plan) }
+    func execute() { CollectiveWatchdog.watching("fftwf_mpi transpose") { fftwf_execute(plan) } }
 }

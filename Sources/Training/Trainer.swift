@@ -60,15 +60,20 @@ public final class Trainer {
                                    abortSeconds: configuration.parallel.stallAbortSeconds)
         }
 
-        data = try world.allOrNone {
-            let data = try TaskData.load(configuration.data)
-            try data.check(against: configuration)
-            return data
+        // Ranks load data and build the model at their own pace: the stall times stretch tenfold.
+        data = try CollectiveWatchdog.patience(10, "loading data") {
+            try world.allOrNone {
+                let data = try TaskData.load(configuration.data)
+                try data.check(against: configuration)
+                return data
+            }
         }
         let sequenceGroup = grid.sequenceParallel > 1 ? grid.sequenceGroup : nil
         let taskData = data
-        model = try world.allOrNone {
-            try makeModel(configuration.model, for: taskData, seed: seed, sequenceGroup: sequenceGroup)
+        model = try CollectiveWatchdog.patience(10, "building the model") {
+            try world.allOrNone {
+                try makeModel(configuration.model, for: taskData, seed: seed, sequenceGroup: sequenceGroup)
+            }
         }
         let arena = model.arena
         try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
@@ -139,6 +144,10 @@ public final class Trainer {
     /// shared).
     @discardableResult
     public func resumeIfPossible() throws -> Int? {
+        try CollectiveWatchdog.patience(10, "resuming") { try resume() }
+    }
+
+    func resume() throws -> Int? {
         let chosen = try world.allOrNone { () -> String in
             guard world.isRoot else { return "" }
             let choice = try Checkpoint.chooseForResume(run: runDirectory)
@@ -297,7 +306,9 @@ public final class Trainer {
     func testBestCheckpoint() throws -> (accuracy: Double, step: Int)? {
         let test: any Dataset
         do {
-            test = try world.allOrNone { try TaskData.loadTest(configuration.data) }
+            test = try CollectiveWatchdog.patience(10, "loading the test split") {
+                try world.allOrNone { try TaskData.loadTest(configuration.data) }
+            }
         } catch let error as DatasetError {
             log.message("test split not evaluated: \(error)")
             return nil
@@ -309,7 +320,9 @@ public final class Trainer {
         let arena = model.arena
         let final = Array(UnsafeBufferPointer(start: arena.values.pointer, count: arena.values.count))
         defer { final.withUnsafeBufferPointer { arena.values.pointer.update(from: $0.baseAddress!, count: $0.count) } }
-        let tested = try world.allOrNone { try Checkpoint.load(from: directory, into: arena) }
+        let tested = try CollectiveWatchdog.patience(10, "loading the best checkpoint") {
+            try world.allOrNone { try Checkpoint.load(from: directory, into: arena) }
+        }
         let result = try evaluate(split: test, maxBatches: Int.max, parametersStep: tested.step)
         try log.record(MetricsRecord(step: tested.step, epoch: tested.epoch, split: "test", loss: result.loss,
                                      accuracy: result.accuracy, examples: result.count,
@@ -464,12 +477,15 @@ public final class Trainer {
 
     // MARK: - Checkpoints
 
+    /// Rank 0 writes while the others wait at the barrier, with the stall times stretched tenfold.
     func saveCheckpoint(isBest: Bool) throws {
-        if world.isRoot {
-            try Checkpoint.save(run: runDirectory, arena: model.arena, optimizer: optimizer, state: state,
-                                configurationJSON: configurationJSON, isBest: isBest)
+        try CollectiveWatchdog.patience(10, "rank 0 writing a checkpoint") {
+            if world.isRoot {
+                try Checkpoint.save(run: runDirectory, arena: model.arena, optimizer: optimizer, state: state,
+                                    configurationJSON: configurationJSON, isBest: isBest)
+            }
+            try world.barrier()
         }
-        try world.barrier()
     }
 }
 

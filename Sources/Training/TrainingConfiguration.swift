@@ -104,10 +104,12 @@ public struct ParallelConfiguration: Codable, Sendable, Equatable {
     public var fftPlanning = "estimate"
     /// Compare a parameter checksum across ranks every N steps (0: never).
     public var checkEvery = 100
-    /// Warn when an MPI call waits longer than this for the other ranks (Horovod's 60 s; 0: never).
-    public var stallWarningSeconds = 60.0
-    /// End the job with MPI_Abort when an MPI call waits longer than this (0: never).
-    public var stallAbortSeconds = 600.0
+    /// Warn when an MPI call waits longer than this for the other ranks, naming them (0: never).
+    public var stallWarningSeconds = 30.0
+    /// End the job with MPI_Abort when an MPI call waits longer than this, naming the ranks
+    /// that never arrived (Horovod's 60 s; 0: never). Ten times longer while rank 0 writes a
+    /// checkpoint or ranks load data (`CollectiveWatchdog.patience`).
+    public var stallAbortSeconds = 60.0
     /// Sequence parallelism: ranks that share each sequence, each holding a contiguous block
     /// of sequence_length / P tokens (1: none). The job's ranks must be a multiple of it.
     public var seqParallel = 1

@@ -3,8 +3,9 @@ import Layers
 import XCTest
 
 /// Collectives beyond allreduce; each rank checks what it received against what every
-/// rank is known to have sent. Runs with any number of ranks (1 in `swift test`).
-final class CollectiveTests: XCTestCase {
+/// rank is known to have sent. Runs with any number of ranks (1 in `swift test`), and again
+/// with the stall watchdog armed (`ArmedCollectiveTests`).
+class CollectiveTests: XCTestCase {
     var world: Communicator!
 
     override func setUp() { world = MPIRuntime.initialize() }

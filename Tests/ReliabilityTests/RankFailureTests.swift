@@ -40,8 +40,9 @@ final class RankFailureTests: TrainingRunTestCase {
     }
 
     /// Rank 1 sleeps forever in step 3; rank 0 waits in the gradient all-reduce, warns after
-    /// 1 s and aborts the job after 4 s (exit 6), naming itself, the MPI call and the step.
-    func testAHangingRankIsReportedThenTheJobAborted() throws {
+    /// 1 s and aborts the job after 4 s (exit 6), naming the rank that never arrived, the MPI
+    /// call and the step.
+    func testAHangingRankIsNamedThenTheJobAborted() throws {
         let outcome = try job(fault: "rank:1,step:3,kind:hang",
                               ["parallel.stall_warning_seconds=1", "parallel.stall_abort_seconds=4"])
         assertEndedPromptly(outcome)
@@ -50,8 +51,24 @@ final class RankFailureTests: TrainingRunTestCase {
         let warning = lines.first { $0.hasPrefix("parseval: rank 0: warning: MPI_") }
         XCTAssertNotNil(warning, "rank 0 should warn about the waiting MPI call: \(outcome.summary)")
         XCTAssertTrue(warning?.contains("(step 3)") ?? false, "the warning should name the step: \(outcome.summary)")
-        XCTAssertTrue(lines.contains { $0.hasPrefix("parseval: rank 0: MPI_") && $0.contains("aborting the job") },
-                      "rank 0 should say why it aborts: \(outcome.summary)")
+        XCTAssertTrue(warning?.contains("waiting for rank 1 (still at collective") ?? false,
+                      "the warning should name the rank it waits for: \(outcome.summary)")
+        let abort = lines.first { $0.hasPrefix("parseval: rank 0: MPI_") && $0.contains("aborting the job") }
+        XCTAssertNotNil(abort, "rank 0 should say why it aborts: \(outcome.summary)")
+        XCTAssertTrue(abort?.contains("never arrived: rank 1 (still at collective") ?? false,
+                      "the abort should name rank 1: \(outcome.summary)")
         XCTAssertGreaterThanOrEqual(outcome.seconds, 4, "the abort must wait for parallel.stall_abort_seconds")
+    }
+
+    /// Rank 0, the coordinator of the arrival notes, hangs: rank 1 names it.
+    func testAHangingRankZeroIsNamedByTheOthers() throws {
+        let outcome = try job(fault: "rank:0,step:3,kind:hang",
+                              ["parallel.stall_warning_seconds=1", "parallel.stall_abort_seconds=4"])
+        assertEndedPromptly(outcome)
+        XCTAssertEqual(outcome.exitCode, 6, outcome.summary)
+        let abort = outcome.output.split(separator: "\n").first {
+            $0.hasPrefix("parseval: rank 1: MPI_") && $0.contains("aborting the job")
+        }
+        XCTAssertTrue(abort?.contains("never arrived: rank 0 (still at collective") ?? false, "rank 1 should name rank 0: \(outcome.summary)")
     }
 }

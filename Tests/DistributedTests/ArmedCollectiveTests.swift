@@ -1,0 +1,42 @@
+@testable import Distributed
+import XCTest
+
+/// Every test of `CollectiveTests` again with the stall watchdog armed: the collectives then
+/// run non-blocking, polled, with arrival notes (docs/reliability.md), and must give the same
+/// results. Disarmed again afterwards, so the other classes run as before.
+final class ArmedCollectiveTests: CollectiveTests {
+    override func setUp() {
+        super.setUp()
+        CollectiveWatchdog.arm(rank: world.rank, warningSeconds: 600, abortSeconds: 600)
+    }
+
+    override func tearDown() {
+        CollectiveWatchdog.arm(rank: world.rank, warningSeconds: 0, abortSeconds: 0)
+        super.tearDown()
+    }
+
+    /// Every rank numbers the collectives alike, and rank 0 hears every rank's latest arrival.
+    func testEveryRankNumbersTheCollectivesAlike() throws {
+        try world.barrier()
+        var values: [Float] = [1]
+        try world.allreduce(&values)
+        _ = try world.agree(on: 7)
+        guard world.size > 1, let ledger = world.ledger else { return }
+        let mine = Float(ledger.sequence)
+        let everyone = try world.allgather([mine])
+        XCTAssertEqual(everyone, [Float](repeating: mine, count: world.size), "ranks numbered their collectives differently")
+        // The allgather was collective mine + 1: every rank sent its note before it completed.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !ledger.missing(Int64(mine) + 1).isEmpty && ContinuousClock.now < deadline { try ledger.drain() }
+        XCTAssertTrue(ledger.missing(Int64(mine) + 1).isEmpty, "notes never arrived: \(ledger.missing(Int64(mine) + 1))")
+        XCTAssertEqual(ledger.worldRanks, Array(0..<world.size))
+    }
+
+    /// A group's ledger names its members by their world ranks.
+    func testAGroupNamesItsRanksInWorldNumbering() throws {
+        let group = try world.split(color: world.rank % 2, key: world.rank)
+        try group.barrier()
+        guard group.size > 1 else { return }
+        XCTAssertEqual(group.ledger?.worldRanks, Array(stride(from: world.rank % 2, to: world.size, by: 2)))
+    }
+}
