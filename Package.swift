@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["ParsevalTestSupport", "Layers", "TensorCore"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Optimizers", "Layers", "SpectralMixing", "TensorCore"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "TensorCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["ParsevalTestSupport", "Training", "Models", "Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "ParallelTrainingTests", dependencies: ["Training", "Datasets", "Distributed", "Models", "TensorCore"]),

@@ -56,36 +56,63 @@ static inline void pv_normal(float x, float *cdf, float *density) {
     *density = 0.39894228f * gaussian;
 }
 
+// GELU's tanh form (Hendrycks & Gimpel; JAX's and Flax's default `gelu`, PyTorch's
+// `approximate='tanh'`): GELU(x) = x·s with s = ½(1 + tanh u) = σ(2u), u = √(2/π)(x + 0.044715x³),
+// and GELU'(x) = s + x·σ(2u)(1 − σ(2u))·2u'. Returned in pv_normal's shape, as (s, the density
+// term), so both forms share the loops below.
+static inline void pv_normal_tanh(float x, float *cdf, float *density) {
+    const float k = 0.7978845608f;  // √(2/π)
+    const float u = k * (x + 0.044715f * x * x * x);
+    const float s = 1.0f / (1.0f + pv_exp(-2.0f * u));
+    *cdf = s;
+    *density = s * (1.0f - s) * 2.0f * k * (1.0f + 3.0f * 0.044715f * x * x);
+}
+
+#define PV_BIAS_GELU_LOOP(NORMAL)                                  \
+    for (ptrdiff_t r = 0; r < rows; r++) {                         \
+        float *restrict x = a + r * cols;                          \
+        float *restrict out = y + r * cols;                        \
+        for (ptrdiff_t c = 0; c < cols; c++) {                     \
+            const float v = x[c] + bias[c];                        \
+            float cdf, density;                                    \
+            NORMAL(v, &cdf, &density);                             \
+            x[c] = v;                                              \
+            out[c] = v * cdf;                                      \
+        }                                                          \
+    }
+
 PV_CLONES
-void pv_bias_gelu(float *a, const float *bias, ptrdiff_t rows, ptrdiff_t cols, float *y) {
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        float *restrict x = a + r * cols;
-        float *restrict out = y + r * cols;
-        for (ptrdiff_t c = 0; c < cols; c++) {
-            const float v = x[c] + bias[c];
-            float cdf, density;
-            pv_normal(v, &cdf, &density);
-            x[c] = v;
-            out[c] = v * cdf;
-        }
+void pv_bias_gelu(float *a, const float *bias, ptrdiff_t rows, ptrdiff_t cols, float *y, int tanh_form) {
+    if (tanh_form) {
+        PV_BIAS_GELU_LOOP(pv_normal_tanh)
+    } else {
+        PV_BIAS_GELU_LOOP(pv_normal)
     }
 }
 
+#define PV_GELU_BACKWARD_LOOP(NORMAL)                              \
+    for (ptrdiff_t r = 0; r < rows; r++) {                         \
+        const float *restrict x = a + r * cols;                    \
+        const float *restrict g = dy + r * cols;                   \
+        float *restrict out = dx + r * cols;                       \
+        float *restrict sums = partial;                            \
+        for (ptrdiff_t c = 0; c < cols; c++) {                     \
+            const float v = x[c];                                  \
+            float cdf, density;                                    \
+            NORMAL(v, &cdf, &density);                             \
+            const float d = g[c] * (cdf + v * density);            \
+            out[c] = d;                                            \
+            sums[c] += d;                                          \
+        }                                                          \
+    }
+
 PV_CLONES
-void pv_gelu_backward(const float *a, const float *dy, ptrdiff_t rows, ptrdiff_t cols, float *dx, float *partial) {
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        const float *restrict x = a + r * cols;
-        const float *restrict g = dy + r * cols;
-        float *restrict out = dx + r * cols;
-        float *restrict sums = partial;
-        for (ptrdiff_t c = 0; c < cols; c++) {
-            const float v = x[c];
-            float cdf, density;
-            pv_normal(v, &cdf, &density);
-            const float d = g[c] * (cdf + v * density);
-            out[c] = d;
-            sums[c] += d;
-        }
+void pv_gelu_backward(const float *a, const float *dy, ptrdiff_t rows, ptrdiff_t cols, float *dx, float *partial,
+                      int tanh_form) {
+    if (tanh_form) {
+        PV_GELU_BACKWARD_LOOP(pv_normal_tanh)
+    } else {
+        PV_GELU_BACKWARD_LOOP(pv_normal)
     }
 }
 

@@ -44,6 +44,28 @@ public final class ParameterArena: @unchecked Sendable {
     }
 
     public private(set) var entries: [Entry] = []
+
+    /// Non-trainable state a checkpoint carries beside the parameters (kernelized attention's
+    /// random features): no gradient, no optimizer state, not in `values`.
+    public struct Buffer {
+        /// Its name in `model.safetensors`, e.g. `blocks.0.mixer.features`.
+        public let name: String
+        public let shape: [Int]
+        /// The current values, row-major.
+        public let read: () -> [Float]
+        /// Replaces the values with ones saved at optimizer step `step`.
+        public let write: (_ values: [Float], _ step: Int) -> Void
+    }
+
+    public private(set) var buffers: [Buffer] = []
+
+    /// Registers a buffer; its owner keeps the values and reads and writes them on request.
+    public func registerBuffer(_ name: String, shape: [Int], read: @escaping () -> [Float],
+                               write: @escaping ([Float], Int) -> Void) {
+        precondition(names[name] == nil && !buffers.contains { $0.name == name },
+                     "ParameterArena: duplicate name '\(name)'")
+        buffers.append(Buffer(name: name, shape: shape, read: read, write: write))
+    }
     public private(set) var values = TensorStorage(count: 0)
     public private(set) var gradients = TensorStorage(count: 0)
     public private(set) var isAllocated = false

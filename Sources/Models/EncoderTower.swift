@@ -21,10 +21,15 @@ public final class EncoderTower {
     public let positions: PositionalEmbedding
     public let embeddingDropout: Dropout
     public let blocks: [EncoderBlock]
-    public let finalNorm: LayerNorm
+    /// nil for FNet's paper blocks, which end in a LayerNorm of their own.
+    public let finalNorm: LayerNorm?
     public let pooling: Pooling
-    /// Fourier Transformer downsampling before each block (nil: none before that block).
+    /// Fourier Transformer downsampling before each pre-norm block (nil: none before that
+    /// block). Paper blocks shorten inside the block instead (`EncoderBlock.Layout`).
     public let downsamplers: [DCTDownsampler?]
+    /// Whether each block shortens the sequence (before it, or inside it): the padding mask
+    /// no longer applies from there on.
+    let shortens: [Bool]
     /// Registration index of each block's first parameter (for gradient-readiness reports).
     let blockFirstParameter: [Int]
     /// The ranks that share each sequence; nil: this rank holds whole sequences.
@@ -60,14 +65,22 @@ public final class EncoderTower {
         var downsamplers: [DCTDownsampler?] = []
         var length = c.maxLength  // the sequence length each block sees
         var mixerError: (any Error)?
+        let design = EncoderTower.blockDesign(c)
         blocks = (0..<c.depth).map { layer in
             let stage = c.downsample.first { $0.layer == layer }
             let downsampler = stage.map { DCTDownsampler(ratio: $0.ratio, keepsFirstToken: c.pooling == .cls) }
             if let downsampler { length = downsampler.outputLength(forInputLength: length) }
-            downsamplers.append(downsampler)
+            var layout = design.layout
+            if let downsampler, c.block == .paper {
+                layout = .shortenedResidual(downsampler)
+                downsamplers.append(nil)
+            } else {
+                downsamplers.append(downsampler)
+            }
             firstParameters.append(arena.entries.count)
             return EncoderBlock("blocks.\(layer)", arena: arena, dim: c.dim, mlpHidden: c.mlpHidden, dropout: c.dropout,
-                                streamID: UInt64(layer + 1)) { [length] name in
+                                streamID: UInt64(layer + 1), layout: layout, epsilon: design.epsilon,
+                                tanhGELU: design.tanhGELU) { [length] name in
                 guard let sequenceGroup else {
                     return EncoderTower.makeMixer(c, name: name, arena: arena, length: length, seed: seed &+ UInt64(layer))
                 }
@@ -81,9 +94,29 @@ public final class EncoderTower {
         }
         if let mixerError { throw mixerError }
         self.downsamplers = downsamplers
+        shortens = (0..<c.depth).map { layer in c.downsample.contains { $0.layer == layer } }
         blockFirstParameter = firstParameters
-        finalNorm = LayerNorm("norm", arena: arena, size: c.dim)
+        finalNorm = design.finalNorm ? LayerNorm("norm", arena: arena, size: c.dim, epsilon: design.epsilon) : nil
         pooling = Pooling(c.pooling)
+    }
+
+    /// Each block's layout, LayerNorm ε and GELU form, and whether a final LayerNorm follows the
+    /// blocks, for `model.block` and the mixer (docs/models.md, "Blocks"). Shortening blocks of
+    /// a paper Fourier Transformer become `.shortenedResidual` in `init`.
+    static func blockDesign(_ c: ModelConfiguration)
+        -> (layout: EncoderBlock.Layout, epsilon: Float, tanhGELU: Bool, finalNorm: Bool) {
+        switch (c.block, c.mixer) {
+        case (.preNorm, _):
+            return (.preNorm, 1e-5, false, true)
+        case (.paper, .fnet):  // f_net/layers.py: post-norm, LAYER_NORM_EPSILON 1e-12, Flax's gelu; no final norm
+            return (.postNorm, 1e-12, true, false)
+        case (.paper, .fftnet):  // fftnet_modules.py: nn.LayerNorm and nn.GELU defaults
+            return (.mixerPostNorm, 1e-5, false, true)
+        case (.paper, .attention) where !c.downsample.isEmpty:  // LUMIA-Group model.py: PyTorch defaults
+            return (.preNorm, 1e-5, false, true)
+        case (.paper, .attention), (.paper, .performer), (.paper, .kernelizedRPE):  // LRA: Flax LayerNorm, gelu
+            return (.preNorm, 1e-6, true, true)
+        }
     }
 
     /// The configured mixer for a block that sees sequences of `length` tokens.
@@ -96,7 +129,8 @@ public final class EncoderTower {
             return FNetMixing()
         case .fftnet:
             return FFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
-                                filterKnots: c.filterKnots > 0 ? c.filterKnots : nil)
+                                filterKnots: c.filterKnots > 0 ? c.filterKnots : nil,
+                                modReLUBias: c.block == .paper ? 0 : -0.1)
         case .kernelizedRPE, .performer:
             return KernelizedAttention(name, arena: arena, dim: c.dim, heads: c.heads, maxLength: length,
                                        features: c.randomFeatures, causal: c.causal,
@@ -112,7 +146,8 @@ public final class EncoderTower {
         switch c.mixer {
         case .fftnet:
             return try SequenceParallelFFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
-                                                    filterKnots: c.filterKnots > 0 ? c.filterKnots : nil, group: group)
+                                                    filterKnots: c.filterKnots > 0 ? c.filterKnots : nil, group: group,
+                                                    modReLUBias: c.block == .paper ? 0 : -0.1)
         case .fnet:
             return try SequenceParallelFNetMixing(sequenceLength: length, dim: c.dim, group: group)
         case .attention, .kernelizedRPE, .performer:
@@ -135,14 +170,13 @@ public final class EncoderTower {
         context.mask = mask
         if let sequenceGroup { positions.offset = sequenceGroup.rank * embedded.shape[1] }
         var x = embeddingDropout.forward(positions.forward(embedded, context: context), context: context)
-        for (block, downsampler) in zip(blocks, downsamplers) {
-            if let downsampler {
-                x = downsampler.forward(x, context: context)
-                context.mask = nil  // after downsampling the padding mask no longer applies
-            }
+        for ((block, downsampler), shortens) in zip(zip(blocks, downsamplers), shortens) {
+            if let downsampler { x = downsampler.forward(x, context: context) }
+            if shortens && downsampler != nil { context.mask = nil }  // the padding mask no longer applies
             x = block.forward(x, context: context)
+            if shortens { context.mask = nil }
         }
-        let normalized = finalNorm.forward(x, context: context)
+        let normalized = finalNorm?.forward(x, context: context) ?? x
         if let shardedPooling { return shardedPooling.forward(normalized, mask: context.mask) }
         return pooling.forward(normalized, mask: context.mask)
     }
@@ -152,7 +186,8 @@ public final class EncoderTower {
     /// every parameter registered at index ≥ i is final.
     @discardableResult
     public func backward(_ dPooled: Tensor, gradientsReady: ((Int) -> Void)? = nil) -> Tensor {
-        var g = finalNorm.backward(shardedPooling?.backward(dPooled) ?? pooling.backward(dPooled))
+        let dNormalized = shardedPooling?.backward(dPooled) ?? pooling.backward(dPooled)
+        var g = finalNorm?.backward(dNormalized) ?? dNormalized
         for ((block, downsampler), first) in zip(zip(blocks, downsamplers), blockFirstParameter).reversed() {
             g = block.backward(g)
             if let downsampler { g = downsampler.backward(g) }

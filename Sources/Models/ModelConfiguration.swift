@@ -15,6 +15,17 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
     case performer
 }
 
+/// Where each encoder block puts its norms and residuals (docs/models.md, "Blocks").
+public enum BlockKind: String, Sendable, Codable, CaseIterable {
+    /// Parseval's pre-norm block for every mixer (PyTorch's LayerNorm ε 1e-5, exact GELU).
+    case preNorm = "pre_norm"
+    /// Each paper's own block, as its official code builds it: FNet post-norm (ε 1e-12, tanh
+    /// GELU); FFTNet v1's post-norm mixer (context mean over every token); the Fourier
+    /// Transformer's shortened normalised residual (LUMIA-Group, ε 1e-5); LRA's Transformer
+    /// for attention, Performer and kernelized RPE (Flax: ε 1e-6, tanh GELU).
+    case paper
+}
+
 /// A Fourier Transformer downsampling step: before block `layer`, the sequence becomes
 /// IDCT_K(DCT_N(x)[:K]) with K = ceil(ratio · N).
 public struct DownsampleStage: Sendable, Codable, Equatable {
@@ -30,6 +41,8 @@ public struct DownsampleStage: Sendable, Codable, Equatable {
 /// The shape of an encoder model; every field has a default (docs/configuration.md).
 public struct ModelConfiguration: Sendable, Codable, Equatable {
     public var mixer: MixerKind = .attention
+    /// The blocks' arrangement: Parseval's pre-norm or each paper's own.
+    public var block: BlockKind = .preNorm
     /// Token vocabulary including the padding id 0 (LRA bytes: 257).
     public var vocabularySize = 257
     /// Longest sequence the positional table holds.

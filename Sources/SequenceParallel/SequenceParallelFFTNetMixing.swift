@@ -45,7 +45,7 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
     /// - Throws: `SequenceParallelError` when N is not divisible by P, D by P (transpose) or
     ///   N by P² (distributed DFT), or when FFTW-MPI cannot plan the transforms.
     public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, sequenceLength: Int,
-                filterKnots: Int? = nil, group: Communicator, scheme: SequenceParallelScheme = .defaultScheme) throws {
+                filterKnots: Int? = nil, group: Communicator, scheme: SequenceParallelScheme = .defaultScheme, modReLUBias initialBias: Float = -0.1) throws {
         let ranks = group.size
         guard dim % heads == 0 else { throw SequenceParallelError("FFTNet: dim \(dim) is not divisible by heads \(heads)") }
         guard sequenceLength % ranks == 0 else {
@@ -75,7 +75,7 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
         contextMean = ShardedPooling(.mean, group: group)
         filterNetwork = SpectralFilterNetwork(name, arena: arena, dim: dim, heads: heads, bins: bins,
                                               filterKnots: self.filterKnots)
-        modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(-0.1),
+        modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(initialBias),
                                      weightDecay: false)
     }
 

@@ -51,8 +51,10 @@ public final class FFTNetMixing: TokenMixer {
     /// - Parameters:
     ///   - sequenceLength: N, the length every input must have (the filter has N/2 + 1 bins).
     ///   - filterKnots: K in 1…F, the filter values per head the MLP produces; nil for K = F.
+    ///   - modReLUBias: the bias's initial value: −0.1 (the official code from its commit after
+    ///     72d20e1), or 0 (at 72d20e1, the paper's v1 layer).
     public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, sequenceLength: Int,
-                filterKnots: Int? = nil) {
+                filterKnots: Int? = nil, modReLUBias initialBias: Float = -0.1) {
         precondition(dim % heads == 0, "FFTNetMixing: dim \(dim) is not divisible by heads \(heads)")
         self.arena = arena
         self.dim = dim
@@ -64,7 +66,7 @@ public final class FFTNetMixing: TokenMixer {
                      "FFTNetMixing: filterKnots must be in 1...\(bins) for length \(sequenceLength), got \(self.filterKnots)")
         filterNetwork = SpectralFilterNetwork(name, arena: arena, dim: dim, heads: heads, bins: bins,
                                               filterKnots: self.filterKnots)
-        modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(-0.1),
+        modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(initialBias),
                                      weightDecay: false)
     }
 

@@ -28,7 +28,10 @@ import TensorCore
 /// Ω is drawn from a seeded stream and, with `redrawInterval: K`, redrawn every K optimizer
 /// steps: the forward of step s (`ForwardContext.step`) uses draw s / K, Ω₀ from the stream itself
 /// and Ω_k from its k-th derived stream. It is a pure function of the seed and the step, so a
-/// resumed run and an evaluation of a checkpoint use the draws training used; it is not learned. Parameters: `<name>.query`, `<name>.key`,
+/// resumed run and an evaluation of a checkpoint use the draws training used; it is not learned.
+/// Checkpoints also store it, as the buffer `<name>.features` (m, d_h), so that other code can
+/// evaluate them without Parseval's generator; loading one sets Ω and the draw count from the
+/// checkpoint's step. Parameters: `<name>.query`, `<name>.key`,
 /// `<name>.value`, `<name>.output` (Linear, D → D) and `<name>.rpe.bias` (H, 2·maxLength − 1),
 /// offset t at index t + maxLength − 1, initialised to 0. Inputs may be shorter than
 /// `maxLength`; they use the central 2N − 1 biases.
@@ -98,6 +101,17 @@ public final class KernelizedAttention: TokenMixer {
         featureStream = RandomStream(seed: seed)
         self.features = KernelizedAttention.orthogonalGaussianFeatures(count: features, dimension: dim / heads,
                                                                        random: featureStream)
+        arena.registerBuffer("\(name).features", shape: [features, dim / heads],
+                             read: { [unowned self] in self.features.scalars },
+                             write: { [unowned self] values, step in self.restoreFeatures(values, step: step) })
+    }
+
+    /// Ω as a checkpoint (or another implementation) holds it, saved at optimizer step `step`:
+    /// with redraws, the draw that step's forward used, so the schedule continues from it.
+    func restoreFeatures(_ values: [Float], step: Int) {
+        precondition(values.count == featureCount * headDim, "KernelizedAttention: Ω needs \(featureCount)×\(headDim) values")
+        features = Tensor(shape: [featureCount, headDim], values: values)
+        if let interval = redrawInterval { draws = max(step, 0) / interval }
     }
 
     /// Toeplitz products are needed with relative positions, or for the causal prefix sum.

@@ -46,13 +46,14 @@ extension Kernels {
     }
 
     /// The MLP's first epilogue: a[r, c] += bias[c], then y = GELU(a), in one pass; `a` keeps
-    /// the pre-activation for backward.
+    /// the pre-activation for backward. `tanhForm`: GELU's tanh approximation (JAX's default).
     public static func biasGELU(_ a: UnsafeMutableBufferPointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
-                                into y: UnsafeMutableBufferPointer<Float>) {
+                                into y: UnsafeMutableBufferPointer<Float>, tanhForm: Bool = false) {
         precondition(a.count == rows * cols && y.count == a.count, "Kernels.biasGELU: shape mismatch")
         let input = a.baseAddress!, output = y.baseAddress!
         parallelFor(rows, grain: max(1, 8192 / max(cols, 1))) { rowRange in
-            pv_bias_gelu(input + rowRange.lowerBound * cols, bias, rowRange.count, cols, output + rowRange.lowerBound * cols)
+            pv_bias_gelu(input + rowRange.lowerBound * cols, bias, rowRange.count, cols, output + rowRange.lowerBound * cols,
+                         tanhForm ? 1 : 0)
         }
     }
 
@@ -60,13 +61,13 @@ extension Kernels {
     /// biasGradient[c] += Σ_r dx[r, c], in one pass over a and dy.
     public static func geluBackwardBiasGradient(_ a: UnsafeBufferPointer<Float>, _ dy: UnsafeBufferPointer<Float>,
                                                 rows: Int, cols: Int, into dx: UnsafeMutableBufferPointer<Float>,
-                                                biasGradient: UnsafeMutablePointer<Float>) {
+                                                biasGradient: UnsafeMutablePointer<Float>, tanhForm: Bool = false) {
         precondition(a.count == rows * cols && dy.count == a.count && dx.count == a.count,
                      "Kernels.geluBackwardBiasGradient: shape mismatch")
         let input = a.baseAddress!, gradient = dy.baseAddress!, output = dx.baseAddress!
         accumulateColumnSums(rows: rows, width: cols, into: [biasGradient]) { rowRange, partial in
             let offset = rowRange.lowerBound * cols
-            pv_gelu_backward(input + offset, gradient + offset, rowRange.count, cols, output + offset, partial)
+            pv_gelu_backward(input + offset, gradient + offset, rowRange.count, cols, output + offset, partial, tanhForm ? 1 : 0)
         }
     }
 

@@ -70,7 +70,7 @@ public enum Checkpoint {
         let parameters = arena.entries.map { entry in
             SafeTensors.Entry(name: entry.name, shape: entry.shape,
                               values: Array(UnsafeBufferPointer(start: arena.values.pointer + entry.offset, count: entry.count)))
-        }
+        } + arena.buffers.map { SafeTensors.Entry(name: $0.name, shape: $0.shape, values: $0.read()) }
         let modelBytes = try SafeTensors.write(parameters, metadata: metadata, to: "\(directory)/model.safetensors")
         let optimizerState = optimizer.state
         var moments: [SafeTensors.Entry] = []
@@ -192,7 +192,8 @@ public enum Checkpoint {
         guard metadata["format"] == format else {
             throw CheckpointError("\(modelPath): format '\(metadata["format"] ?? "none")', expected '\(format)'")
         }
-        try copy(entries, into: arena, path: modelPath) { $0.values.pointer }
+        let bufferNames = Set(arena.buffers.map(\.name))
+        try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: modelPath) { $0.values.pointer }
         let expected = metadata["checksum"] ?? ""
         let actual = String(parameterChecksum(arena), radix: 16)
         guard expected == actual else {
@@ -202,6 +203,7 @@ public enum Checkpoint {
               let state = try? JSONDecoder().decode(TrainingState.self, from: Data(stateText.utf8)) else {
             throw CheckpointError("\(modelPath): metadata has no readable training state")
         }
+        try restoreBuffers(entries, into: arena, step: state.step, path: modelPath)
         if let optimizer {
             let optimizerPath = "\(directory)/optimizer.safetensors"
             let (moments, optimizerMetadata) = try SafeTensors.read(optimizerPath)
@@ -217,6 +219,19 @@ public enum Checkpoint {
                                                  buffers: buffers))
         }
         return state
+    }
+
+    /// Writes the saved buffers (random features) into their owners. A checkpoint written before
+    /// buffers were saved has none: the owners keep what they derive from the seed and step.
+    static func restoreBuffers(_ entries: [SafeTensors.Entry], into arena: ParameterArena, step: Int, path: String) throws {
+        let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for buffer in arena.buffers {
+            guard let saved = byName[buffer.name] else { continue }
+            guard saved.shape == buffer.shape else {
+                throw CheckpointError("\(path): '\(buffer.name)' has shape \(saved.shape), this model needs \(buffer.shape)")
+            }
+            buffer.write(saved.values, step)
+        }
     }
 
     /// Copies named entries into a buffer laid out like `arena`, checking names and shapes.

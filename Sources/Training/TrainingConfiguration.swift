@@ -132,6 +132,7 @@ extension TrainingConfiguration {
     /// Keys whose values must come from a fixed set, for error messages.
     static let choices: [String: [String]] = [
         "model.mixer": MixerKind.allCases.map(\.rawValue),
+        "model.block": BlockKind.allCases.map(\.rawValue),
         "model.pooling": ["mean", "cls"],
         "data.task": ["listops", "text", "retrieval", "image", "pathfinder", "cifar10", "imagenet"],
         "optimizer.name": ["adamw", "sgd"],

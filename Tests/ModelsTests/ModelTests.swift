@@ -77,9 +77,70 @@ final class ModelTests: XCTestCase {
         checkClassifierGradients(fourier, label: "fourier transformer")
     }
 
+    /// `model.block: paper` for every mixer, and the paper Fourier Transformer (its shortening
+    /// inside the block, with and without CLS pooling), through the whole classifier.
+    func testEveryPaperBlockTrainsThroughTheClassifier() {
+        for mixer in MixerKind.allCases {
+            var c = tinyConfiguration()
+            c.block = .paper
+            c.mixer = mixer
+            c.maxLength = 6
+            c.randomFeatures = 16
+            // modReLU's bias starts at 0 here, where ReLU(|z| + b) has its kink for the small
+            // spectra of unnormalised inputs: finite differences need it away from 0.
+            checkClassifierGradients(c, label: "paper \(mixer.rawValue)") { arena in
+                for entry in arena.entries where entry.name.hasSuffix("modrelu.bias") {
+                    for i in 0..<entry.count { arena.values.pointer[entry.offset + i] = 0.05 }
+                }
+            }
+        }
+        for pooling in [Pooling.Kind.mean, .cls] {
+            var fourier = tinyConfiguration()
+            fourier.block = .paper
+            fourier.pooling = pooling
+            fourier.maxLength = 6
+            fourier.downsample = [DownsampleStage(layer: 1, ratio: 0.5)]
+            checkClassifierGradients(fourier, label: "paper fourier transformer, \(pooling) pooling")
+        }
+    }
+
+    /// What `model.block: paper` builds: FNet's blocks end in their own norm (no final one);
+    /// the Fourier Transformer shortens inside its block; ε follows each paper's code.
+    func testPaperBlocksFollowTheirOfficialCode() {
+        var c = tinyConfiguration()
+        c.block = .paper
+        c.mixer = .fnet
+        let fnet = EncoderTower(c, arena: ParameterArena())
+        XCTAssertNil(fnet.finalNorm)
+        XCTAssertEqual(fnet.blocks[0].norm1.epsilon, 1e-12)
+        XCTAssertTrue(fnet.blocks[0].mlp.tanhGELU)
+        c.mixer = .attention
+        let lra = EncoderTower(c, arena: ParameterArena())
+        XCTAssertEqual(lra.blocks[1].norm2.epsilon, 1e-6)
+        XCTAssertEqual(lra.finalNorm?.epsilon, 1e-6)
+        c.downsample = [DownsampleStage(layer: 1, ratio: 0.5)]
+        let fourier = EncoderTower(c, arena: ParameterArena())
+        XCTAssertNil(fourier.downsamplers[1], "the paper block shortens inside itself")
+        guard case .shortenedResidual = fourier.blocks[1].layout else { return XCTFail("block 1 should shorten") }
+        guard case .preNorm = fourier.blocks[0].layout else { return XCTFail("block 0 is LUMIA's pre-norm block") }
+        XCTAssertEqual(fourier.blocks[0].norm1.epsilon, 1e-5)
+        XCTAssertFalse(fourier.blocks[0].mlp.tanhGELU)
+        c.downsample = []
+        c.mixer = .fftnet
+        c.maxLength = 6
+        let arena = ParameterArena()
+        let fftnet = EncoderTower(c, arena: arena)
+        guard case .mixerPostNorm = fftnet.blocks[0].layout else { return XCTFail("FFTNet v1 normalises inside its mixer") }
+        arena.allocate(seed: 1)
+        let bias = arena.parameter(named: "blocks.0.mixer.modrelu.bias")!
+        XCTAssertEqual(arena.value(bias)[0], 0, "modReLU's bias starts at 0 at 72d20e1")
+    }
+
     func checkClassifierGradients(_ configuration: ModelConfiguration, label: String = "attention",
-                                  file: StaticString = #filePath, line: UInt = #line) {
+                                  file: StaticString = #filePath, line: UInt = #line,
+                                  prepare: (ParameterArena) -> Void = { _ in }) {
         let model = EncoderClassifier(configuration, seed: 1)
+        prepare(model.arena)
         let data = batch(3, length: 6, seed: 2)
         let lossFunction = SoftmaxCrossEntropy(labelSmoothing: 0.1)
         let context = ForwardContext(training: false)

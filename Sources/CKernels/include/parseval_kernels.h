@@ -14,11 +14,13 @@
 
 #include <stddef.h>
 
-/// For r < rows, c < cols: a[r, c] += bias[c]; y[r, c] = GELU(a[r, c]) (exact erf form).
-void pv_bias_gelu(float *a, const float *bias, ptrdiff_t rows, ptrdiff_t cols, float *y);
+/// For r < rows, c < cols: a[r, c] += bias[c]; y[r, c] = GELU(a[r, c]): the exact erf form, or
+/// with tanh_form ≠ 0 the tanh approximation (JAX's default, PyTorch's approximate='tanh').
+void pv_bias_gelu(float *a, const float *bias, ptrdiff_t rows, ptrdiff_t cols, float *y, int tanh_form);
 
-/// dx = dy · GELU'(a), and partial[c] += Σ_r dx[r, c].
-void pv_gelu_backward(const float *a, const float *dy, ptrdiff_t rows, ptrdiff_t cols, float *dx, float *partial);
+/// dx = dy · GELU'(a), and partial[c] += Σ_r dx[r, c] (tanh_form as in pv_bias_gelu).
+void pv_gelu_backward(const float *a, const float *dy, ptrdiff_t rows, ptrdiff_t cols, float *dx, float *partial,
+                      int tanh_form);
 
 /// row[j] = scale[j] · exp(row[j] − shift) for j < count; scale NULL means 1.
 void pv_exp_shifted(float *row, ptrdiff_t count, float shift, const float *scale);
