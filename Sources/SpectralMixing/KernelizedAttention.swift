@@ -106,12 +106,13 @@ public final class KernelizedAttention: TokenMixer {
                              write: { [unowned self] values, step in self.restoreFeatures(values, step: step) })
     }
 
-    /// Ω as a checkpoint (or another implementation) holds it, saved at optimizer step `step`:
-    /// with redraws, the draw that step's forward used, so the schedule continues from it.
+    /// Ω as a checkpoint (or another implementation) holds it after `step` optimizer steps:
+    /// with redraws, the draw the last of them used (step − 1, as evaluation counts), so the
+    /// schedule continues from it and redraws when the next step crosses an interval.
     func restoreFeatures(_ values: [Float], step: Int) {
         precondition(values.count == featureCount * headDim, "KernelizedAttention: Ω needs \(featureCount)×\(headDim) values")
         features = Tensor(shape: [featureCount, headDim], values: values)
-        if let interval = redrawInterval { draws = max(step, 0) / interval }
+        if let interval = redrawInterval { draws = max(step - 1, 0) / interval }
     }
 
     /// Toeplitz products are needed with relative positions, or for the causal prefix sum.

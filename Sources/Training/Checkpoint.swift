@@ -190,14 +190,17 @@ public enum Checkpoint {
         let modelPath = "\(directory)/model.safetensors"
         let (entries, metadata) = try SafeTensors.read(modelPath)
         guard metadata["format"] == format else {
-            throw CheckpointError("\(modelPath): format '\(metadata["format"] ?? "none")', expected '\(format)'")
+            throw CheckpointError("\(modelPath): format '\(metadata["format"] ?? "none")', expected '\(format)'"
+                                  + (metadata["format"] == nil ? " (weights written by another tool: import them with "
+                                     + "`parseval checkpoint seal`, docs/checkpoints.md)" : ""))
         }
         let bufferNames = Set(arena.buffers.map(\.name))
         try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: modelPath) { $0.values.pointer }
         let expected = metadata["checksum"] ?? ""
         let actual = String(parameterChecksum(arena), radix: 16)
         guard expected == actual else {
-            throw CheckpointError("\(modelPath): checksum mismatch (metadata \(expected), data \(actual)): the file is corrupted")
+            throw CheckpointError("\(modelPath): checksum mismatch (metadata \(expected), data \(actual)): the file is corrupted, "
+                                  + "or was written by another tool — `parseval checkpoint seal` imports such weights (docs/checkpoints.md)")
         }
         guard let stateText = metadata["state"],
               let state = try? JSONDecoder().decode(TrainingState.self, from: Data(stateText.utf8)) else {
@@ -219,6 +222,26 @@ public enum Checkpoint {
                                                  buffers: buffers))
         }
         return state
+    }
+
+    /// Seals weights written elsewhere (PyTorch's `safetensors.torch.save_file`, another tool)
+    /// into a Parseval step folder `RUN/checkpoints/step-N`, pointed at by `latest` and `best`:
+    /// every parameter of `model` must be in `weightsPath` by name with its shape (F32, or F16
+    /// and BF16 widened exactly); random-feature buffers are taken when present. The folder gets
+    /// the metadata, checksum and manifest of a checkpoint Parseval wrote, and fresh optimizer
+    /// state (zero moments): `eval` and fine-tuning read it. Returns the folder.
+    @discardableResult
+    public static func seal(weights weightsPath: String, model arena: ParameterArena, optimizer: any Optimizer,
+                            run: String, step: Int, configurationJSON: String) throws -> String {
+        let (entries, _) = try SafeTensors.read(weightsPath)
+        let bufferNames = Set(arena.buffers.map(\.name))
+        try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: weightsPath) { $0.values.pointer }
+        try restoreBuffers(entries, into: arena, step: step, path: weightsPath)
+        var state = TrainingState()
+        state.step = step
+        try save(run: run, arena: arena, optimizer: optimizer, state: state, configurationJSON: configurationJSON,
+                 isBest: true, keep: Int.max)
+        return "\(folder(run: run))/\(String(format: "step-%08d", step))"
     }
 
     /// Writes the saved buffers (random features) into their owners. A checkpoint written before

@@ -64,6 +64,18 @@ public func makeModel(_ configuration: ModelConfiguration, for data: TaskData, s
             throw ConfigurationError("parallel.seq_parallel \(sequenceGroup.size): \(error.description)")
         }
     }
-    if data.images { return VisionClassifier(configuration, imageChannels: 3, patchSize: configuration.patchSize, seed: seed) }
-    return data.paired ? DualEncoder(configuration, seed: seed) : EncoderClassifier(configuration, seed: seed)
+    return makeModel(configuration, images: data.images, paired: data.paired, seed: seed)
+}
+
+/// The single-rank model of a task kind: images (cifar10, imagenet), pairs (retrieval) or sequences.
+public func makeModel(_ configuration: ModelConfiguration, images: Bool, paired: Bool, seed: UInt64) -> any TrainableModel {
+    if images { return VisionClassifier(configuration, imageChannels: 3, patchSize: configuration.patchSize, seed: seed) }
+    return paired ? DualEncoder(configuration, seed: seed) : EncoderClassifier(configuration, seed: seed)
+}
+
+extension DataConfiguration {
+    /// Whether the task's examples are images or pairs: what `makeModel` builds, without the data.
+    public var taskShape: (images: Bool, paired: Bool) {
+        (["cifar10", "imagenet"].contains(task), task == "retrieval")
+    }
 }

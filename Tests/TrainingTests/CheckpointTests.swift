@@ -209,3 +209,73 @@ final class SafeTensorsDTypeTests: XCTestCase {
         }
     }
 }
+
+/// Checkpoints across tools: foreign weights sealed in, random features carried.
+extension CheckpointTests {
+    /// Weights written by another tool — here as `safetensors.torch.save_file` writes them: no
+    /// Parseval metadata, tensors in another order, some in BF16 — are refused by a plain load
+    /// with a pointer to `seal`, and sealed into a checkpoint that loads to the same parameters.
+    func testForeignWeightsAreSealedIntoACheckpoint() throws {
+        let model = tinyModel(seed: 4)
+        var entries = model.arena.entries.map { entry in
+            SafeTensors.Entry(name: entry.name, shape: entry.shape,
+                              values: Array(UnsafeBufferPointer(start: model.arena.values.pointer + entry.offset, count: entry.count)))
+        }
+        entries.reverse()
+        let foreign = "\(run!)/exported"
+        try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)
+        try SafeTensors.write(entries, metadata: [:], to: "\(foreign)/model.safetensors")
+        XCTAssertThrowsError(try Checkpoint.load(from: foreign, into: tinyModel(seed: 5).arena)) { error in
+            XCTAssertTrue("\(error)".contains("parseval checkpoint seal"), "\(error)")
+        }
+        let sealedModel = tinyModel(seed: 6)
+        let directory = try Checkpoint.seal(weights: "\(foreign)/model.safetensors", model: sealedModel.arena,
+                                            optimizer: AdamW(arena: sealedModel.arena), run: "\(run!)/sealed", step: 40,
+                                            configurationJSON: "{}")
+        XCTAssertTrue(directory.hasSuffix("step-00000040"))
+        let reloaded = tinyModel(seed: 7)
+        let state = try Checkpoint.load(from: directory, into: reloaded.arena, optimizer: AdamW(arena: reloaded.arena))
+        XCTAssertEqual(state.step, 40)
+        XCTAssertEqual(values(reloaded.arena).map(\.bitPattern), values(model.arena).map(\.bitPattern))
+        XCTAssertEqual(try Checkpoint.resolve(run: "\(run!)/sealed", pointer: "best"), directory)
+        // A missing parameter is named.
+        try SafeTensors.write(Array(entries.dropFirst()), metadata: [:], to: "\(foreign)/partial.safetensors")
+        XCTAssertThrowsError(try Checkpoint.seal(weights: "\(foreign)/partial.safetensors", model: reloaded.arena,
+                                                 optimizer: AdamW(arena: reloaded.arena), run: "\(run!)/partial", step: 0,
+                                                 configurationJSON: "{}")) { error in
+            XCTAssertTrue("\(error)".contains("lacks parameter '\(entries[0].name)'"), "\(error)")
+        }
+    }
+
+    /// Kernelized attention's random features travel in the checkpoint: a model built from
+    /// another seed loads them and computes the same logits.
+    func testRandomFeaturesAreStoredAndRestored() throws {
+        func kernelized(seed: UInt64) -> EncoderClassifier {
+            var c = ModelConfiguration()
+            c.mixer = .kernelizedRPE
+            (c.vocabularySize, c.maxLength, c.dim, c.depth, c.heads, c.mlpHidden, c.classes) = (7, 6, 8, 2, 2, 16, 3)
+            c.randomFeatures = 4
+            c.featureRedrawInterval = 5
+            return EncoderClassifier(c, seed: seed)
+        }
+        let model = kernelized(seed: 1)
+        XCTAssertEqual(model.arena.buffers.map(\.name), ["blocks.0.mixer.features", "blocks.1.mixer.features"])
+        let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 2, 3, 0, 0, 0, 0]
+        let mask = Tensor(shape: [2, 6], values: tokens.map { $0 == 0 ? 0 : 1 })
+        // The forward of step 11 (0-based, the twelfth) uses draw 11 / 5 = 2; saved after it, at step 12.
+        let context = ForwardContext(training: false, step: 11)
+        let expected = model.forward(tokens: tokens, mask: mask, batch: 2, length: 6, context: context).scalars
+        var state = TrainingState()
+        state.step = 12
+        try Checkpoint.save(run: run, arena: model.arena, optimizer: AdamW(arena: model.arena), state: state, configurationJSON: "{}")
+        let directory = try XCTUnwrap(try Checkpoint.resolve(run: run))
+        let names = try SafeTensors.read("\(directory)/model.safetensors").entries.map(\.name)
+        XCTAssertTrue(names.contains("blocks.1.mixer.features"))
+        let other = kernelized(seed: 2)
+        XCTAssertNotEqual(other.arena.buffers[0].read(), model.arena.buffers[0].read())
+        try Checkpoint.load(from: directory, into: other.arena)
+        for (a, b) in zip(other.arena.buffers, model.arena.buffers) { XCTAssertEqual(a.read(), b.read(), a.name) }
+        // The loaded draw is used as it is, not redrawn, and gives the same logits.
+        XCTAssertEqual(other.forward(tokens: tokens, mask: mask, batch: 2, length: 6, context: context).scalars, expected)
+    }
+}
