@@ -65,7 +65,8 @@ public final class EncoderTower {
         var downsamplers: [DCTDownsampler?] = []
         var length = c.maxLength  // the sequence length each block sees
         var mixerError: (any Error)?
-        let design = EncoderTower.blockDesign(c)
+        var design = EncoderTower.blockDesign(c)
+        if c.normEpsilon > 0 { design.epsilon = Float(c.normEpsilon) }
         blocks = (0..<c.depth).map { layer in
             let stage = c.downsample.first { $0.layer == layer }
             let downsampler = stage.map { DCTDownsampler(ratio: $0.ratio, keepsFirstToken: c.pooling == .cls) }

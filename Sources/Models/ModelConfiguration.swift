@@ -43,6 +43,8 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     public var mixer: MixerKind = .attention
     /// The blocks' arrangement: Parseval's pre-norm or each paper's own.
     public var block: BlockKind = .preNorm
+    /// Every LayerNorm's ε; 0: the block kind's (1e-5, or each paper's). timm's ViT uses 1e-6.
+    public var normEpsilon = 0.0
     /// Token vocabulary including the padding id 0 (LRA bytes: 257).
     public var vocabularySize = 257
     /// Longest sequence the positional table holds.
@@ -87,6 +89,7 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
         try require(filterKnots >= 0 && filterKnots <= maxLength / 2 + 1,
                     "model.filter_knots must be in 0...\(maxLength / 2 + 1) (0: one per frequency), got \(filterKnots)")
         try require(patchSize >= 0, "model.patch_size must be ≥ 0, got \(patchSize)")
+        try require(normEpsilon >= 0 && normEpsilon < 1, "model.norm_epsilon must be in [0, 1) (0: the block kind's), got \(normEpsilon)")
         try require(randomFeatures >= 1, "model.random_features must be at least 1, got \(randomFeatures)")
         try require(featureRedrawInterval >= 0, "model.feature_redraw_interval must be ≥ 0, got \(featureRedrawInterval)")
         for (index, stage) in downsample.enumerated() {

@@ -227,13 +227,14 @@ public enum Checkpoint {
     /// Seals weights written elsewhere (PyTorch's `safetensors.torch.save_file`, another tool)
     /// into a Parseval step folder `RUN/checkpoints/step-N`, pointed at by `latest` and `best`:
     /// every parameter of `model` must be in `weightsPath` by name with its shape (F32, or F16
-    /// and BF16 widened exactly); random-feature buffers are taken when present. The folder gets
+    /// and BF16 widened exactly), after `source` translates the names (`WeightSource`); random-
+    /// feature buffers are taken when present. The folder gets
     /// the metadata, checksum and manifest of a checkpoint Parseval wrote, and fresh optimizer
     /// state (zero moments): `eval` and fine-tuning read it. Returns the folder.
     @discardableResult
-    public static func seal(weights weightsPath: String, model arena: ParameterArena, optimizer: any Optimizer,
-                            run: String, step: Int, configurationJSON: String) throws -> String {
-        let (entries, _) = try SafeTensors.read(weightsPath)
+    public static func seal(weights weightsPath: String, source: WeightSource = .parseval, model arena: ParameterArena,
+                            optimizer: any Optimizer, run: String, step: Int, configurationJSON: String) throws -> String {
+        let entries = try source.translate(try SafeTensors.read(weightsPath).entries)
         let bufferNames = Set(arena.buffers.map(\.name))
         try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: weightsPath) { $0.values.pointer }
         try restoreBuffers(entries, into: arena, step: step, path: weightsPath)

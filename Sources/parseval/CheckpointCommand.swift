@@ -32,6 +32,8 @@ extension Parseval {
         @Option(name: .customLong("run"), help: "Run folder to write the checkpoint into (default: the config's output.directory).")
         var runFolder: String?
         @Option(help: "Optimizer step the weights stand at (names the step folder).") var step = 0
+        @Option(help: "Naming scheme of the weights: parseval, torch-encoder or timm-vit (docs/checkpoints.md).")
+        var from = WeightSource.parseval
 
         func run() throws {
             let world = MPIRuntime.initialize()
@@ -45,7 +47,7 @@ extension Parseval {
                                       seed: UInt64(bitPattern: Int64(configuration.training.seed)))
                 let optimizer = AdamW(arena: model.arena)
                 let json = try ConfigurationLoader.encode(configuration)
-                let directory = try Checkpoint.seal(weights: weights, model: model.arena, optimizer: optimizer, run: folder,
+                let directory = try Checkpoint.seal(weights: weights, source: from, model: model.arena, optimizer: optimizer, run: folder,
                                                     step: step, configurationJSON: json)
                 try AtomicFile.write(Data(json.utf8), to: "\(folder)/config.json")
                 print("sealed \(weights) → \(directory) (\(model.arena.count) parameters, \(model.arena.buffers.count) buffers)")
@@ -53,3 +55,5 @@ extension Parseval {
         }
     }
 }
+
+extension WeightSource: ExpressibleByArgument {}
