@@ -3,19 +3,21 @@
 
 In the manner of llm.c's `test_gpt2`: this script re-implements Parseval's `EncoderClassifier`
 (token embedding + learned positions -> encoder blocks -> final LayerNorm -> mean pooling over
-valid tokens -> linear head) in PyTorch, written from Parseval's equations (docs/models.md and
-the Swift sources), not from its kernels. For each case it draws random parameters and a small
-batch, and writes one safetensors file with the parameters, the inputs, the logits and loss, the
-gradient of every parameter, and the parameters after three AdamW steps. A Swift test builds the
-same model in Parseval, loads the parameters and compares.
+valid tokens -> linear head) in PyTorch for every mixer and both block kinds (docs/models.md,
+"Paper blocks"), written from Parseval's equations and Swift sources, not from its kernels: the
+O(N²) sums where Parseval uses FFT Toeplitz products, cosine matrices where it uses Makhoul's DCT,
+torch.fft where it uses FFTW. For each case it draws random parameters and a small batch, and
+writes one safetensors file with the parameters, the inputs, the logits and loss, the gradient of
+every parameter, and the parameters after three AdamW steps. Tests/TrainingTests/
+ReferenceStateTests.swift builds the same model in Parseval, loads the parameters and compares.
 
 Everything is computed in float64 from float32-rounded parameters and inputs (what the fixture
 stores, so reloading a fixture reproduces its outputs exactly) and stored as float32.
 
 Run by hand (never in CI); needs only PyTorch (the safetensors format is written here directly):
 
-    python3 scripts/reference/reference_state.py                  # every case, pre_norm blocks
-    python3 scripts/reference/reference_state.py --cases fnet performer --out /tmp/fixtures
+    python3 scripts/reference/reference_state.py                  # every case, both block kinds
+    python3 scripts/reference/reference_state.py --block paper --cases fnet --out /tmp/fixtures
 
 Fixture contract (`Tests/Fixtures/reference/<case>.safetensors`, `<case>-paper.safetensors` for
 `--block paper`), all tensors F32 little-endian:
@@ -58,7 +60,7 @@ class ModelConfig:
     """Parseval's `model:` keys that the reference supports (docs/configuration.md)."""
 
     mixer: str = "attention"  # attention | fnet | fftnet | kernelized_rpe | performer
-    block: str = "pre_norm"  # pre_norm | paper (paper: not implemented, see EncoderBlock)
+    block: str = "pre_norm"  # pre_norm | paper (docs/models.md "Paper blocks")
     vocabulary_size: int = 12
     max_length: int = 16
     dim: int = 16
@@ -73,8 +75,9 @@ class ModelConfig:
     downsample: list = field(default_factory=list)  # [{"layer": L, "ratio": p}]
     dropout: float = 0.0
 
-    # Keys of a Parseval checkpoint's config that the reference understands only at these values.
-    _UNSUPPORTED = {"filter_knots": 0, "patch_size": 0, "feature_redraw_interval": 0}
+    # Keys of a Parseval checkpoint's config that the reference understands only at these values
+    # (`feature_redraw_interval` does not matter here: the model uses the Ω it is given).
+    _UNSUPPORTED = {"filter_knots": 0, "patch_size": 0}
 
     @classmethod
     def from_parseval(cls, model: dict) -> "ModelConfig":
@@ -82,11 +85,10 @@ class ModelConfig:
         for key, supported in cls._UNSUPPORTED.items():
             if model.get(key, supported) != supported:
                 raise ValueError(f"model.{key} = {model[key]} is not supported by the reference (only {supported})")
-        known = {name for name in cls.__dataclass_fields__ if not name.startswith("_")}
-        return cls(**{key: value for key, value in model.items() if key in known})
+        return cls(**{key: value for key, value in model.items() if key in cls.__dataclass_fields__})
 
     def to_json(self) -> str:
-        return json.dumps({key: value for key, value in asdict(self).items() if not key.startswith("_")})
+        return json.dumps(asdict(self))
 
 
 @dataclass
@@ -98,6 +100,7 @@ class OptimizerConfig:
     weight_decay: float = 0.1  # large enough for decoupled decay to show in three steps
 
 
+BLOCK_KINDS = ("pre_norm", "paper")
 BATCH = 3
 LENGTHS = (16, 11, 7)  # valid tokens per row; the rest is padding at the end
 ADAMW_STEPS = 3
@@ -120,15 +123,17 @@ CASES: dict[str, dict] = {
 
 
 class MLP(nn.Module):
-    """Linear -> GELU (exact erf form) -> Linear (Sources/Layers/MLP.swift)."""
+    """Linear -> GELU -> Linear (Sources/Layers/MLP.swift); GELU exact (erf, PyTorch's default) or
+    its tanh approximation (JAX's and Flax's default), as the block design says."""
 
-    def __init__(self, dim: int, hidden: int):
+    def __init__(self, dim: int, hidden: int, tanh_gelu: bool = False):
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
         self.fc2 = nn.Linear(hidden, dim)
+        self.approximate = "tanh" if tanh_gelu else "none"
 
     def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x), approximate="none"))
+        return self.fc2(F.gelu(self.fc1(x), approximate=self.approximate))
 
 
 class SoftmaxAttention(nn.Module):
@@ -184,6 +189,8 @@ class SpectralFilter(nn.Module):
 
 
 class ModReLU(nn.Module):
+    """modReLU's bias (H, F); Parseval initialises it to −0.1 (0 in paper blocks), fixtures draw it."""
+
     def __init__(self, heads: int, bins: int):
         super().__init__()
         self.bias = nn.Parameter(torch.full((heads, bins), -0.1))
@@ -193,13 +200,14 @@ class FFTNetMixing(nn.Module):
     """FFTNet v1's adaptive spectral filter (Sources/SpectralMixing/FFTNetMixing.swift):
 
         Z  = rfft(x, along N, norm=ortho)              (B, F, D), F = N/2 + 1
-        c  = mean of x over valid tokens                (B, D)
+        c  = mean of x over valid tokens                (B, D); every token when given no mask
         Z' = Z ⊙ W(c), W (B, H, F) broadcast over each head's d_h contiguous channels
         U  = Z' · ReLU(|Z'| + β) / (|Z'| + 1e-6)        β (H, F)
         y  = irfft(U, n = N, norm=ortho)
 
     Pad tokens take part in both transforms (the layer is built for one length N); only the
-    context mean skips them. `filter_knots` > 0 (the interpolated filter) is not modelled.
+    context mean skips them, and only under pre_norm (the paper block passes no mask).
+    `filter_knots` > 0 (the interpolated filter) is not modelled.
     """
 
     epsilon = 1e-6
@@ -223,6 +231,7 @@ class FFTNetMixing(nn.Module):
         filtered = z * w
         magnitude = filtered.abs()
         u = filtered * (F.relu(magnitude + beta) / (magnitude + self.epsilon))
+        self.kink_margin = (magnitude + beta).detach().abs().amin()  # diagnostics: distance to ReLU's kink
         return torch.fft.irfft(u, n=n, dim=1, norm="ortho")
 
 
@@ -257,7 +266,7 @@ class KernelizedAttention(nn.Module):
         self.query, self.key = nn.Linear(d, d), nn.Linear(d, d)
         self.value, self.output = nn.Linear(d, d), nn.Linear(d, d)
         self.rpe = RelativePositionBias(config.heads, length) if config.mixer == "kernelized_rpe" else None
-        # Ω is not learned and not in Parseval's checkpoints; fixtures store it as a buffer.
+        # Ω is not learned: a buffer, `blocks.L.mixer.features` in fixtures and Parseval's checkpoints.
         self.register_buffer("features", orthogonal_gaussian_features(config.random_features, head_dim))
 
     def random_features(self, x, valid):
@@ -287,9 +296,11 @@ class KernelizedAttention(nn.Module):
         b, n, d = x.shape
         q, k, v = (t.reshape(b, n, self.heads, -1).transpose(1, 2) for t in (self.query(x), self.key(x), self.value(x)))
         valid = torch.ones(b, n, dtype=torch.bool) if mask is None else mask
-        a = (self.random_features(q, None) @ self.random_features(k, valid).transpose(-1, -2)) * self.coefficients(n, x.dtype)
+        a = self.random_features(q, None) @ self.random_features(k, valid).transpose(-1, -2)
+        a = a * self.coefficients(n, x.dtype)
         numerator, denominator = a @ v, a.sum(dim=-1, keepdim=True)
         guarded = torch.where(denominator > self.epsilon, denominator, torch.full_like(denominator, self.epsilon))
+        self.smallest_denominator = denominator.detach().amin()  # diagnostics: the guard acts below ε
         return self.output((numerator / guarded).transpose(1, 2).reshape(b, n, d))
 
 
@@ -329,48 +340,92 @@ def make_mixer(config: ModelConfig, length: int) -> nn.Module:
     raise ValueError(f"unknown mixer '{config.mixer}'")
 
 
-class EncoderBlock(nn.Module):
-    """`pre_norm` (Parseval's default, Sources/Layers/EncoderBlock.swift):
-        h = x + Mixer(LN1(x));  y = h + MLP(LN2(h))          LayerNorm eps 1e-5
-    `paper` is reserved for the papers' own block layouts; it is implemented once docs/models.md
-    describes it (section "Paper blocks")."""
+@dataclass(frozen=True)
+class BlockDesign:
+    layout: str  # pre_norm | post_norm | mixer_post_norm (shortening layers of paper models: shortened_residual)
+    epsilon: float  # every LayerNorm's ε, the final one's too
+    tanh_gelu: bool  # the MLP's GELU form
+    final_norm: bool  # a LayerNorm after the last block
 
-    def __init__(self, config: ModelConfig, length: int):
+
+def block_design(config: ModelConfig) -> BlockDesign:
+    """docs/models.md, "Paper blocks" (`EncoderTower.blockDesign` in Sources/Models/EncoderTower.swift)."""
+    if config.block == "pre_norm":
+        return BlockDesign("pre_norm", 1e-5, False, True)
+    if config.block != "paper":
+        raise ValueError(f"unknown block kind '{config.block}'")
+    if config.mixer == "fnet":  # google-research f_net/layers.py: post-norm, ε 1e-12, Flax's gelu; no final norm
+        return BlockDesign("post_norm", 1e-12, True, False)
+    if config.mixer == "fftnet":  # jacobfa/fft fftnet_modules.py at 72d20e1: PyTorch defaults
+        return BlockDesign("mixer_post_norm", 1e-5, False, True)
+    if config.mixer == "attention" and config.downsample:  # LUMIA-Group FourierTransformer: PyTorch defaults
+        return BlockDesign("pre_norm", 1e-5, False, True)
+    return BlockDesign("pre_norm", 1e-6, True, True)  # LRA's Flax TransformerBlock (attention, Performer, RPE)
+
+
+class EncoderBlock(nn.Module):
+    """An encoder block in one of the layouts of docs/models.md "Paper blocks"
+    (Sources/Layers/EncoderBlock.swift), M the mixer, S the DCT shortening, D(·) dropout (0 here):
+
+        pre_norm            h = x + M(LN1 x);           y = h + MLP(LN2 h)      Parseval's default
+        post_norm           h = LN1(x + M(x));          y = LN2(h + MLP(h))     FNet's paper block
+        mixer_post_norm     h = LN1(x + M(x));          y = h + MLP(LN2 h)      FFTNet v1's; M sees no mask
+        shortened_residual  s = S(LN1 x); h = s + M(s); y = h + MLP(LN2 h)      a paper model's shortening
+                                                                                layer; M sees no mask
+
+    Parameter names are the same in every layout (`norm1`, `mixer`, `norm2`, `mlp`)."""
+
+    def __init__(self, config: ModelConfig, length: int, shortening_ratio: float | None = None):
         super().__init__()
-        if config.block != "pre_norm":
-            raise NotImplementedError(f"block '{config.block}': only 'pre_norm' is implemented "
-                                      "(docs/models.md has no 'Paper blocks' section to follow)")
-        self.norm1 = nn.LayerNorm(config.dim, eps=1e-5)
+        design = block_design(config)
+        self.layout = "shortened_residual" if shortening_ratio is not None else design.layout
+        self.shortening_ratio = shortening_ratio
+        self.norm1 = nn.LayerNorm(config.dim, eps=design.epsilon)
         self.mixer = make_mixer(config, length)
-        self.norm2 = nn.LayerNorm(config.dim, eps=1e-5)
-        self.mlp = MLP(config.dim, config.mlp_hidden)
+        self.norm2 = nn.LayerNorm(config.dim, eps=design.epsilon)
+        self.mlp = MLP(config.dim, config.mlp_hidden, design.tanh_gelu)
 
     def forward(self, x, mask):
-        h = x + self.mixer(self.norm1(x), mask)
+        if self.layout == "pre_norm":
+            h = x + self.mixer(self.norm1(x), mask)
+            return h + self.mlp(self.norm2(h))
+        if self.layout == "post_norm":
+            h = self.norm1(x + self.mixer(x, mask))
+            return self.norm2(h + self.mlp(h))
+        if self.layout == "mixer_post_norm":
+            h = self.norm1(x + self.mixer(x, None))
+            return h + self.mlp(self.norm2(h))
+        short = dct_downsample(self.norm1(x), self.shortening_ratio)
+        h = short + self.mixer(short, None)
         return h + self.mlp(self.norm2(h))
 
 
 class EncoderClassifier(nn.Module):
     """Parseval's `EncoderClassifier` (Sources/Models/EncoderClassifier.swift, EncoderTower.swift):
-    embedding + learned positions -> blocks (DCT downsampling before the listed ones) -> final
-    LayerNorm -> mean over valid tokens -> linear head. Parameters: `embedding.weight`,
-    `position`, `blocks.L.{norm1,mixer,norm2,mlp}.…`, `norm.*`, `head.*`."""
+    embedding + learned positions -> blocks -> final LayerNorm (not in FNet's paper model) -> mean
+    over valid tokens -> linear head. A layer listed in `downsample` shortens the sequence: with
+    pre_norm blocks the residual stream itself before the block, with paper blocks inside it
+    (`shortened_residual`); from that layer on nothing uses the padding mask, pooling included.
+    Parameters: `embedding.weight`, `position`, `blocks.L.{norm1,mixer,norm2,mlp}.…`, `norm.*`, `head.*`."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         if config.pooling != "mean":
             raise NotImplementedError("only mean pooling is implemented")
         self.config = config
+        design = block_design(config)
         self.embedding = nn.Embedding(config.vocabulary_size, config.dim)
         self.position = nn.Parameter(torch.zeros(config.max_length, config.dim))
         self.ratios = {stage["layer"]: stage["ratio"] for stage in config.downsample}
+        self.shortens_inside = config.block == "paper"
         blocks, length = [], config.max_length
         for layer in range(config.depth):
-            if layer in self.ratios:
-                length = downsampled_length(length, self.ratios[layer])
-            blocks.append(EncoderBlock(config, length))
+            ratio = self.ratios.get(layer)
+            if ratio is not None:
+                length = downsampled_length(length, ratio)
+            blocks.append(EncoderBlock(config, length, ratio if self.shortens_inside else None))
         self.blocks = nn.ModuleList(blocks)
-        self.norm = nn.LayerNorm(config.dim, eps=1e-5)
+        self.norm = nn.LayerNorm(config.dim, eps=design.epsilon) if design.final_norm else None
         self.head = nn.Linear(config.dim, config.classes)
 
     def forward(self, tokens, mask=None):
@@ -384,11 +439,14 @@ class EncoderClassifier(nn.Module):
             x = x * (tokens != pad)[..., None]  # the padding id embeds to zeros, whatever row pad holds
         x = x + self.position[: tokens.shape[1]]
         for layer, block in enumerate(self.blocks):
-            if layer in self.ratios:
-                x = dct_downsample(x, self.ratios[layer])
-                mask = None  # after downsampling the padding mask no longer applies (EncoderTower.swift)
+            shortens = layer in self.ratios
+            if shortens and not self.shortens_inside:
+                x, mask = dct_downsample(x, self.ratios[layer]), None
             x = block(x, mask)
-        x = self.norm(x)
+            if shortens:
+                mask = None  # the padding mask no longer applies to the shortened sequence
+        if self.norm is not None:
+            x = self.norm(x)
         weights = torch.ones(x.shape[:2], dtype=x.dtype) if mask is None else mask.to(x.dtype)
         pooled = (weights[..., None] * x).sum(dim=1) / weights.sum(dim=1, keepdim=True)
         return self.head(pooled)
@@ -420,8 +478,8 @@ def orthogonal_gaussian_features(count: int, dimension: int, generator: torch.Ge
 
 
 class _Philox:
-    """Parseval's `RandomStream` (Philox4x32-10, Box–Muller normals) — only to recover the Ω a
-    Parseval run drew, which its checkpoints do not store (see `parseval_features`)."""
+    """Parseval's `RandomStream` (Philox4x32-10, Box–Muller normals), only to recover the Ω a
+    Parseval run drew when its checkpoint predates stored features (see `parseval_features`)."""
 
     MASK = 0xFFFFFFFF
 
@@ -485,7 +543,8 @@ def parseval_features(seed: int, count: int, dimension: int):
 def write_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> int:
     header, chunks, offset = {"__metadata__": metadata}, [], 0
     for name, tensor in tensors.items():
-        data = tensor.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
+        values = tensor.detach().to(torch.float32).flatten().tolist()
+        data = struct.pack(f"<{len(values)}f", *values)
         header[name] = {"dtype": "F32", "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
         chunks.append(data)
         offset += len(data)
@@ -518,8 +577,8 @@ def read_safetensors(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
 
 def load_parseval_state(model: EncoderClassifier, tensors: dict[str, torch.Tensor]) -> list[str]:
     """Copies Parseval-named tensors into `model`: every parameter must be present with its shape
-    (as Parseval's own loader requires), no unknown names; buffers (Ω) are optional — Parseval's
-    checkpoints do not hold them. Returns the names of the buffers that kept their values."""
+    (as Parseval's own loader requires), no unknown names; buffers (Ω) are optional — checkpoints
+    written before Parseval stored them lack them. Returns the names of the buffers left as they were."""
     parameters, buffers = dict(model.named_parameters()), dict(model.named_buffers())
     unknown = sorted(set(tensors) - set(parameters) - set(buffers))
     missing = sorted(set(parameters) - set(tensors))
@@ -529,7 +588,8 @@ def load_parseval_state(model: EncoderClassifier, tensors: dict[str, torch.Tenso
         for name, target in {**parameters, **buffers}.items():
             if name in tensors:
                 if tuple(tensors[name].shape) != tuple(target.shape):
-                    raise ValueError(f"'{name}' has shape {list(tensors[name].shape)}, the model needs {list(target.shape)}")
+                    raise ValueError(f"'{name}' has shape {list(tensors[name].shape)}, "
+                                     f"the model needs {list(target.shape)}")
                 target.copy_(tensors[name])
     return sorted(set(buffers) - set(tensors))
 
@@ -545,8 +605,15 @@ def fixture_state(tensors: dict[str, torch.Tensor], prefix: str = "param.") -> d
 # The fixture computation
 
 
+# Cases whose first draw put a float32 implementation at risk of landing on the other side of a
+# kink: FFTNet's came within 2.5e-6 of modReLU's (`diagnostics`); draw 7 stays 2.4e-4 away at every
+# AdamW step in both block kinds.
+DRAW = {"fftnet": 7}
+
+
 def case_seed(name: str) -> int:
-    return zlib.crc32(name.encode())  # stable across runs and case selections
+    """Stable across runs and case selections; both block kinds of a case share it."""
+    return zlib.crc32(f"{name}#{DRAW[name]}".encode()) if name in DRAW else zlib.crc32(name.encode())
 
 
 def draw_inputs(config: ModelConfig, generator: torch.Generator):
@@ -558,10 +625,11 @@ def draw_inputs(config: ModelConfig, generator: torch.Generator):
 
 
 def draw_parameters(model: EncoderClassifier, generator: torch.Generator):
-    """Non-degenerate random values (not Parseval's initialisation): normal·0.2 for weights and
-    tables, LayerNorm weights 1 ± 0.1, biases 0.1·normal, FFTNet's base filter near 1 and modReLU
-    bias near −0.1, RPE biases 0.3·normal; the padding row of the embedding zero. Ω per kernelized
-    layer. Everything is rounded to float32 (the fixture's values) before use."""
+    """Non-degenerate random values: normal·0.2 for weights, LayerNorm weights 1 ± 0.1, biases
+    0.1·normal, FFTNet's base filter near 1 and modReLU bias near −0.1, RPE biases 0.3·normal; the
+    token and position tables at Parseval's own scale, normal·0.02, with the padding row zero —
+    small inputs to the first LayerNorm make its ε visible in the logits (the paper blocks differ
+    in ε). Ω per kernelized layer. Everything is rounded to float32 (the fixture's values)."""
 
     def normal(shape, std, mean=0.0):
         return mean + std * torch.randn(shape, generator=generator, dtype=torch.float64)
@@ -579,6 +647,8 @@ def draw_parameters(model: EncoderClassifier, generator: torch.Generator):
                 value = normal(p.shape, 0.3)
             elif name.endswith("bias"):
                 value = normal(p.shape, 0.1)
+            elif name in ("embedding.weight", "position"):
+                value = normal(p.shape, 0.02)
             else:
                 value = normal(p.shape, 0.2)
             if name == "embedding.weight" and model.config.padding_index >= 0:
@@ -631,6 +701,7 @@ def build_case(name: str, block: str) -> tuple[ModelConfig, EncoderClassifier, t
 
 
 def fixture_tensors(name: str, block: str, optimizer: OptimizerConfig):
+    """Every tensor of a fixture (float64 until written) and its metadata."""
     config, model, tokens, labels = build_case(name, block)
     tensors = {f"param.{n}": p.detach().clone() for n, p in model.named_parameters()}
     tensors.update({f"buffer.{n}": b.clone() for n, b in model.named_buffers()})
@@ -645,7 +716,7 @@ def fixture_tensors(name: str, block: str, optimizer: OptimizerConfig):
         "optimizer": json.dumps(asdict(optimizer)),
         "generator": f"scripts/reference/reference_state.py, torch {torch.__version__}",
     }
-    return config, tensors, metadata
+    return tensors, metadata
 
 
 def fixture_path(directory: Path, name: str, block: str) -> Path:
@@ -656,56 +727,41 @@ def fixture_path(directory: Path, name: str, block: str) -> Path:
 # Self-checks of the reference (float64 throughout)
 
 
-def diagnostics(name: str, block: str) -> str:
-    """Margins that decide whether a float32 implementation follows this float64 one, over the
-    forward passes of all AdamW steps: the smallest kernelized denominator relative to ε (the
-    guard acts below 1), and the smallest |(|Z'| + β)| at FFTNet's modReLU kink."""
+# A float32 implementation follows a float64 one only while these stay clear of their kinks.
+MARGINS = {"min den/ε": 10.0, "min ||Z'|+β|": 1e-4}
+
+
+def diagnostics(name: str, block: str) -> dict[str, float]:
+    """Margins over the forward passes of all AdamW steps: the smallest kernelized denominator
+    relative to ε (the guard acts below 1), and the smallest |(|Z'| + β)|, the distance to FFTNet's
+    modReLU kink (float32 rounding must not move an input across it)."""
     _, model, tokens, labels = build_case(name, block)
     margins: dict[str, float] = {}
 
-    def keep(label, value):
+    def record(label: str, value: float):
         margins[label] = min(margins.get(label, math.inf), value)
 
-    def on_kernelized(module, inputs, _):
-        x, mask = inputs
-        b, n, _ = x.shape
-        q, k = (t.reshape(b, n, module.heads, -1).transpose(1, 2) for t in (module.query(x), module.key(x)))
-        valid = torch.ones(b, n, dtype=torch.bool) if mask is None else mask
-        den = ((module.random_features(q, None) @ module.random_features(k, valid).transpose(-1, -2))
-               * module.coefficients(n, x.dtype)).sum(-1)
-        keep("min den/ε", den.min().item() / module.epsilon)
-
-    def on_fftnet(module, inputs, _):
-        x, mask = inputs
-        b, n, d = x.shape
-        head_dim = d // module.heads
-        weights = torch.ones(b, n, dtype=x.dtype) if mask is None else mask.to(x.dtype)
-        context = (weights[..., None] * x).sum(1) / weights.sum(1, keepdim=True)
-        w = module.filter(context).repeat_interleave(head_dim, dim=1).transpose(1, 2)
-        beta = module.modrelu.bias.repeat_interleave(head_dim, dim=0).transpose(0, 1)
-        keep("min ||Z'|+β|", ((torch.fft.rfft(x, dim=1, norm="ortho") * w).abs() + beta).abs().min().item())
-
-    hooks = []
     for module in model.modules():
         if isinstance(module, KernelizedAttention):
-            hooks.append(module.register_forward_hook(lambda *a: torch.no_grad()(on_kernelized)(*a)))
+            module.register_forward_hook(lambda m, *_: record("min den/ε", m.smallest_denominator.item() / m.epsilon))
         elif isinstance(module, FFTNetMixing):
-            hooks.append(module.register_forward_hook(lambda *a: torch.no_grad()(on_fftnet)(*a)))
+            module.register_forward_hook(lambda m, *_: record("min ||Z'|+β|", m.kink_margin.item()))
     adamw_steps(model, tokens, labels, OptimizerConfig(), ADAMW_STEPS)
-    for hook in hooks:
-        hook.remove()
-    return ", ".join(f"{label} {value:.3g}" for label, value in margins.items())
+    return margins
 
 
-def structurally_zero_gradients(name: str, block: str, threshold: float = 1e-12) -> list[str]:
-    """Parameters with gradient entries that are zero in exact arithmetic but not exactly zero in
-    floating point (e.g. attention's key bias: softmax ignores a shift common to all keys). A
-    float32 implementation holds rounding noise there, which AdamW's first step scales to ±lr."""
+def structurally_zero_gradients(name: str, block: str, threshold: float = 1e-10) -> list[str]:
+    """Gradient entries that are zero in exact arithmetic but not exactly zero in floating point
+    (below `threshold` × the largest gradient): attention's key bias (softmax ignores a shift common
+    to all keys), FNet's first channel under pre_norm (its mixed output is constant across channels,
+    which every following LayerNorm removes). A float32 implementation holds rounding noise there,
+    which AdamW's steps scale to up to ±lr each."""
     _, model, tokens, labels = build_case(name, block)
     _, _, gradients = loss_and_gradients(model, tokens, labels)
+    largest = max(g.abs().max().item() for g in gradients.values())
     found = []
     for parameter, g in gradients.items():
-        tiny = (g != 0) & (g.abs() < threshold)
+        tiny = (g != 0) & (g.abs() < threshold * largest)
         if tiny.any():
             found.append(f"{parameter}[{', '.join(str(i) for i in tiny.flatten().nonzero().flatten().tolist())}]")
     return found
@@ -765,8 +821,9 @@ def check_adamw(name: str = "fftnet") -> float:
     _, theirs, _, _ = build_case(name, "pre_norm")
     adamw_steps(mine, tokens, labels, optimizer, ADAMW_STEPS)
     decayed = decayed_parameter_names(theirs)
-    groups = [{"params": [p for n, p in theirs.named_parameters() if n in decayed], "weight_decay": optimizer.weight_decay},
-              {"params": [p for n, p in theirs.named_parameters() if n not in decayed], "weight_decay": 0.0}]
+    named = list(theirs.named_parameters())
+    groups = [{"params": [p for n, p in named if n in decayed], "weight_decay": optimizer.weight_decay},
+              {"params": [p for n, p in named if n not in decayed], "weight_decay": 0.0}]
     torch_adamw = torch.optim.AdamW(groups, lr=optimizer.learning_rate, betas=(optimizer.beta1, optimizer.beta2),
                                     eps=optimizer.epsilon)
     for _ in range(ADAMW_STEPS):
@@ -793,28 +850,23 @@ def check_fixture_round_trip(path: Path) -> float:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUTPUT, help="fixture folder (default: %(default)s)")
-    parser.add_argument("--block", choices=["pre_norm", "paper"], default="pre_norm", help="encoder block kind")
+    parser.add_argument("--block", choices=[*BLOCK_KINDS, "all"], default="all",
+                        help="encoder block kind (default: both, the set the Swift test expects)")
     parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=list(CASES), help="cases to write")
     parser.add_argument("--skip-checks", action="store_true", help="write the fixtures without the self-checks")
     args = parser.parse_args(argv)
+    blocks = BLOCK_KINDS if args.block == "all" else (args.block,)
+    runs = [(name, block) for block in blocks for name in args.cases]
 
     written = []
-    for name in args.cases:
-        _, tensors, metadata = fixture_tensors(name, args.block, OptimizerConfig())
-        path = fixture_path(args.out, name, args.block)
+    for name, block in runs:
+        tensors, metadata = fixture_tensors(name, block, OptimizerConfig())
+        path = fixture_path(args.out, name, block)
         size = write_safetensors(path, tensors, metadata)
         written.append(path)
         losses = ", ".join(f"{value:.6f}" for value in tensors["adamw.losses"].tolist())
         shown = path.relative_to(REPOSITORY) if path.is_relative_to(REPOSITORY) else path
         print(f"{shown}: {size} bytes; losses {losses}")
-        if not args.skip_checks:
-            margins = diagnostics(name, args.block)
-            zeros = structurally_zero_gradients(name, args.block)
-            if margins:
-                print(f"    margins over the AdamW steps: {margins}")
-            if zeros:
-                print(f"    gradients zero in exact arithmetic: {'; '.join(zeros)}")
-
     if args.skip_checks:
         return 0
     failures = []
@@ -824,12 +876,20 @@ def main(argv=None):
         if not error <= tolerance:
             failures.append(label)
 
-    for name in args.cases:
-        report(f"finite differences, {name}", check_gradients(name, args.block), 1e-6)
-    report("fixture round trip through load_parseval_state", check_fixture_round_trip(written[0]), 1e-6)
+    for name, block in runs:
+        for label, value in diagnostics(name, block).items():
+            print(f"check {label}, {name} ({block}): {value:.3g} (at least {MARGINS[label]:g})")
+            if not value >= MARGINS[label]:
+                failures.append(f"{label}, {name} ({block})")
+        zeros = structurally_zero_gradients(name, block)
+        if zeros:
+            print(f"note {name} ({block}): gradients zero in exact arithmetic: {'; '.join(zeros)}")
+
+    for name, block in runs:
+        report(f"finite differences, {name} ({block})", check_gradients(name, block), 1e-6)
+    report("fixtures reloaded through load_parseval_state", max(map(check_fixture_round_trip, written)), 1e-6)
     report("hand-written AdamW vs torch.optim.AdamW", check_adamw(), 1e-12)
-    if args.block == "pre_norm":
-        report("Fourier Transformer at ratio 1.0 vs Transformer", check_fourier_transformer_identity(), 1e-12)
+    report("Fourier Transformer at ratio 1.0 vs Transformer", check_fourier_transformer_identity(), 1e-12)
     report("DCT orthonormality and constant scaling", check_dct(), 1e-12)
     if failures:
         print("FAILED: " + "; ".join(failures), file=sys.stderr)
