@@ -173,21 +173,38 @@ extension Communicator {
 extension Communicator {
     /// Runs `body` on every rank; if it throws on any rank, it throws on every rank (the
     /// local error where there is one), so no rank walks on into a collective the others
-    /// skip. A collective itself: every rank must call it.
+    /// skip. A rank that did not fail throws `PeerFailure`, which on rank 0 carries every
+    /// failed rank's message and the largest exit code among them (`Communicator.exitCode`):
+    /// rank 0's report names the failure even where the failed rank's own output is lost (a
+    /// remote host's output when the job is aborted). A collective itself: every rank must call it.
     public func allOrNone<T>(_ body: () throws -> T) throws -> T {
         let result = Result { try body() }
-        var failed: [Double] = [(try? result.get()) == nil ? 1 : 0]
-        try allreduce(&failed, .max)
-        if failed[0] > 0 {
-            if case .failure(let error) = result { throw error }
-            throw PeerFailure(rank: rank)
-        }
-        return try result.get()
+        var failure: (any Error)? = nil
+        if case .failure(let error) = result { failure = error }
+        var flags: [Double] = [failure == nil ? 0 : 1, failure.map { Double(Communicator.exitCode($0)) } ?? 0]
+        try allreduce(&flags, .max)
+        guard flags[0] > 0 else { return try result.get() }
+        let messages = try gather(failure.map { "rank \(rank): \($0)" } ?? "")
+        if let failure { throw failure }
+        throw PeerFailure(rank: rank, failures: messages.filter { !$0.isEmpty }, code: Int32(flags[1]))
     }
 }
 
-/// Another rank failed in a step every rank had to complete (see that rank's message).
+/// Another rank failed in a step every rank had to complete. On rank 0, `failures` holds each
+/// failed rank's message; elsewhere it is empty (rank 0 reports).
 public struct PeerFailure: Error, CustomStringConvertible {
     public let rank: Int
-    public var description: String { "rank \(rank): stopping because another rank failed (its message says why)" }
+    public let failures: [String]
+    /// The largest exit code among the failed ranks' errors.
+    public let code: Int32
+    public var description: String {
+        failures.isEmpty ? "rank \(rank): stopping because another rank failed (its message says why)"
+            : "stopping because " + failures.joined(separator: "; ")
+    }
+}
+
+extension Communicator {
+    /// The exit code an error stands for (the `parseval` executable sets its table at start;
+    /// default 1), so that every rank of a failed job exits with the failed rank's code.
+    nonisolated(unsafe) public static var exitCode: (any Error) -> Int32 = { _ in 1 }
 }

@@ -147,6 +147,62 @@ public final class Trainer {
         try CollectiveWatchdog.patience(10, "resuming") { try resume() }
     }
 
+    /// Rank 0 reads the step folder `directory` and sends what it read — parameters, random
+    /// features, optimizer state (when given) and the training state — to every rank. Only rank 0
+    /// touches the run folder, so it need not be shared across hosts (docs/distributed.md,
+    /// "Across hosts"). Collective.
+    func loadFromRoot(_ directory: String, into arena: ParameterArena, optimizer: (any Optimizer)? = nil) throws -> TrainingState {
+        let loaded = try world.allOrNone { () -> TrainingState? in
+            guard world.isRoot else { return nil }
+            return try Checkpoint.load(from: directory, into: arena, optimizer: optimizer)
+        }
+        guard world.size > 1 else { return loaded! }
+        let stateJSON = try world.broadcast(world.isRoot ? String(decoding: try JSONEncoder().encode(loaded!), as: UTF8.self) : "")
+        let state = try JSONDecoder().decode(TrainingState.self, from: Data(stateJSON.utf8))
+        try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
+        for buffer in arena.buffers {
+            var values = world.isRoot ? buffer.read() : [Float](repeating: 0, count: buffer.shape.reduce(1, *))
+            try values.withUnsafeMutableBufferPointer { try world.broadcast($0) }
+            if !world.isRoot { buffer.write(values, state.step) }
+        }
+        if let optimizer {
+            let saved = optimizer.state
+            var step = [Float(saved.step)]
+            try step.withUnsafeMutableBufferPointer { try world.broadcast($0) }
+            for name in saved.buffers.keys.sorted() {
+                let storage = saved.buffers[name]!
+                try world.broadcast(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
+            }
+            if !world.isRoot { try optimizer.restore(OptimizerState(step: Int(step[0]), buffers: saved.buffers)) }
+        }
+        guard try world.agree(on: parameterChecksum(arena)) else {
+            throw CheckpointError("\(directory): ranks hold different parameters after the broadcast")
+        }
+        return state
+    }
+
+    /// The step folder `pointer` names — `latest`, `best` or a path — as rank 0 resolves it, on
+    /// every rank. Collective.
+    public func resolveOnRoot(_ pointer: String) throws -> String? {
+        let resolved = try world.allOrNone { () -> String in
+            guard world.isRoot else { return "" }
+            guard pointer == "latest" || pointer == "best" else { return pointer }
+            return try Checkpoint.resolve(run: runDirectory, pointer: pointer) ?? ""
+        }
+        let directory = try world.broadcast(resolved)
+        return directory.isEmpty ? nil : directory
+    }
+
+    /// Loads the checkpoint `pointer` names (`latest`, `best` or a step folder) into the model,
+    /// read by rank 0 and sent to every rank; returns its folder and training state. For `parseval eval`.
+    public func loadCheckpoint(_ pointer: String) throws -> (directory: String, state: TrainingState) {
+        guard let directory = try resolveOnRoot(pointer) else {
+            throw CheckpointError("\(runDirectory): no '\(pointer)' checkpoint in \(Checkpoint.folder(run: runDirectory))")
+        }
+        let state = try CollectiveWatchdog.patience(10, "loading a checkpoint") { try loadFromRoot(directory, into: model.arena) }
+        return (directory, state)
+    }
+
     func resume() throws -> Int? {
         let chosen = try world.allOrNone { () -> String in
             guard world.isRoot else { return "" }
@@ -170,10 +226,7 @@ public final class Trainer {
             try log.truncate(after: 0)
             return nil
         }
-        state = try world.allOrNone { try Checkpoint.load(from: directory, into: model.arena, optimizer: optimizer) }
-        guard try world.agree(on: parameterChecksum(model.arena)) else {
-            throw CheckpointError("\(directory): ranks read different parameters (is the run folder shared by all ranks?)")
-        }
+        state = try loadFromRoot(directory, into: model.arena, optimizer: optimizer)
         try log.truncate(after: state.step)
         log.message("resumed from \(directory) at step \(state.step) (epoch \(state.epoch), batch \(state.batchInEpoch))")
         return state.step
@@ -313,15 +366,13 @@ public final class Trainer {
             log.message("test split not evaluated: \(error)")
             return nil
         }
-        guard let directory = try Checkpoint.resolve(run: runDirectory, pointer: "best") ?? Checkpoint.resolve(run: runDirectory) else {
-            return nil
-        }
+        guard let directory = try resolveOnRoot("best") ?? resolveOnRoot("latest") else { return nil }
         // The model keeps its final parameters: the best ones are loaded for this evaluation only.
         let arena = model.arena
         let final = Array(UnsafeBufferPointer(start: arena.values.pointer, count: arena.values.count))
         defer { final.withUnsafeBufferPointer { arena.values.pointer.update(from: $0.baseAddress!, count: $0.count) } }
         let tested = try CollectiveWatchdog.patience(10, "loading the best checkpoint") {
-            try world.allOrNone { try Checkpoint.load(from: directory, into: arena) }
+            try loadFromRoot(directory, into: arena)
         }
         let result = try evaluate(split: test, maxBatches: Int.max, parametersStep: tested.step)
         try log.record(MetricsRecord(step: tested.step, epoch: tested.epoch, split: "test", loss: result.loss,

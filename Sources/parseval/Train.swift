@@ -75,16 +75,7 @@ extension Parseval {
                 var configuration = try ConfigurationLoader.load(path: config ?? "\(runFolder)/config.json", overrides: overrides)
                 configuration.output.directory = runFolder
                 let trainer = try Trainer(configuration: configuration, world: world)
-                let directory: String
-                if checkpoint == "latest" || checkpoint == "best" {
-                    guard let resolved = try Checkpoint.resolve(run: runFolder, pointer: checkpoint) else {
-                        throw CheckpointError("\(runFolder): no '\(checkpoint)' checkpoint in \(Checkpoint.folder(run: runFolder))")
-                    }
-                    directory = resolved
-                } else {
-                    directory = checkpoint
-                }
-                let state = try Checkpoint.load(from: directory, into: trainer.model.arena)
+                let (directory, state) = try trainer.loadCheckpoint(checkpoint)
                 let dataset = split == .test ? try world.allOrNone { try TaskData.loadTest(configuration.data) } : nil
                 var lines: [String] = []
                 // The ranks of a sequence group share their examples (and logits): one writes them.
@@ -117,7 +108,22 @@ extension Parseval {
 /// Runs `body`; a thrown error is reported with the rank and turned into the exit code
 /// for its kind. With more than one rank the whole job is aborted, so no rank is left
 /// waiting in a collective.
+/// The documented exit code of an error (`parseval train --help`): 2 config, 3 data,
+/// 4 checkpoint, 5 non-finite loss, 6 MPI, 1 other; another rank's failure keeps its code.
+func exitCode(for error: any Error) -> Int32 {
+    switch error {
+    case is ConfigurationError, is RunLockError: return 2
+    case is DatasetError: return 3
+    case is CheckpointError: return 4
+    case is NonFiniteError: return 5
+    case is MPIError: return 6
+    case let peer as PeerFailure: return peer.code
+    default: return 1
+    }
+}
+
 func reportingFailures(_ world: Communicator, _ body: () throws -> Void) throws {
+    Communicator.exitCode = exitCode(for:)
     do {
         try body()
     } catch let error as ValidationError {
@@ -128,15 +134,7 @@ func reportingFailures(_ world: Communicator, _ body: () throws -> Void) throws 
         if world.isRoot { print("\nparseval: \(stop)") }
         throw ExitCode(StopSignals.exitCode)
     } catch {
-        let code: Int32
-        switch error {
-        case is ConfigurationError, is RunLockError: code = 2
-        case is DatasetError: code = 3
-        case is CheckpointError: code = 4
-        case is NonFiniteError: code = 5
-        case is MPIError: code = 6
-        default: code = 1
-        }
+        let code = exitCode(for: error)
         if world.size > 1 { MPIRuntime.abort("\(error)", code: code) }
         FileHandle.standardError.write(Data("parseval: error: \(error)\n".utf8))
         throw ExitCode(code)

@@ -40,11 +40,26 @@ final class ParsevalProcess {
     let outputPath: String
     let started = Date()
 
+    /// Where the ranks run: `scripts/cluster-sim.sh mpirun` over the simulated hosts, `perHost`
+    /// ranks on each, over TCP only (MultiHostTests).
+    struct Cluster {
+        var ranks: Int
+        var perHost: Int
+    }
+
+    /// Variables every rank needs; mpirun hands a remote rank only those named with -x.
+    static let forwarded = ["PARSEVAL_THREADS", "PARSEVAL_PROGRESS", "SWIFT_BACKTRACE", FaultInjection.variable]
+
     /// Starts `parseval ARGUMENTS` in `folder`, under `scripts/mpirun.sh RANKS` when `ranks` is
-    /// given, with `PARSEVAL_FAULT=fault` when given.
-    init(_ arguments: [String], ranks: Int? = nil, fault: String? = nil, in folder: String) throws {
+    /// given (or across simulated hosts with `cluster`), with `PARSEVAL_FAULT=fault` when given.
+    init(_ arguments: [String], ranks: Int? = nil, cluster: Cluster? = nil, fault: String? = nil, in folder: String) throws {
         let binary = try Self.executable()
-        if let ranks {
+        if let cluster {
+            process.executableURL = URL(fileURLWithPath: "\(Self.packageRoot)/scripts/cluster-sim.sh")
+            process.arguments = ["mpirun", "-np", String(cluster.ranks), "--map-by", "ppr:\(cluster.perHost):node",
+                                 "--wdir", folder] + Self.forwarded.filter { $0 != FaultInjection.variable || fault != nil }
+                .flatMap { ["-x", $0] } + [binary] + arguments
+        } else if let ranks {
             process.executableURL = URL(fileURLWithPath: "\(Self.packageRoot)/scripts/mpirun.sh")
             process.arguments = [String(ranks), binary] + arguments
         } else {
@@ -100,9 +115,9 @@ final class ParsevalProcess {
     }
 
     /// Runs to the end (at most `timeout` seconds).
-    static func run(_ arguments: [String], ranks: Int? = nil, fault: String? = nil, in folder: String,
+    static func run(_ arguments: [String], ranks: Int? = nil, cluster: Cluster? = nil, fault: String? = nil, in folder: String,
                     timeout: Double = 60) throws -> Outcome {
-        try ParsevalProcess(arguments, ranks: ranks, fault: fault, in: folder).wait(timeout: timeout)
+        try ParsevalProcess(arguments, ranks: ranks, cluster: cluster, fault: fault, in: folder).wait(timeout: timeout)
     }
 }
 
