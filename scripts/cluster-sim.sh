@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # A cluster of N simulated hosts on one Linux machine, for mpirun across "hosts" over TCP.
 #
-#   scripts/cluster-sim.sh up N [--rate RATE] [--delay DELAY] [--loss PERCENT] [--private DIR]...
+#   scripts/cluster-sim.sh up N [--rate RATE] [--delay DELAY] [--loss PERCENT] [--slots K] [--private DIR]...
 #   scripts/cluster-sim.sh down
 #   scripts/cluster-sim.sh status          # the hosts, addresses and link shaping
 #   scripts/cluster-sim.sh check           # exit 0 if this machine can build the rig (root, namespaces)
 #   scripts/cluster-sim.sh mpirun ARGS...  # mpirun over the rig: hostfile, agent and TCP-only flags added
+#   scripts/cluster-sim.sh env             # the same as OMPI_MCA_* exports, for any mpirun (launch/train.sh,
+#                                          # launch/slurm.sbatch): eval "$(scripts/cluster-sim.sh env)"
 #   scripts/cluster-sim.sh exec HOST CMD   # run a shell command line on HOST (mpirun's rsh agent)
 #
 # Each host is a network namespace (pvsim1 … pvsimN) joined by a veth pair to the bridge pvsim0
@@ -16,6 +18,7 @@
 # the kernel has it (sch_netem; `status` says when it does not). --private DIR gives every host
 # its own copy of DIR (a bind mount of /var/lib/parseval-cluster-sim/HOST/DIR over it, inside
 # the host's mount namespace): a folder that is not shared across hosts, like a node-local disk.
+# --slots K: slots per host in the hostfile (default: this machine's cores).
 #
 # Idempotent: `up` tears down a previous rig first; `down` removes everything it made. Needs
 # root; `check` fails with a message where namespaces are not allowed. docs/distributed.md.
@@ -77,12 +80,13 @@ shape() {  # shape HOST: tc on the host's egress, and on the bridge side towards
 
 up() {
   local n=$1; shift
-  local rate="" delay="" loss=""; local private=()
+  local rate="" delay="" loss="" slots; slots=$(nproc); local private=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --rate) rate=$2; shift 2 ;;
       --delay) delay=$2; shift 2 ;;
       --loss) loss=$2; shift 2 ;;
+      --slots) slots=$2; shift 2 ;;
       --private) private+=("$(readlink -f "$2")"); shift 2 ;;
       *) die "unknown option '$1'" ;;
     esac
@@ -105,7 +109,7 @@ up() {
     ip -n "$host" link set lo up
     ip -n "$host" route add default via "$subnet.1"
     echo "$host" >> "$state/hosts"
-    echo "$host slots=$(nproc)" >> "$state/hostfile"
+    echo "$host slots=$slots" >> "$state/hostfile"
     echo "$address $host # parseval-cluster-sim" >> /etc/hosts
     shape "$host" "$rate" "$delay" "$loss"
     for dir in "${private[@]}"; do mkdir -p "/var/lib/parseval-cluster-sim/$host$dir" "$dir"; done
@@ -138,6 +142,22 @@ flags() {
        "--mca btl_tcp_if_include $subnet.0/24 --mca oob_tcp_if_include $subnet.0/24 --oversubscribe"
 }
 
+environment() {
+  [ -f "$state/hostfile" ] || die "no rig: run 'scripts/cluster-sim.sh up N' first"
+  echo "export OMPI_MCA_orte_default_hostfile=$state/hostfile"
+  echo "export OMPI_MCA_plm=rsh"
+  echo "export OMPI_MCA_plm_rsh_agent=$state/agent"
+  echo "export OMPI_MCA_btl=tcp,self"
+  echo "export OMPI_MCA_btl_tcp_if_include=$subnet.0/24"
+  echo "export OMPI_MCA_oob_tcp_if_include=$subnet.0/24"
+  # The rig runs as root; mpirun refuses root without these (launch/slurm.sbatch does not pass
+  # --allow-run-as-root: clusters do not run jobs as root).
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "export OMPI_ALLOW_RUN_AS_ROOT=1"
+    echo "export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+  fi
+}
+
 case "${1:-}" in
   up) shift; [ $# -ge 1 ] || die "usage: up N [--rate R] [--delay D] [--loss P] [--private DIR]"; up "$@" ;;
   down) down; echo "cluster-sim: down" ;;
@@ -147,7 +167,8 @@ case "${1:-}" in
     cat "$state/links"; [ -f "$state/shaping-note" ] && cat "$state/shaping-note"
     for host in $(hosts); do echo "$host $(ip -n "$host" -4 -o addr show eth0 | awk '{print $4}') $(ip netns exec "$host" tc qdisc show dev eth0 | head -1)"; done ;;
   flags) flags ;;
+  env) environment ;;
   mpirun) shift; line=$(flags) || exit 1; read -r -a extra <<< "$line"; exec mpirun "${extra[@]}" "$@" ;;
   exec) shift; agent "$@" ;;
-  *) sed -n '2,21p' "$me"; exit 2 ;;
+  *) sed -n '2,24p' "$me"; exit 2 ;;
 esac

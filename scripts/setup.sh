@@ -10,6 +10,7 @@ packages=(
   libjpeg-dev libpng-dev              # image decoding
   pkg-config                          # SwiftPM finds the libraries through it
   gnuplot-nox                         # launch/scaling.sh plots
+  iproute2                            # scripts/cluster-sim.sh: namespaces, veth, bridge, tc
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

@@ -37,7 +37,7 @@ final class MultiHostTests: TrainingRunTestCase {
         lock = open("/run/parseval-cluster-sim.lock", O_CREAT | O_RDWR, 0o644)
         if lock >= 0 { flock(lock, LOCK_EX) }
         try? FileManager.default.removeItem(atPath: nodeLocal)
-        let up = sim(["up", "2", "--rate", "10gbit", "--private", nodeLocal])
+        let up = sim(["up", "2", "--rate", "10gbit", "--slots", "1", "--private", nodeLocal])
         if up.status != 0 { rigError = "cluster-sim up failed: \(up.output)" }
     }
 
@@ -153,4 +153,99 @@ final class MultiHostTests: TrainingRunTestCase {
                       "rank 0 should report rank 1's error: \(outcome.summary)")
         XCTAssertFalse(outcome.output.contains("step 1/"), "no step may run: \(outcome.summary)")
     }
+
+    /// The rig's `OMPI_MCA_*` settings (`cluster-sim.sh env`), so that any mpirun uses it.
+    func rigEnvironment() throws -> [String: String] {
+        let listing = Self.sim(["env"])
+        XCTAssertEqual(listing.status, 0, listing.output)
+        var environment: [String: String] = [:]
+        for line in listing.output.split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1).map(String.init)
+            if pair.count == 2 { environment[pair[0]] = pair[1] }
+        }
+        return environment
+    }
+
+    /// Runs a launch script with the rig's settings; returns the process (output in `log`).
+    func launch(_ script: String, _ arguments: [String], extra: [String: String] = [:], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["\(ParsevalProcess.packageRoot)/\(script)"] + arguments
+        var environment = ProcessInfo.processInfo.environment.filter { key, _ in
+            !["OMPI_", "PMIX_", "OPAL_", "ORTE_", "PARSEVAL_", "SLURM_"].contains { key.hasPrefix($0) }
+        }
+        environment.merge(try rigEnvironment()) { $1 }
+        environment.merge(extra) { $1 }
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        try handle.close()
+        return process
+    }
+
+    func finish(_ process: Process, within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.terminate(); return false }
+        process.waitUntilExit()
+        return true
+    }
+
+    /// `launch/train.sh -H HOSTFILE` places one rank on each simulated host.
+    func testLaunchScriptPlacesRanksOnEveryHost() throws {
+        let log = "\(folder!)/launch.log"
+        let process = try launch("launch/train.sh", ["-n", "2", "-H", "/run/parseval-cluster-sim/hostfile",
+                                                     "-p", try ParsevalProcess.executable(), "--", "info"], log: log)
+        XCTAssertTrue(finish(process, within: 60), "launch/train.sh timed out")
+        let output = try String(contentsOfFile: log, encoding: .utf8)
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("rank 0/2 host pvsim1") && output.contains("rank 1/2 host pvsim2"), output)
+    }
+
+    /// `launch/slurm.sbatch` as SLURM would run it, on the rig (mpirun line; SLURM's variables and
+    /// a recording `scontrol` stand in for the scheduler): SIGUSR1 ahead of the limit stops every
+    /// rank at a step with a checkpoint, the script exits 7 and requeues the job; the requeued
+    /// run resumes from that checkpoint and finishes.
+    func testSlurmTemplateStopsRequeuesAndResumesAcrossHosts() throws {
+        // The template runs .build/release/parseval from the submission folder.
+        try FileManager.default.createDirectory(atPath: "\(folder!)/.build/release", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: "\(folder!)/.build/release/parseval",
+                                                   withDestinationPath: try ParsevalProcess.executable())
+        let bin = "\(folder!)/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try "#!/bin/sh\necho \"$@\" >> \(folder!)/scontrol.calls\n".write(toFile: "\(bin)/scontrol", atomically: true, encoding: .utf8)
+        chmod("\(bin)/scontrol", 0o755)
+        let run = runFolder("slurm")
+        let arguments = [configuration, "--set", "output.directory=\(run)", "--set", "training.steps=400",
+                         "--set", "training.final_test=false", "--set", "data.directory=\(folder!)/data"]
+        let slurm = ["SLURM_JOB_ID": "4242", "SLURM_CPUS_PER_TASK": "1",
+                     "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+        let first = try launch("launch/slurm.sbatch", arguments, extra: slurm, log: "\(folder!)/slurm-1.log")
+        // Signal once training is under way (metrics.jsonl has lines).
+        let start = Date()
+        while first.isRunning && Date().timeIntervalSince(start) < 60 {
+            let lines = (try? String(contentsOfFile: "\(run)/metrics.jsonl", encoding: .utf8))?.split(separator: "\n").count ?? 0
+            if lines >= 3 { break }
+            usleep(20_000)
+        }
+        kill(first.processIdentifier, SIGUSR1)
+        XCTAssertTrue(finish(first, within: 60), "the stopped job did not end")
+        let firstLog = try String(contentsOfFile: "\(folder!)/slurm-1.log", encoding: .utf8)
+        XCTAssertEqual(first.terminationStatus, 7, firstLog)
+        XCTAssertTrue(firstLog.contains("requeueing job 4242"), firstLog)
+        XCTAssertEqual(try String(contentsOfFile: "\(folder!)/scontrol.calls", encoding: .utf8), "requeue 4242\n")
+        let stopped = try XCTUnwrap(try Checkpoint.resolve(run: run), "no checkpoint after the stop: \(firstLog)")
+
+        let second = try launch("launch/slurm.sbatch", arguments, extra: slurm, log: "\(folder!)/slurm-2.log")
+        XCTAssertTrue(finish(second, within: 120), "the requeued job did not end")
+        let secondLog = try String(contentsOfFile: "\(folder!)/slurm-2.log", encoding: .utf8)
+        XCTAssertEqual(second.terminationStatus, 0, secondLog)
+        XCTAssertTrue(secondLog.contains("resumed from \(stopped)"), secondLog)
+        XCTAssertTrue(secondLog.contains("after 400 steps"), secondLog)
+    }
 }
+
