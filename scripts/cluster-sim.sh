@@ -20,6 +20,14 @@
 # the host's mount namespace): a folder that is not shared across hosts, like a node-local disk.
 # --slots K: slots per host in the hostfile (default: this machine's cores).
 #
+# The simulated hosts share this machine's cores with the kernel, which moves their packets
+# (veth, bridge, TCP) in softirq time: ranks that busy-poll MPI starve it. The rig's flags set
+# mpi_yield_when_idle (ranks yield between polls): on 2 cores that took a 4 KiB all-reduce from
+# 380 us to 56 us and 16 MiB from 23 ms to 16 ms (docs/distributed.md, "Across hosts"). And every
+# host's daemon sees all of the machine's cores as its own, so binding would pin each host's
+# first rank to the same core 0: the rig binds nothing (--bind-to none), and the kernel spreads
+# the ranks (`launch/train.sh` binds; it is not for the rig's timings).
+#
 # Idempotent: `up` tears down a previous rig first; `down` removes everything it made. Needs
 # root; `check` fails with a message where namespaces are not allowed. docs/distributed.md.
 set -euo pipefail
@@ -139,7 +147,8 @@ flags() {
   local root=()
   [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
   echo "${root[*]} --hostfile $state/hostfile --mca plm_rsh_agent $state/agent --mca btl tcp,self" \
-       "--mca btl_tcp_if_include $subnet.0/24 --mca oob_tcp_if_include $subnet.0/24 --oversubscribe"
+       "--mca btl_tcp_if_include $subnet.0/24 --mca oob_tcp_if_include $subnet.0/24 --mca mpi_yield_when_idle 1" \
+       "--bind-to none --oversubscribe"
 }
 
 environment() {
@@ -150,6 +159,8 @@ environment() {
   echo "export OMPI_MCA_btl=tcp,self"
   echo "export OMPI_MCA_btl_tcp_if_include=$subnet.0/24"
   echo "export OMPI_MCA_oob_tcp_if_include=$subnet.0/24"
+  echo "export OMPI_MCA_mpi_yield_when_idle=1"
+  echo "export OMPI_MCA_hwloc_base_binding_policy=none"
   # The rig runs as root; mpirun refuses root without these (launch/slurm.sbatch does not pass
   # --allow-run-as-root: clusters do not run jobs as root).
   if [ "$(id -u)" -eq 0 ]; then

@@ -22,6 +22,20 @@ public final class GradientSynchronizer {
     public let averagingRanks: Int
     var requests: [AllreduceRequest] = []
     var readyFloats = 0
+    /// Seconds spent inside this synchronizer since `resetTimes()`: starting and testing buckets
+    /// during backward, and `finish()`'s wait after it — the communication the step did not hide.
+    public private(set) var exposedSeconds = 0.0
+
+    public func resetTimes() { exposedSeconds = 0 }
+
+    func timed<T>(_ body: () throws -> T) rethrows -> T {
+        let start = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - start
+            exposedSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        }
+        return try body()
+    }
 
     public init(communicator: Communicator, arena: ParameterArena,
                 bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20, averagingRanks: Int? = nil) {
@@ -58,8 +72,10 @@ public final class GradientSynchronizer {
         let boundary = firstReadyParameter >= arena.entries.count ? 0
             : arena.entries[firstReadyParameter].offset + arena.entries[firstReadyParameter].count
         readyFloats = max(readyFloats, boundary)
-        try startReadyBuckets()
-        for request in requests { try request.test() }  // let MPI make progress
+        try timed {
+            try startReadyBuckets()
+            for request in requests { try request.test() }  // let MPI make progress
+        }
     }
 
     func startReadyBuckets() throws {
@@ -74,10 +90,29 @@ public final class GradientSynchronizer {
     public func finish() throws {
         guard communicator.size > 1 else { return }
         readyFloats = arena.gradients.count
-        try startReadyBuckets()
-        for request in requests { try request.wait() }
+        try timed {
+            try startReadyBuckets()
+            for request in requests { try request.wait() }
+        }
         requests.removeAll()
         Kernels.scale(UnsafeMutableBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count),
                       by: 1 / Float(averagingRanks))
     }
+
+    /// The same bucketed all-reduce of the whole gradient with nothing to overlap: every bucket
+    /// started at once, then waited for. Returns its seconds (what overlap can hide at most).
+    public func allreduceAlone() throws -> Double {
+        guard communicator.size > 1 else { return 0 }
+        precondition(requests.isEmpty, "GradientSynchronizer: allreduceAlone() while a step is in flight")
+        let start = ContinuousClock.now
+        for range in buckets {
+            requests.append(try communicator.startAllreduce(
+                UnsafeMutableBufferPointer(start: arena.gradients.pointer + range.lowerBound, count: range.count)))
+        }
+        for request in requests { try request.wait() }
+        requests.removeAll()
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
 }
+

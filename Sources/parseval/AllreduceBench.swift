@@ -17,6 +17,8 @@ extension Parseval.Bench {
         @Option(help: "Largest message in bytes.") var maxBytes = 64 << 20
         @Option(help: "Timed runs per size (the median is reported).") var repeats = 10
         @Option(help: "Untimed runs before timing.") var warmup = 2
+        @Flag(help: "MPI_Iallreduce then wait: the call the gradient all-reduce makes (GradientSynchronizer).")
+        var nonblocking = false
 
         func run() throws {
             let world = MPIRuntime.initialize()
@@ -24,7 +26,8 @@ extension Parseval.Bench {
                 throw ValidationError("need 4 ≤ --min-bytes ≤ --max-bytes and --repeats ≥ 1")
             }
             if world.isRoot {
-                printBenchHeader("bench allreduce: MPI_Allreduce in place, float sum, median of \(repeats)", world: world)
+                printBenchHeader("bench allreduce: \(nonblocking ? "MPI_Iallreduce + wait" : "MPI_Allreduce") in place, "
+                                 + "float sum, median of \(repeats)", world: world)
                 print(formatRow(["bytes", "floats", "time us", "algbw GB/s", "busbw GB/s"], widths: [11, 10, 10, 10, 10]))
             }
             var bytes = minBytes
@@ -35,7 +38,7 @@ extension Parseval.Bench {
                 for index in 0..<(warmup + repeats) {
                     try world.barrier()
                     let start = ContinuousClock.now
-                    try world.allreduce(values)
+                    if nonblocking { try world.startAllreduce(values).wait() } else { try world.allreduce(values) }
                     let elapsed = ContinuousClock.now - start
                     if index >= warmup {
                         times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)

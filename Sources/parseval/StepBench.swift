@@ -17,7 +17,10 @@ extension Parseval.Bench {
                 the time and share spent in gemm (profiled), the gemm bound at the sgemm rate \
                 measured inside the step, and peak tensor memory. Under mpirun each rank runs \
                 --batch examples and gradients are averaged as in training (bucketed, \
-                overlapped): step time at P ranks over 1 rank is the weak-scaling efficiency.
+                overlapped): step time at P ranks over 1 rank is the weak-scaling efficiency, and \
+                the step splits into compute, exposed communication (time inside the gradient \
+                all-reduce calls) and overlapped communication (the same all-reduce timed alone, \
+                less what was exposed).
                 """)
 
         @OptionGroup var runtime: RuntimeOptions
@@ -73,22 +76,30 @@ extension Parseval.Bench {
             for _ in 0..<o.warmup { step() }
             MemoryStatistics.resetPeak()
             let poolBefore = StoragePool.statistics
-            var times: [Double] = [], gemmTimes: [Double] = [], gemmFlops = 0.0
+            var times: [Double] = [], gemmTimes: [Double] = [], exposed: [Double] = [], alone: [Double] = []
+            var gemmFlops = 0.0
             for _ in 0..<o.repeats {
                 GemmProfiler.start()
+                synchronizer.resetTimes()
                 let start = ContinuousClock.now
                 step()
                 let elapsed = ContinuousClock.now - start
                 let profile = GemmProfiler.stop()
                 times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
                 gemmTimes.append(profile.seconds)
+                exposed.append(synchronizer.exposedSeconds)
                 gemmFlops = profile.flops
             }
+            // The gradient all-reduce alone, bucketed as in the step, with nothing to overlap.
+            try world.barrier()
+            for _ in 0..<o.repeats { alone.append(try synchronizer.allreduceAlone()) }
             let poolAfter = StoragePool.statistics
             // The slowest rank's median is the job's step time.
-            var medians = [times.sorted()[times.count / 2], gemmTimes.sorted()[gemmTimes.count / 2]]
+            func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            var medians = [middle(times), middle(gemmTimes), middle(exposed), middle(alone)]
             try world.allreduce(&medians, .max)
             let (median, gemmMedian) = (medians[0], medians[1])
+            let (exposedMedian, aloneMedian) = (medians[2], medians[3])
             guard world.isRoot else { return }
             printBenchHeader("bench step: \(kind.rawValue) encoder, \(depth) layers, dim \(o.dim), mlp \(o.mlp), "
                              + "heads \(o.heads), seq \(o.sequence), batch \(o.batch), dropout \(dropout), FFTW \(planning); "
@@ -101,6 +112,16 @@ extension Parseval.Bench {
             print(String(format: "gemm time            %.3f s (%.1f%% of the step), %.1f GFLOP at %.1f GFLOP/s",
                          gemmMedian, 100 * gemmMedian / median, gemmFlops / 1e9, gemmFlops / gemmMedian / 1e9))
             print(String(format: "step / gemm time     %.3f", median / gemmMedian))
+            if world.size > 1 {
+                // compute = step − exposed; overlapped = the all-reduce's own time that the step hid.
+                let overlapped = min(max(aloneMedian - exposedMedian, 0), aloneMedian)
+                print(String(format: "compute              %.3f s", median - exposedMedian))
+                print(String(format: "exposed comm         %.3f s (%.1f%% of the step)", exposedMedian, 100 * exposedMedian / median))
+                print(String(format: "all-reduce alone     %.3f s (%.1f MB in %d bucket(s) of ≤ %d MB)", aloneMedian,
+                             Double(model.arena.count) * 4 / 1e6, synchronizer.buckets.count, bucketMegabytes))
+                print(String(format: "overlapped comm      %.3f s (%.0f%% of the all-reduce hidden)", overlapped,
+                             aloneMedian > 0 ? 100 * overlapped / aloneMedian : 0))
+            }
             if Matmul.bf16FallbackCount > 0 {
                 print("bf16 fallbacks       \(Matmul.bf16FallbackCount) products ran in fp32 (no bf16 kernel for their shape)")
             }

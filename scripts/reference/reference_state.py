@@ -77,7 +77,7 @@ class ModelConfig:
 
     # Keys of a Parseval checkpoint's config that the reference understands only at these values
     # (`feature_redraw_interval` does not matter here: the model uses the Ω it is given).
-    _UNSUPPORTED = {"filter_knots": 0, "patch_size": 0}
+    _UNSUPPORTED = {"filter_knots": 0, "patch_size": 0, "norm_epsilon": 0}
 
     @classmethod
     def from_parseval(cls, model: dict) -> "ModelConfig":
