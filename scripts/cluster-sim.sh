@@ -47,6 +47,8 @@ check() {
   ip netns del "$probe"
   if ! ip link add "${probe}b" type bridge 2>/dev/null; then echo "cluster-sim: this machine does not allow bridges"; return 1; fi
   ip link del "${probe}b"
+  if ! ip link add "${probe}v" type veth peer name "${probe}w" 2>/dev/null; then echo "cluster-sim: this machine does not allow veth pairs"; return 1; fi
+  ip link del "${probe}v"
 }
 
 hosts() { [ -f "$state/hosts" ] && cat "$state/hosts" || true; }
