@@ -27,6 +27,8 @@ public final class Trainer {
     let trainBatcher: Batcher
     let validationBatcher: Batcher
     let log: TrainingLog
+    /// Wall time, tokens and memory behind each metrics record (`timeline.jsonl`).
+    let timeline: Timeline
     let configurationJSON: String
     /// What the matrix products run on and in which precision (`Matmul.request`'s line).
     public let matmulSummary: String
@@ -109,6 +111,7 @@ public final class Trainer {
                                                       configuration: configuration)
         configurationJSON = try ConfigurationLoader.encode(configuration)
         log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
+        timeline = Timeline(runDirectory: runDirectory, active: world.isRoot)
         for (name, split) in [("training", data.train), ("validation", data.validation)] {
             if let report = split.badExamples.report() { log.message("\(name) split: \(report)") }
         }
@@ -129,7 +132,7 @@ public final class Trainer {
     public func discardHistory() throws {
         try world.allOrNone {
             guard world.isRoot else { return }
-            for path in [Checkpoint.folder(run: runDirectory), "\(runDirectory)/metrics.jsonl"]
+            for path in [Checkpoint.folder(run: runDirectory), "\(runDirectory)/metrics.jsonl", "\(runDirectory)/timeline.jsonl"]
             where FileManager.default.fileExists(atPath: path) {
                 try FileManager.default.removeItem(atPath: path)
             }
@@ -224,10 +227,12 @@ public final class Trainer {
         if directory.isEmpty {
             // No checkpoint: lines in metrics.jsonl come from a run killed before its first one.
             try log.truncate(after: 0)
+            try timeline.resume(after: 0)
             return nil
         }
         state = try loadFromRoot(directory, into: model.arena, optimizer: optimizer)
         try log.truncate(after: state.step)
+        try timeline.resume(after: state.step)
         log.message("resumed from \(directory) at step \(state.step) (epoch \(state.epoch), batch \(state.batchInEpoch))")
         return state.step
     }
@@ -278,6 +283,7 @@ public final class Trainer {
                 window.count += outcome.count
                 window.gradientNorm = outcome.gradientNorm
                 windowTokens += outcome.tokens
+                timeline.add(tokens: outcome.tokens)
             }
             state.step += 1
 
@@ -293,6 +299,7 @@ public final class Trainer {
                                              examples: Int(window.count), learningRate: Double(learningRate),
                                              gradientNorm: window.gradientNorm, skippedSteps: window.skipped,
                                              skippedExamples: data.train.badExamples.count > 0 ? data.train.badExamples.count : nil))
+                timeline.record(step: state.step, split: "train")
                 if let prefetched = prefetcher?.badExamples, prefetched.count > reportedBatchSkips {
                     log.message("training batches: \(prefetched.report() ?? "")")
                     reportedBatchSkips = prefetched.count
@@ -323,6 +330,7 @@ public final class Trainer {
                 try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "validation", loss: result.loss,
                                              accuracy: result.accuracy, examples: result.count,
                                              skippedExamples: result.skipped > 0 ? result.skipped : nil))
+                timeline.record(step: state.step, split: "validation")
                 log.progress(String(format: "step %d | validation loss %.4f | accuracy %.4f (%d examples)%@",
                                     state.step, result.loss, result.accuracy, result.count, isBest ? " | best" : ""), keep: true)
             }
@@ -378,6 +386,7 @@ public final class Trainer {
         try log.record(MetricsRecord(step: tested.step, epoch: tested.epoch, split: "test", loss: result.loss,
                                      accuracy: result.accuracy, examples: result.count,
                                      skippedExamples: result.skipped > 0 ? result.skipped : nil))
+        timeline.record(step: tested.step, split: "test")
         return (result.accuracy, tested.step)
     }
 

@@ -89,6 +89,74 @@ final class TrainingLog {
     }
 }
 
+/// One line of `timeline.jsonl`: when a metrics record was written.
+public struct TimelineRecord: Codable, Equatable, Sendable {
+    public var step: Int
+    /// "train", "validation" or "test", as the metrics record it times.
+    public var split: String
+    /// Wall-clock seconds of training so far, summed over the run's processes (a resumed run
+    /// continues from the last kept line).
+    public var seconds: Double
+    /// Tokens trained on so far (all ranks), summed the same way.
+    public var tokens: Double
+    /// Largest resident set of rank 0's process so far, in MB.
+    public var peakMemoryMb: Double
+}
+
+/// `timeline.jsonl` beside `metrics.jsonl`: the wall time, tokens and memory behind each metrics
+/// record. Kept apart because it is not reproducible — metrics.jsonl is byte-identical across
+/// runs and resumes (docs/reliability.md), this is not — and `parseval report` reads both.
+final class Timeline {
+    let path: String
+    let active: Bool
+    var baseSeconds = 0.0
+    var tokens = 0.0
+    var start = Date()
+    let encoder: JSONEncoder
+
+    init(runDirectory: String, active: Bool) {
+        path = "\(runDirectory)/timeline.jsonl"
+        self.active = active
+        encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+    }
+
+    /// Keeps the lines up to `step` and continues their clock and token count from now.
+    func resume(after step: Int) throws {
+        start = Date()
+        guard active, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let kept = text.split(separator: "\n").compactMap { line -> (Substring, TimelineRecord)? in
+            guard let record = try? decoder.decode(TimelineRecord.self, from: Data(line.utf8)), record.step <= step else { return nil }
+            return (line, record)
+        }
+        baseSeconds = kept.last?.1.seconds ?? 0
+        tokens = kept.last?.1.tokens ?? 0
+        try AtomicFile.write(Data(kept.map { $0.0 + "\n" }.joined().utf8), to: path)
+    }
+
+    func add(tokens count: Double) { tokens += count }
+
+    func record(step: Int, split: String) {
+        guard active else { return }
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        let record = TimelineRecord(step: step, split: split, seconds: baseSeconds + Date().timeIntervalSince(start),
+                                    tokens: tokens, peakMemoryMb: Double(usage.ru_maxrss) / 1024)
+        guard var line = try? encoder.encode(record) else { return }
+        line.append(0x0A)
+        if let handle = FileHandle(forWritingAtPath: path) {
+            defer { try? handle.close() }
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: line)
+        } else {
+            try? line.write(to: URL(fileURLWithPath: path))
+        }
+    }
+}
+
 /// "1h02m", "3m07s", "12s".
 func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "?" }

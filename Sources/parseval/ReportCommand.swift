@@ -1,0 +1,185 @@
+import ArgumentParser
+import Foundation
+import Training
+
+extension Parseval {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn run folders into a results table, learning curves and plots.",
+            discussion: """
+                Reads each run's config.json, metrics.jsonl and timeline.jsonl (nothing else: \
+                checkpoints may be gone). Writes results.csv (task, mixer, block, seed, params, steps, \
+                tokens, wall time, tokens/s, peak memory, best validation and test accuracy), \
+                curves.csv (validation accuracy by step and wall time), a Markdown table of means \
+                over seeds on standard output, and with --plots three kinds of PNG through gnuplot: \
+                validation accuracy against step and against wall time per task, and test \
+                accuracy against training throughput. launch/lra-study.sh calls it; a cluster \
+                user gets the same page from their own runs:
+                  parseval report runs/study/* --out runs/study/report --plots
+                """)
+
+        @Argument(help: "Run folders (output.directory of each run).") var runs: [String]
+        @Option(help: "Folder for results.csv, curves.csv and the plots.") var out = "report"
+        @Flag(help: "Draw the plots with gnuplot (skipped with a message when it is not installed).") var plots = false
+
+        func run() throws {
+            var results: [RunResult] = []
+            for folder in runs {
+                do { results.append(try RunResult(folder: folder)) } catch {
+                    FileHandle.standardError.write(Data("parseval report: skipping \(folder): \(error)\n".utf8))
+                }
+            }
+            guard !results.isEmpty else { throw ValidationError("no readable run folder among the \(runs.count) given") }
+            results.sort { ($0.task, $0.mixer, $0.block, $0.seed) < ($1.task, $1.mixer, $1.block, $1.seed) }
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try AtomicFile.write(Data((RunResult.csvHeader + "\n" + results.map(\.csvRow).joined(separator: "\n") + "\n").utf8),
+                                 to: "\(out)/results.csv")
+            let curves = results.flatMap { run in
+                run.validation.map { "\(run.task),\(run.mixer),\(run.block),\(run.seed),\($0.step),\(format($0.seconds)),\(format($0.accuracy))" }
+            }
+            try AtomicFile.write(Data(("task,mixer,block,seed,step,seconds,val_accuracy\n" + curves.joined(separator: "\n") + "\n").utf8),
+                                 to: "\(out)/curves.csv")
+            print(markdown(results))
+            print("\nwrote \(out)/results.csv and \(out)/curves.csv (\(results.count) runs)")
+            if plots { try drawPlots(results) }
+        }
+
+        /// Mean over seeds per task, mixer and block, with every seed's value.
+        func markdown(_ results: [RunResult]) -> String {
+            var lines = ["| task | mixer | block | params | steps | test accuracy: mean (seeds) | best validation: mean (seeds) | tokens/s | wall time |",
+                         "|---|---|---|---|---|---|---|---|---|"]
+            let groups = Dictionary(grouping: results) { "\($0.task)|\($0.mixer)|\($0.block)" }
+            for key in groups.keys.sorted() {
+                let runs = groups[key]!.sorted { $0.seed < $1.seed }
+                func summary(_ values: [Double?]) -> String {
+                    let present = values.compactMap { $0 }
+                    guard !present.isEmpty else { return "—" }
+                    let mean = present.reduce(0, +) / Double(present.count)
+                    return String(format: "%.4f", mean) + " (" + values.map { $0.map { String(format: "%.4f", $0) } ?? "—" }
+                        .joined(separator: ", ") + ")"
+                }
+                let first = runs[0]
+                let speed = runs.map(\.tokensPerSecond).reduce(0, +) / Double(runs.count)
+                let wall = runs.map(\.seconds).reduce(0, +) / Double(runs.count)
+                lines.append("| \(first.task) | \(first.mixer) | \(first.block) | \(first.parameters) | \(first.steps) | "
+                             + "\(summary(runs.map(\.test))) | \(summary(runs.map(\.bestValidation))) | "
+                             + String(format: "%.0f", speed) + " | " + String(format: "%.0f s", wall) + " |")
+            }
+            return lines.joined(separator: "\n")
+        }
+
+        func drawPlots(_ results: [RunResult]) throws {
+            guard let gnuplot = ["/usr/bin/gnuplot", "/usr/local/bin/gnuplot"].first(where: FileManager.default.isExecutableFile) else {
+                print("gnuplot not installed: no plots (scripts/setup.sh installs it)")
+                return
+            }
+            let data = "\(out)/plot-data"
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            var script = """
+                set terminal pngcairo size 1000,620 noenhanced
+                set grid
+                set key outside right
+                set yrange [0:1]
+
+                """
+            let byTask = Dictionary(grouping: results, by: \.task)
+            for task in byTask.keys.sorted() {
+                var series: [(file: String, title: String)] = []
+                for run in byTask[task]! {
+                    let file = "\(data)/\(task)-\(run.mixer)-\(run.block)-s\(run.seed).dat"
+                    let rows = run.validation.map { "\($0.step) \(format($0.seconds)) \(format($0.accuracy))" }
+                    try AtomicFile.write(Data((rows.joined(separator: "\n") + "\n").utf8), to: file)
+                    series.append((file, "\(run.mixer)\(run.block == "pre_norm" ? "" : " (\(run.block))") s\(run.seed)"))
+                }
+                for (axis, column, label) in [("step", 1, "optimizer step"), ("time", 2, "wall-clock seconds")] {
+                    script += """
+                        set output "\(out)/\(task)-accuracy-by-\(axis).png"
+                        set title "\(task): validation accuracy by \(label)"
+                        set xlabel "\(label)"; set ylabel "validation accuracy"
+                        plot \(series.map { "\"\($0.file)\" using \(column):3 with linespoints title \"\($0.title)\"" }.joined(separator: ", \\\n     "))
+
+                        """
+                }
+            }
+            let points = "\(data)/speed-accuracy.dat"
+            try AtomicFile.write(Data((results.compactMap { run in
+                run.test.map { "\(format(run.tokensPerSecond)) \(format($0)) \"\(run.task) \(run.mixer)\"" }
+            }.joined(separator: "\n") + "\n").utf8), to: points)
+            script += """
+                set output "\(out)/speed-accuracy.png"
+                set title "Test accuracy against training throughput (each run)"
+                set xlabel "tokens/s (training)"; set ylabel "test accuracy"; set logscale x
+                plot "\(points)" using 1:2 with points pointtype 7 pointsize 1.4 notitle, \\
+                     "\(points)" using 1:2:3 with labels offset 0,1 font ",8" notitle
+
+                """
+            let scriptPath = "\(data)/plots.gp"
+            try AtomicFile.write(Data(script.utf8), to: scriptPath)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: gnuplot)
+            process.arguments = [scriptPath]
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw ValidationError("gnuplot failed on \(scriptPath)") }
+            print("wrote the plots in \(out): <task>-accuracy-by-step.png, <task>-accuracy-by-time.png, speed-accuracy.png")
+        }
+    }
+}
+
+func format(_ value: Double) -> String { String(format: "%.6g", value) }
+
+/// What `parseval report` reads from one run folder.
+struct RunResult {
+    let folder: String
+    let task, mixer, block: String
+    let seed, parameters, steps: Int
+    let tokens, seconds, peakMemory: Double
+    let validation: [(step: Int, seconds: Double, accuracy: Double)]
+    let bestValidation: Double?
+    let test: Double?
+
+    var tokensPerSecond: Double { seconds > 0 ? tokens / seconds : 0 }
+
+    static let csvHeader = "task,mixer,block,seed,params,steps,tokens,wall_seconds,tokens_per_s,peak_memory_mb,val_accuracy,test_accuracy,run"
+    var csvRow: String {
+        [task, mixer, block, "\(seed)", "\(parameters)", "\(steps)", format(tokens), format(seconds), format(tokensPerSecond),
+         format(peakMemory), bestValidation.map(format) ?? "", test.map(format) ?? "", folder].joined(separator: ",")
+    }
+
+    init(folder: String) throws {
+        self.folder = folder
+        let configuration = try ConfigurationLoader.load(path: "\(folder)/config.json")
+        task = configuration.data.task
+        mixer = configuration.model.mixer.rawValue + (configuration.model.downsample.isEmpty ? "" : "+downsample")
+        block = configuration.model.block.rawValue
+        seed = configuration.training.seed
+        let shape = configuration.data.taskShape
+        parameters = makeModel(configuration.model, images: shape.images, paired: shape.paired, seed: 0).arena.count
+
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        func lines<T: Decodable>(_ file: String, as type: T.Type) throws -> [T] {
+            guard let text = try? String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8) else {
+                throw CheckpointError("\(folder)/\(file): missing")
+            }
+            return try text.split(separator: "\n").enumerated().map { index, line in
+                do { return try decoder.decode(T.self, from: Data(line.utf8)) } catch {
+                    throw CheckpointError("\(folder)/\(file):\(index + 1): not a record (\(error))")
+                }
+            }
+        }
+        let metrics = try lines("metrics.jsonl", as: MetricsRecord.self)
+        let timeline = (try? lines("timeline.jsonl", as: TimelineRecord.self)) ?? []
+        let clock = Dictionary(timeline.filter { $0.split == "validation" }.map { ($0.step, $0.seconds) }, uniquingKeysWith: { $1 })
+        steps = metrics.filter { $0.split == "train" }.map(\.step).max() ?? 0
+        validation = metrics.filter { $0.split == "validation" }.compactMap { record in
+            record.accuracy.map { (record.step, clock[record.step] ?? .nan, $0) }
+        }
+        bestValidation = validation.map(\.accuracy).max()
+        test = metrics.last { $0.split == "test" }?.accuracy
+        let lastTrain = timeline.last { $0.split == "train" }
+        tokens = lastTrain?.tokens ?? 0
+        seconds = lastTrain?.seconds ?? 0
+        peakMemory = timeline.map(\.peakMemoryMb).max() ?? 0
+    }
+}

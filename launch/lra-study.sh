@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The results study: every mixer × task × seed trained, its best checkpoint tested, one table.
+#
+#   launch/lra-study.sh [--preset small|lra] [--tasks "listops pathfinder"] [--mixers "…"] [--seeds "1 2"]
+#                       [--runs runs/study] [--results docs/results] [--launcher local|mpirun:N|slurm]
+#                       [--steps N] [--dry-run]
+#
+# --preset small (default) fits a 2-core machine: it generates the data it needs (ListOps at
+# LRA's lengths, 500–2000 tokens, with LRA's generator; Pathfinder-32 with LRA's hard contours),
+# and trains small models at one equal budget for every mixer (docs/results.md states it).
+# --preset lra runs the shipped configs/lra/*.yaml unchanged, at LRA's own sizes, on LRA's data
+# (docs/reproducing-lra.md says where to put it); use --launcher mpirun:N or slurm on a cluster.
+#
+# Resumable: a cell whose run folder already holds a test result is skipped; an interrupted one
+# resumes from its checkpoint. After each cell the run's small files (config.json, metrics.jsonl,
+# timeline.jsonl) are copied to RESULTS/runs/NAME/ — commit those, not checkpoints — and
+# `parseval report` rebuilds RESULTS/results.csv, curves.csv, the table and the plots from the
+# copies. Regenerate the page from committed runs alone with
+#   .build/release/parseval report docs/results/runs/* --out docs/results --plots
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+preset=small; tasks="listops pathfinder"; seeds="1 2"; runs="$root/runs/study"; results="$root/docs/results"
+mixers="attention fnet fftnet fourier-transformer kernelized-rpe performer"; launcher=local; steps=""; dry=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --preset) preset=$2; shift 2 ;;
+    --tasks) tasks=$2; shift 2 ;;
+    --mixers) mixers=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --results) results=$2; shift 2 ;;
+    --launcher) launcher=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --dry-run) dry=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "lra-study: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+bin="$root/.build/release/parseval"
+[ -x "$bin" ] || { echo "lra-study: build first: swift build -c release" >&2; exit 2; }
+case "$preset" in small|lra) ;; *) echo "lra-study: --preset is small or lra, got '$preset'" >&2; exit 2 ;; esac
+data="$root/data/study"
+
+# The small preset's one budget and recipe, the same for every mixer of a task. Sizes are LRA's
+# own for Pathfinder-32 (its config is already small); ListOps keeps LRA's lengths with a
+# narrower, shallower model than LRA's 512 × 6.
+small_settings() {  # small_settings TASK
+  # m = 16 random features (LRA: 256; Parseval's default 64): kernelized RPE's Toeplitz products
+  # cost O(B·H·m·d_h·N log N), 8 s a step at m = 64 and N = 2000 on 2 cores, past the budget.
+  local common=(model.random_features=16 optimizer.learning_rate=0.001 schedule.kind=cosine schedule.warmup_steps=60
+                training.eval_every=100 training.checkpoint_every=100 training.log_every=20 training.final_test=true)
+  case "$1" in
+    listops) echo "${common[*]} model.dim=64 model.depth=2 model.heads=4 model.mlp_hidden=128 training.batch_size=16 training.steps=${steps:-600}" \
+               "data.directory=$data/listops" ;;
+    pathfinder) echo "${common[*]} training.batch_size=32 training.steps=${steps:-600} data.directory=$data/pathfinder32" ;;
+    *) echo "lra-study: the small preset covers listops and pathfinder (no download), not '$1'" >&2; return 2 ;;
+  esac
+}
+
+generate() {
+  [ "$preset" = small ] || return 0
+  for task in $tasks; do
+    case "$task" in
+      listops)
+        [ -f "$data/listops/basic_test.tsv" ] || run_cmd "$bin" generate listops --preset small --min-length 500 \
+          --max-length 2000 --seed 1 --out "$data/listops" ;;
+      pathfinder)
+        [ -d "$data/pathfinder32/curv_contour_length_14/metadata" ] || run_cmd "$bin" generate pathfinder --size 32 \
+          --count 5000 --seed 1 --out "$data/pathfinder32" ;;
+    esac
+  done
+}
+
+run_cmd() { echo "+ $*"; [ "$dry" -eq 1 ] || "$@"; }
+
+train() {  # train CONFIG RUN SETTINGS...
+  local config=$1 run=$2; shift 2
+  local sets=(--set "output.directory=$run")
+  for setting in "$@"; do sets+=(--set "$setting"); done
+  case "$launcher" in
+    local) run_cmd "$bin" train --config "$config" "${sets[@]}" ;;
+    mpirun:*) run_cmd "$root/launch/train.sh" -n "${launcher#mpirun:}" -- train --config "$config" "${sets[@]}" ;;
+    slurm) run_cmd sbatch "$root/launch/slurm.sbatch" "$config" "${sets[@]}" ;;
+    *) echo "lra-study: --launcher is local, mpirun:N or slurm, got '$launcher'" >&2; exit 2 ;;
+  esac
+}
+
+# A cell is done when its run folder, or its copy under RESULTS/runs (committed, so a fresh
+# checkout skips it too), holds a test result.
+finished() {
+  local name; name=$(basename "$1")
+  for file in "$1/metrics.jsonl" "$results/runs/$name/metrics.jsonl"; do
+    [ -f "$file" ] && grep -q '"split":"test"' "$file" && return 0
+  done
+  return 1
+}
+
+generate
+mkdir -p "$runs" "$results/runs"
+for task in $tasks; do
+  for mixer in $mixers; do
+    config="$root/configs/lra/$task-${mixer/fourier-transformer/fourier-transformer}.yaml"
+    [ "$mixer" = attention ] && config="$root/configs/lra/$task-transformer.yaml"
+    [ -f "$config" ] || { echo "lra-study: no config $config" >&2; exit 2; }
+    for seed in $seeds; do
+      name="$task-$mixer-s$seed"; run="$runs/$name"
+      if finished "$run"; then echo "= $name: done"; else
+        echo "== $name"
+        settings=(training.seed="$seed")
+        if [ "$preset" = small ]; then read -r -a extra <<<"$(small_settings "$task")"; settings+=("${extra[@]}"); fi
+        train "$config" "$run" "${settings[@]}"
+      fi
+      if [ "$dry" -eq 0 ] && [ "$launcher" != slurm ] && [ -f "$run/metrics.jsonl" ]; then
+        mkdir -p "$results/runs/$name"
+        cp "$run/config.json" "$run/metrics.jsonl" "$results/runs/$name/"
+        [ -f "$run/timeline.jsonl" ] && cp "$run/timeline.jsonl" "$results/runs/$name/"
+      fi
+    done
+  done
+done
+if [ "$dry" -eq 0 ] && compgen -G "$results/runs/*/metrics.jsonl" >/dev/null; then
+  "$bin" report "$results"/runs/* --out "$results" --plots | tee "$results/table.md"
+fi
