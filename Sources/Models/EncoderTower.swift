@@ -65,7 +65,7 @@ public final class EncoderTower {
         var downsamplers: [DCTDownsampler?] = []
         var length = c.maxLength  // the sequence length each block sees
         var mixerError: (any Error)?
-        var design = EncoderTower.blockDesign(c)
+        var design = c.mixer.blockDesign(c)
         if c.normEpsilon > 0 { design.epsilon = Float(c.normEpsilon) }
         blocks = (0..<c.depth).map { layer in
             let stage = c.downsample.first { $0.layer == layer }
@@ -83,10 +83,10 @@ public final class EncoderTower {
                                 streamID: UInt64(layer + 1), layout: layout, epsilon: design.epsilon,
                                 tanhGELU: design.tanhGELU) { [length] name in
                 guard let sequenceGroup else {
-                    return EncoderTower.makeMixer(c, name: name, arena: arena, length: length, seed: seed &+ UInt64(layer))
+                    return c.mixer.makeMixer(c, name: name, arena: arena, length: length, seed: seed &+ UInt64(layer))
                 }
                 do {
-                    return try EncoderTower.makeMixer(c, name: name, arena: arena, length: length, group: sequenceGroup)
+                    return try c.mixer.makeSequenceParallelMixer(c, name: name, arena: arena, length: length, group: sequenceGroup)
                 } catch {
                     mixerError = mixerError ?? error
                     return FNetMixing()  // never used: the error is thrown below
@@ -99,62 +99,6 @@ public final class EncoderTower {
         blockFirstParameter = firstParameters
         finalNorm = design.finalNorm ? LayerNorm("norm", arena: arena, size: c.dim, epsilon: design.epsilon) : nil
         pooling = Pooling(c.pooling)
-    }
-
-    /// Each block's layout, LayerNorm ε and GELU form, and whether a final LayerNorm follows the
-    /// blocks, for `model.block` and the mixer (docs/models.md, "Blocks"). Shortening blocks of
-    /// a paper Fourier Transformer become `.shortenedResidual` in `init`.
-    static func blockDesign(_ c: ModelConfiguration)
-        -> (layout: EncoderBlock.Layout, epsilon: Float, tanhGELU: Bool, finalNorm: Bool) {
-        switch (c.block, c.mixer) {
-        case (.preNorm, _):
-            return (.preNorm, 1e-5, false, true)
-        case (.paper, .fnet):  // f_net/layers.py: post-norm, LAYER_NORM_EPSILON 1e-12, Flax's gelu; no final norm
-            return (.postNorm, 1e-12, true, false)
-        case (.paper, .fftnet):  // fftnet_modules.py: nn.LayerNorm and nn.GELU defaults
-            return (.mixerPostNorm, 1e-5, false, true)
-        case (.paper, .attention) where !c.downsample.isEmpty:  // LUMIA-Group model.py: PyTorch defaults
-            return (.preNorm, 1e-5, false, true)
-        case (.paper, .attention), (.paper, .performer), (.paper, .kernelizedRPE):  // LRA: Flax LayerNorm, gelu
-            return (.preNorm, 1e-6, true, true)
-        }
-    }
-
-    /// The configured mixer for a block that sees sequences of `length` tokens.
-    static func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int,
-                          seed: UInt64) -> any TokenMixer {
-        switch c.mixer {
-        case .attention:
-            return SoftmaxAttention(name, arena: arena, dim: c.dim, heads: c.heads, causal: c.causal)
-        case .fnet:
-            return FNetMixing()
-        case .fftnet:
-            return FFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
-                                filterKnots: c.filterKnots > 0 ? c.filterKnots : nil,
-                                modReLUBias: c.block == .paper ? 0 : -0.1)
-        case .kernelizedRPE, .performer:
-            return KernelizedAttention(name, arena: arena, dim: c.dim, heads: c.heads, maxLength: length,
-                                       features: c.randomFeatures, causal: c.causal,
-                                       usesRelativePositions: c.mixer == .kernelizedRPE,
-                                       redrawInterval: c.featureRedrawInterval > 0 ? c.featureRedrawInterval : nil,
-                                       seed: seed)
-        }
-    }
-
-    /// The sequence-parallel mixer over `group` for sequences of `length` tokens in all.
-    static func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int,
-                          group: Communicator) throws -> any TokenMixer {
-        switch c.mixer {
-        case .fftnet:
-            return try SequenceParallelFFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
-                                                    filterKnots: c.filterKnots > 0 ? c.filterKnots : nil, group: group,
-                                                    modReLUBias: c.block == .paper ? 0 : -0.1)
-        case .fnet:
-            return try SequenceParallelFNetMixing(sequenceLength: length, dim: c.dim, group: group)
-        case .attention, .kernelizedRPE, .performer:
-            throw SequenceParallelError("model.mixer \(c.mixer.rawValue) is not supported with seq_parallel > 1 "
-                                        + "(sequence parallelism runs fftnet and fnet)")
-        }
     }
 
     /// `tokens` (batch, length) row-major; `mask` (batch, length), 1 = token, 0 = padding. With a

@@ -1,20 +1,5 @@
 import Layers
 
-/// The token mixer in each encoder block (MODELS.md, docs/models.md).
-public enum MixerKind: String, Sendable, Codable, CaseIterable {
-    /// Softmax multi-head attention, the Transformer baseline (with `downsample`, the
-    /// Fourier Transformer).
-    case attention
-    /// FNet: the real part of a 2-D DFT over sequence and hidden axes (no parameters).
-    case fnet
-    /// FFTNet: an adaptive spectral filter conditioned on the global context, with modReLU.
-    case fftnet
-    /// Kernelized attention with relative positional encoding, its Toeplitz products by FFT.
-    case kernelizedRPE = "kernelized_rpe"
-    /// Kernelized attention with positive random features and no RPE (Performer).
-    case performer
-}
-
 /// Where each encoder block puts its norms and residuals (docs/models.md, "Blocks").
 public enum BlockKind: String, Sendable, Codable, CaseIterable {
     /// Parseval's pre-norm block for every mixer (PyTorch's LayerNorm ε 1e-5, exact GELU).

@@ -175,16 +175,16 @@ extension TrainingConfiguration {
             try require(side % model.patchSize == 0, "image side \(side) is not divisible by model.patch_size \(model.patchSize)")
             let patches = (side / model.patchSize) * (side / model.patchSize)
             try require(model.maxLength >= patches, "model.max_length \(model.maxLength) is below the \(patches) patches per image")
-            try require(model.mixer != .fftnet || model.maxLength == patches,
-                        "model.mixer fftnet filters a fixed length: model.max_length must equal the \(patches) patches per image")
+            try require(!model.mixer.filtersFixedLength || model.maxLength == patches,
+                        "model.mixer \(model.mixer.rawValue) filters a fixed length: model.max_length must equal the \(patches) patches per image")
             try require(data.mean.count == 3 && data.standardDeviation.count == 3 && data.standardDeviation.allSatisfy { $0 > 0 },
                         "data.mean and data.standard_deviation need 3 values (standard deviations positive)")
         } else {
             try require(model.patchSize == 0, "model.patch_size is for image tasks (cifar10, imagenet), not \(data.task)")
             try require(data.sequenceLength <= model.maxLength,
                         "data.sequence_length \(data.sequenceLength) exceeds model.max_length \(model.maxLength)")
-            try require(model.mixer != .fftnet || data.sequenceLength == model.maxLength,
-                        "model.mixer fftnet filters a fixed length: data.sequence_length (\(data.sequenceLength)) must "
+            try require(!model.mixer.filtersFixedLength || data.sequenceLength == model.maxLength,
+                        "model.mixer \(model.mixer.rawValue) filters a fixed length: data.sequence_length (\(data.sequenceLength)) must "
                         + "equal model.max_length (\(model.maxLength))")
         }
         try require(training.steps >= 1, "training.steps must be at least 1, got \(training.steps)")
@@ -212,8 +212,9 @@ extension TrainingConfiguration {
             if !condition { throw ConfigurationError("parallel.seq_parallel \(p): " + message) }
         }
         try require(p >= 1, "must be at least 1")
-        try require(model.mixer == .fftnet || model.mixer == .fnet,
-                    "model.mixer \(model.mixer.rawValue) is not supported with sequence parallelism (fftnet and fnet are)")
+        try require(model.mixer.supportsSequenceParallel,
+                    "model.mixer \(model.mixer.rawValue) is not supported with sequence parallelism ("
+                    + MixerKind.allCases.filter(\.supportsSequenceParallel).map(\.rawValue).joined(separator: " and ") + " are)")
         try require(model.downsample.isEmpty, "Fourier Transformer downsampling (model.downsample) is not supported")
         try require(!["cifar10", "imagenet", "retrieval"].contains(data.task),
                     "data.task \(data.task) is not supported (sequence classification tasks are)")

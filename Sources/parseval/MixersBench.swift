@@ -2,6 +2,7 @@ import ArgumentParser
 import Distributed
 import Foundation
 import Layers
+import Models
 import SpectralMixing
 import TensorCore
 
@@ -23,26 +24,12 @@ extension Parseval.Bench {
         @OptionGroup var options: BenchOptions
         @Option(help: "Smallest n as a power of two.") var minLog2 = 10
         @Option(help: "Largest n as a power of two.") var maxLog2 = 20
-        @Option(help: "Mixers, comma-separated: \(MixerCase.allCases.map(\.rawValue).joined(separator: ",")).")
-        var mixers = MixerCase.allCases.map(\.rawValue).joined(separator: ",")
+        @Option(help: "Mixers, comma-separated: \(MixerKind.allCases.map(\.rawValue).joined(separator: ",")).")
+        var mixers = MixerKind.allCases.map(\.rawValue).joined(separator: ",")
         @Option(help: "Random features m of kernelized attention (0: d_h).") var features = 0
         @Option(help: "FFTNet filter knots K (0: K = F, the paper's layer).") var filterKnots = 0
         @Option(help: "Stop a mixer at the first n whose median exceeds this many seconds.") var maxSeconds = 60.0
         @Option(help: "FFTW planner effort: estimate or measure.") var planning = "estimate"
-
-        enum MixerCase: String, CaseIterable {
-            case softmax, fnet, fftnet, rpe, performer
-
-            var title: String {
-                switch self {
-                case .softmax: return "softmax attention"
-                case .fnet: return "FNet"
-                case .fftnet: return "FFTNet"
-                case .rpe: return "kernelized attention + RPE"
-                case .performer: return "Performer (no RPE)"
-                }
-            }
-        }
 
         func validate() throws {
             if minLog2 < 1 || maxLog2 < minLog2 || maxLog2 > 30 {
@@ -55,8 +42,8 @@ extension Parseval.Bench {
         func run() throws {
             let world = try startFFTBenchmark(runtime, planning: planning)
             let selected = try mixers.split(separator: ",").map { name in
-                guard let mixer = MixerCase(rawValue: String(name)) else {
-                    throw ValidationError("--mixers: unknown mixer '\(name)'; valid: \(MixerCase.allCases.map(\.rawValue))")
+                guard let mixer = MixerKind(rawValue: String(name)) else {
+                    throw ValidationError("--mixers: unknown mixer '\(name)'; valid: \(MixerKind.allCases.map(\.rawValue))")
                 }
                 return mixer
             }
@@ -68,7 +55,7 @@ extension Parseval.Bench {
                                  + "FFTW \(planning), median of \(o.repeats) after \(o.warmup) warm-up", world: world)
             }
             let widths = [28, 9, 11, 8, 10]
-            var times: [MixerCase: [Int: Double]] = [:]
+            var times: [MixerKind: [Int: Double]] = [:]
             for mixer in selected {
                 if world.isRoot {
                     print("")
@@ -93,9 +80,9 @@ extension Parseval.Bench {
                     }
                 }
             }
-            guard world.isRoot, let softmax = times[.softmax], !softmax.isEmpty else { return }
+            guard world.isRoot, let softmax = times[.attention], !softmax.isEmpty else { return }
             print("")
-            for mixer in selected where mixer != .softmax {
+            for mixer in selected where mixer != .attention {
                 let compared = (times[mixer] ?? [:]).keys.filter { softmax[$0] != nil }.sorted()
                 guard !compared.isEmpty else { continue }
                 // The crossover: the smallest n from which the mixer stays faster at every compared n.
@@ -112,22 +99,13 @@ extension Parseval.Bench {
         }
 
         /// Median forward+backward seconds and the peak tensor bytes above what was live before.
-        func measure(_ mixer: MixerCase, length n: Int, features m: Int) -> (Double, Int) {
+        func measure(_ mixer: MixerKind, length n: Int, features m: Int) -> (Double, Int) {
             let o = options
             let arena = ParameterArena()
-            let layer: TokenMixer
-            switch mixer {
-            case .softmax:
-                layer = SoftmaxAttention("mixer", arena: arena, dim: o.dim, heads: o.heads, causal: false)
-            case .fnet:
-                layer = FNetMixing()
-            case .fftnet:
-                layer = FFTNetMixing("mixer", arena: arena, dim: o.dim, heads: o.heads, sequenceLength: n,
-                                     filterKnots: filterKnots > 0 ? min(filterKnots, n / 2 + 1) : nil)
-            case .rpe, .performer:
-                layer = KernelizedAttention("mixer", arena: arena, dim: o.dim, heads: o.heads, maxLength: n, features: m,
-                                            usesRelativePositions: mixer == .rpe, seed: 3)
-            }
+            var c = ModelConfiguration()
+            (c.dim, c.heads, c.randomFeatures) = (o.dim, o.heads, m)
+            c.filterKnots = filterKnots > 0 ? min(filterKnots, n / 2 + 1) : 0
+            let layer = mixer.makeMixer(c, name: "mixer", arena: arena, length: n, seed: 3)
             arena.allocate(seed: 1)
             var stream = RandomStream(seed: 2)
             var x = Tensor(zeros: [o.batch, n, o.dim]), dy = x

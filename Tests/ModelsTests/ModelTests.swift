@@ -222,7 +222,7 @@ extension ModelTests {
     /// DESIGN.md: no allocation in the steady state. Every tensor a training step allocates
     /// comes from the storage pool's cache once one step has run, for every mixer.
     func testSteadyStateTrainingStepsAllocateNoNewStorage() {
-        for mixer in [MixerKind.attention, .fnet, .fftnet, .kernelizedRPE, .performer] {
+        for mixer in MixerKind.allCases {
             var configuration = tinyConfiguration()
             configuration.mixer = mixer
             configuration.dropout = 0.1

@@ -66,7 +66,7 @@ final class SequenceParallelTrainingTests: XCTestCase {
 
     /// All ranks in one sequence group: P = world size.
     func testWholeWorldSequenceGroupTrainsLikeOneProcess() throws {
-        for mixer in [MixerKind.fftnet, .fnet] {
+        for mixer in MixerKind.allCases where mixer.supportsSequenceParallel {
             try checkEquivalence(mixer: mixer, sequenceParallel: world.size)
         }
     }
@@ -83,7 +83,7 @@ final class SequenceParallelTrainingTests: XCTestCase {
     func testUnsupportedCombinationsAreConfigurationErrors() throws {
         var c = configuration(mixer: .attention, sequenceParallel: 2, run: "bad", shared: false)
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("attention"), "\($0)") }
-        for mixer in [MixerKind.kernelizedRPE, .performer] {
+        for mixer in MixerKind.allCases where !mixer.supportsSequenceParallel {
             c.model.mixer = mixer
             XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("seq_parallel"), "\($0)") }
         }

@@ -1,0 +1,106 @@
+import Distributed
+import Layers
+import SequenceParallel
+import SpectralMixing
+
+/// The token mixer in each encoder block, and the one place that builds it (docs/models.md,
+/// "Adding a mixer"): the single-rank layer, the sequence-parallel layer where one exists, the
+/// paper's own block, and what the mixer supports. Configuration checks, benchmarks, tests and
+/// docs iterate `allCases`.
+public enum MixerKind: String, Sendable, Codable, CaseIterable {
+    /// Softmax multi-head attention, the Transformer baseline (with `downsample`, the
+    /// Fourier Transformer).
+    case attention
+    /// FNet: the real part of a 2-D DFT over sequence and hidden axes (no parameters).
+    case fnet
+    /// FFTNet: an adaptive spectral filter conditioned on the global context, with modReLU.
+    case fftnet
+    /// Kernelized attention with relative positional encoding, its Toeplitz products by FFT.
+    case kernelizedRPE = "kernelized_rpe"
+    /// Kernelized attention with positive random features and no RPE (Performer).
+    case performer
+
+    /// The name in benchmark tables and docs.
+    public var title: String {
+        switch self {
+        case .attention: return "softmax attention"
+        case .fnet: return "FNet"
+        case .fftnet: return "FFTNet"
+        case .kernelizedRPE: return "kernelized attention + RPE"
+        case .performer: return "Performer (no RPE)"
+        }
+    }
+
+    /// Whether `parallel.seq_parallel > 1` can split the sequence for this mixer.
+    public var supportsSequenceParallel: Bool {
+        switch self {
+        case .fnet, .fftnet: return true
+        case .attention, .kernelizedRPE, .performer: return false
+        }
+    }
+
+    /// Whether the mixer's parameters are sized for one sequence length, so that inputs must have
+    /// exactly `model.max_length` tokens (a filter per frequency).
+    public var filtersFixedLength: Bool { self == .fftnet }
+
+    /// Whether `model.causal` applies.
+    public var supportsCausal: Bool { self == .attention || self == .kernelizedRPE || self == .performer }
+
+    /// The single-rank mixer for a block that sees sequences of `length` tokens; `seed` draws
+    /// random features.
+    public func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int,
+                          seed: UInt64) -> any TokenMixer {
+        switch self {
+        case .attention:
+            return SoftmaxAttention(name, arena: arena, dim: c.dim, heads: c.heads, causal: c.causal)
+        case .fnet:
+            return FNetMixing()
+        case .fftnet:
+            return FFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
+                                filterKnots: c.filterKnots > 0 ? c.filterKnots : nil,
+                                modReLUBias: c.block == .paper ? 0 : -0.1)
+        case .kernelizedRPE, .performer:
+            return KernelizedAttention(name, arena: arena, dim: c.dim, heads: c.heads, maxLength: length,
+                                       features: c.randomFeatures, causal: c.causal,
+                                       usesRelativePositions: self == .kernelizedRPE,
+                                       redrawInterval: c.featureRedrawInterval > 0 ? c.featureRedrawInterval : nil,
+                                       seed: seed)
+        }
+    }
+
+    /// The sequence-parallel mixer over `group` for sequences of `length` tokens in all.
+    /// - Throws: `SequenceParallelError` where the mixer has none (`supportsSequenceParallel`)
+    ///   or the shape does not split.
+    public func makeSequenceParallelMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int,
+                                          group: Communicator) throws -> any TokenMixer {
+        switch self {
+        case .fftnet:
+            return try SequenceParallelFFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
+                                                    filterKnots: c.filterKnots > 0 ? c.filterKnots : nil, group: group,
+                                                    modReLUBias: c.block == .paper ? 0 : -0.1)
+        case .fnet:
+            return try SequenceParallelFNetMixing(sequenceLength: length, dim: c.dim, group: group)
+        case .attention, .kernelizedRPE, .performer:
+            throw SequenceParallelError("model.mixer \(rawValue) is not supported with seq_parallel > 1 (sequence "
+                                        + "parallelism runs \(MixerKind.allCases.filter(\.supportsSequenceParallel).map(\.rawValue).joined(separator: " and ")))")
+        }
+    }
+
+    /// Each block's layout, LayerNorm ε and GELU form, and whether a final LayerNorm follows the
+    /// blocks, for `model.block` (docs/models.md, "Paper blocks"). Shortening blocks of a paper
+    /// Fourier Transformer become `.shortenedResidual` in `EncoderTower`.
+    public func blockDesign(_ c: ModelConfiguration)
+        -> (layout: EncoderBlock.Layout, epsilon: Float, tanhGELU: Bool, finalNorm: Bool) {
+        guard c.block == .paper else { return (.preNorm, 1e-5, false, true) }
+        switch self {
+        case .fnet:  // f_net/layers.py: post-norm, LAYER_NORM_EPSILON 1e-12, Flax's gelu; no final norm
+            return (.postNorm, 1e-12, true, false)
+        case .fftnet:  // fftnet_modules.py: nn.LayerNorm and nn.GELU defaults
+            return (.mixerPostNorm, 1e-5, false, true)
+        case .attention where !c.downsample.isEmpty:  // LUMIA-Group model.py: PyTorch defaults
+            return (.preNorm, 1e-5, false, true)
+        case .attention, .performer, .kernelizedRPE:  // LRA: Flax LayerNorm, gelu
+            return (.preNorm, 1e-6, true, true)
+        }
+    }
+}
