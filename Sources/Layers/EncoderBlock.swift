@@ -26,6 +26,9 @@ public final class EncoderBlock: SequenceLayer {
         /// `model.py`): s = S(LN1 x) with S the DCT downsampling (`DCTDownsampler`); h = s + D(M(s)); y = h + D(MLP(LN2 h)).
         /// The shortened, normalised sequence is the residual; the mixer sees no padding mask.
         case shortenedResidual(any SequenceLayer)
+        /// GFNet (`gfnet.py` `Block`): mixer and MLP in series under one residual,
+        /// y = x + D(MLP(LN2(M(LN1 x)))).
+        case serial
     }
 
     public let layout: Layout
@@ -78,6 +81,9 @@ public final class EncoderBlock: SequenceLayer {
             let mixed = dropout1.forward(mixer.forward(short, context: unmasked), context: context)
             let (h, normalized) = norm2.forward(mixed, adding: short)
             return mlpResidual(normalized, adding: h, context: context)
+        case .serial:
+            let mixed = mixer.forward(norm1.forward(x, context: context), context: context)
+            return mlpResidual(norm2.forward(mixed, context: context), adding: x, context: context)
         }
     }
 
@@ -113,6 +119,9 @@ public final class EncoderBlock: SequenceLayer {
             var dShort = mixer.backward(dropout1.backward(dh))
             add(dh, into: &dShort)
             return norm1.backward(shortening.backward(dShort))
+        case .serial:
+            let dMixed = norm2.backward(mlp.backward(dropout2.backward(dy)))
+            return norm1.backward(mixer.backward(dMixed), adding: dy)
         }
     }
 }

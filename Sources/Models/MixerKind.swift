@@ -19,6 +19,8 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
     case kernelizedRPE = "kernelized_rpe"
     /// Kernelized attention with positive random features and no RPE (Performer).
     case performer
+    /// GFNet: a learnable complex filter per frequency and channel (Rao et al., NeurIPS 2021).
+    case gfnet
 
     /// The name in benchmark tables and docs.
     public var title: String {
@@ -28,6 +30,7 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
         case .fftnet: return "FFTNet"
         case .kernelizedRPE: return "kernelized attention + RPE"
         case .performer: return "Performer (no RPE)"
+        case .gfnet: return "GFNet global filter"
         }
     }
 
@@ -35,13 +38,13 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
     public var supportsSequenceParallel: Bool {
         switch self {
         case .fnet, .fftnet: return true
-        case .attention, .kernelizedRPE, .performer: return false
+        case .attention, .kernelizedRPE, .performer, .gfnet: return false
         }
     }
 
     /// Whether the mixer's parameters are sized for one sequence length, so that inputs must have
     /// exactly `model.max_length` tokens (a filter per frequency).
-    public var filtersFixedLength: Bool { self == .fftnet }
+    public var filtersFixedLength: Bool { self == .fftnet || self == .gfnet }
 
     /// Whether `model.causal` applies.
     public var supportsCausal: Bool { self == .attention || self == .kernelizedRPE || self == .performer }
@@ -65,6 +68,8 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
                                        usesRelativePositions: self == .kernelizedRPE,
                                        redrawInterval: c.featureRedrawInterval > 0 ? c.featureRedrawInterval : nil,
                                        seed: seed)
+        case .gfnet:
+            return GlobalFilterMixing(name, arena: arena, dim: c.dim, sequenceLength: length)
         }
     }
 
@@ -80,7 +85,7 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
                                                     modReLUBias: c.block == .paper ? 0 : -0.1)
         case .fnet:
             return try SequenceParallelFNetMixing(sequenceLength: length, dim: c.dim, group: group)
-        case .attention, .kernelizedRPE, .performer:
+        case .attention, .kernelizedRPE, .performer, .gfnet:
             throw SequenceParallelError("model.mixer \(rawValue) is not supported with seq_parallel > 1 (sequence "
                                         + "parallelism runs \(MixerKind.allCases.filter(\.supportsSequenceParallel).map(\.rawValue).joined(separator: " and ")))")
         }
@@ -101,6 +106,8 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
             return (.preNorm, 1e-5, false, true)
         case .attention, .performer, .kernelizedRPE:  // LRA: Flax LayerNorm, gelu
             return (.preNorm, 1e-6, true, true)
+        case .gfnet:  // raoyongming/GFNet gfnet.py Block: filter and MLP under one residual, LayerNorm ε 1e-6
+            return (.serial, 1e-6, false, true)
         }
     }
 }

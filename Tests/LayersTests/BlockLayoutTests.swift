@@ -104,6 +104,14 @@ final class BlockLayoutTests: XCTestCase {
         }
     }
 
+    /// GFNet: y = x + MLP(LN2(M(LN1(x)))).
+    func testSerial() {
+        assertLayout(.serial) { block, x in
+            let mixed = block.mixer.forward(block.norm1.forward(x, context: context), context: context)
+            return sum(x, block.mlp.forward(block.norm2.forward(mixed, context: context), context: context))
+        }
+    }
+
     /// ε and the GELU form reach the sublayers.
     func testEpsilonAndGELUFormReachTheSublayers() {
         let block = makeBlock(.preNorm, arena: ParameterArena(), epsilon: 1e-12, tanhGELU: true)

@@ -1,0 +1,108 @@
+import Layers
+import TensorCore
+
+/// GFNet's global filter (Rao et al., "Global Filter Networks for Image Classification",
+/// NeurIPS 2021, eq. 3–4), along the token axis:
+///
+///     Z = rfft(x, ortho);   Y = Z ⊙ W;   y = irfft(Y, N, ortho)
+///
+/// for x: (B, N, D), W ∈ ℂ^{F×D} a learnable complex filter per frequency (F = N/2 + 1) and
+/// channel. The paper filters the 2-D FFT of the patch grid (`torch.fft.rfft2` over h × w); this
+/// is its 1-D form over the sequence, which is what a token task has (for images Parseval's
+/// patches arrive as a row-major sequence, so this filters that sequence). Parameter
+/// `<name>.filter`, shape (F, D, 2) = (re, im), initialised N(0, 0.02²) as the official code's
+/// `torch.randn(…) * 0.02`.
+///
+/// Backward. With R = rfft(dy, ortho) — its DC and Nyquist bins real — and m_k = 2 for the bins
+/// c2r counts twice (1 ≤ k < N/2), 1 for DC and Nyquist:
+///
+///     dx = irfft(R ⊙ conj(W), N, ortho)          dW = Σ_batch m ⊙ R ⊙ conj(Z)
+///
+/// (the filter's adjoint is the conjugate filter; the m's of irfft's adjoint and rfft's adjoint
+/// cancel in dx). The imaginary parts of W at DC and Nyquist never reach y: their gradient is 0.
+/// Tests: `Tests/SpectralMixingTests/GlobalFilterTests.swift` (explicit DFT matrices in Double,
+/// central finite differences for x and W, odd and even N).
+public final class GlobalFilterMixing: TokenMixer {
+    public let arena: ParameterArena
+    public let dim: Int
+    /// N, the length every input must have (the filter has N/2 + 1 bins).
+    public let sequenceLength: Int
+    public let bins: Int
+    public let filter: Parameter
+    var spectrum = Tensor.empty  // Z, kept for dW: (B, F, D, 2)
+
+    public init(_ name: String, arena: ParameterArena, dim: Int, sequenceLength: Int) {
+        precondition(sequenceLength >= 1 && dim >= 1, "GlobalFilterMixing: dim and sequenceLength must be positive")
+        self.arena = arena
+        self.dim = dim
+        self.sequenceLength = sequenceLength
+        bins = sequenceLength / 2 + 1
+        filter = arena.register("\(name).filter", shape: [bins, dim, 2], initializer: .normal(std: 0.02), weightDecay: true)
+    }
+
+    /// (B, N, D) → (B, N, D). Padding is filtered like any token, as in GFNet (no mask).
+    public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
+        precondition(x.rank == 3 && x.shape[1] == sequenceLength && x.shape[2] == dim,
+                     "GlobalFilterMixing: (B, \(sequenceLength), \(dim)) input expected, got \(x.shape)")
+        spectrum = FFT.realForward(x, axis: 1, scaling: .ortho)
+        var filtered = spectrum
+        multiply(&filtered, conjugate: false)
+        return FFT.realInverse(filtered, axis: 1, length: sequenceLength, scaling: .ortho)
+    }
+
+    public func backward(_ gradient: Tensor) -> Tensor {
+        var r = FFT.realForward(gradient, axis: 1, scaling: .ortho)
+        accumulateFilterGradient(r)
+        multiply(&r, conjugate: true)
+        spectrum = Tensor.empty
+        return FFT.realInverse(r, axis: 1, length: sequenceLength, scaling: .ortho)
+    }
+
+    /// z[b, f, d] ← z[b, f, d] · W[f, d] (or · conj(W[f, d])), complex.
+    func multiply(_ z: inout Tensor, conjugate: Bool) {
+        let batch = z.shape[0], (f, d) = (bins, dim), sign: Float = conjugate ? -1 : 1
+        let w = arena.value(filter)
+        z.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            parallelFor(batch * f, grain: max(1, 4096 / d)) { rows in
+                for row in rows {
+                    let bin = row % f
+                    let values = base + row * d * 2, weights = w + bin * d * 2
+                    for c in 0..<d {
+                        let (zr, zi) = (values[2 * c], values[2 * c + 1])
+                        let (wr, wi) = (weights[2 * c], sign * weights[2 * c + 1])
+                        values[2 * c] = zr * wr - zi * wi
+                        values[2 * c + 1] = zr * wi + zi * wr
+                    }
+                }
+            }
+        }
+    }
+
+    /// dW[f, d] += Σ_b m_f · R[b, f, d] · conj(Z[b, f, d]).
+    func accumulateFilterGradient(_ r: Tensor) {
+        let batch = r.shape[0], (f, d) = (bins, dim), n = sequenceLength
+        let dw = arena.gradient(filter)
+        r.withUnsafeBufferPointer { rs in
+            spectrum.withUnsafeBufferPointer { zs in
+                // Bins are independent: split them over threads, sum the batch inside.
+                parallelFor(f, grain: max(1, 2048 / d)) { binRange in
+                    for bin in binRange {
+                        let twice = bin > 0 && !(n % 2 == 0 && bin == n / 2)
+                        let weight: Float = twice ? 2 : 1
+                        for b in 0..<batch {
+                            let offset = (b * f + bin) * d * 2
+                            let rp = rs.baseAddress! + offset, zp = zs.baseAddress! + offset
+                            let out = dw + bin * d * 2
+                            for c in 0..<d {
+                                let (rr, ri, zr, zi) = (rp[2 * c], rp[2 * c + 1], zp[2 * c], zp[2 * c + 1])
+                                out[2 * c] += weight * (rr * zr + ri * zi)
+                                out[2 * c + 1] += weight * (ri * zr - rr * zi)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import Models
+import XCTest
+
+/// The pages that describe extension points stay true to the code.
+final class DocsTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    func read(_ path: String) throws -> String { try String(contentsOfFile: "\(Self.root)/\(path)", encoding: .utf8) }
+
+    /// docs/adding-a-mixer.md names only files that exist, and docs/models.md has a row (its
+    /// `model.mixer` list) for every mixer the enum builds.
+    func testAddingAMixerPageNamesRealFiles() throws {
+        let page = try read("docs/adding-a-mixer.md")
+        let paths = try NSRegularExpression(pattern: "`((?:Sources|Tests|docs|scripts|configs)/[^`]+)`")
+            .matches(in: page, range: NSRange(page.startIndex..., in: page))
+            .map { String(page[Range($0.range(at: 1), in: page)!]) }
+            .filter { !$0.hasSuffix("/") }
+        XCTAssertGreaterThanOrEqual(paths.count, 6, "the page should name the files of each step")
+        for path in paths {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(Self.root)/\(path)"), "docs/adding-a-mixer.md names \(path), which does not exist")
+        }
+        let models = try read("docs/models.md")
+        for mixer in MixerKind.allCases {
+            XCTAssertTrue(models.contains("`\(mixer.rawValue)`"), "docs/models.md does not list model.mixer \(mixer.rawValue)")
+            XCTAssertFalse(mixer.title.isEmpty)
+        }
+    }
+}
