@@ -2,7 +2,7 @@ import TensorCore
 
 /// Sequence pooling to one vector per example: (B, N, D) → (B, D).
 public final class Pooling {
-    public enum Kind: String, Sendable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
         /// Mean over the valid tokens (the mask's 1s; all tokens without a mask).
         case mean
         /// The first token (a CLS token prepended by the loader or model).

@@ -23,7 +23,7 @@ public enum FFTScaling: String, Sendable, Codable, CaseIterable {
 
 /// FFTW's planner effort. `estimate` plans instantly from heuristics; `measure` times
 /// candidate algorithms once (seconds for large sizes) and usually runs faster.
-public enum FFTPlanningEffort: String, Sendable, Codable, Hashable {
+public enum FFTPlanningEffort: String, Sendable, Codable, Hashable, CaseIterable {
     case estimate, measure
 
     var flags: UInt32 { self == .estimate ? UInt32(FFTW_ESTIMATE) : UInt32(FFTW_MEASURE) }

@@ -40,28 +40,28 @@ public struct TaskData {
             return dataset
         }
         switch data.task {
-        case "listops":
+        case .listops:
             return TaskData(
                 train: try nonEmpty(ListOpsLoader.load(file: "\(directory)/basic_train.tsv", maxLength: length, skipBadExamples: skip),
                                    "\(directory)/basic_train.tsv", "training"),
                 validation: try nonEmpty(ListOpsLoader.load(file: "\(directory)/basic_val.tsv", maxLength: length, skipBadExamples: skip),
                                         "\(directory)/basic_val.tsv", "validation"),
                 vocabularySize: ListOpsLoader.vocabulary.count, classes: ListOpsLoader.classCount, paired: false)
-        case "text":
+        case .text:
             return TaskData(
                 train: try nonEmpty(TextClassificationLoader.aclImdb(root: directory, split: "train", maxLength: length, skipBadExamples: skip),
                                    "\(directory)/train", "training"),
                 validation: try nonEmpty(TextClassificationLoader.aclImdb(root: directory, split: "test", maxLength: length, skipBadExamples: skip),
                                         "\(directory)/test", "validation"),
                 vocabularySize: 257, classes: 2, paired: false)
-        case "retrieval":
+        case .retrieval:
             return TaskData(
                 train: try nonEmpty(RetrievalLoader.load(file: "\(directory)/new_aan_pairs.train.tsv", maxLength: length, skipBadExamples: skip),
                                    "\(directory)/new_aan_pairs.train.tsv", "training"),
                 validation: try nonEmpty(RetrievalLoader.load(file: "\(directory)/new_aan_pairs.eval.tsv", maxLength: length, skipBadExamples: skip),
                                         "\(directory)/new_aan_pairs.eval.tsv", "validation"),
                 vocabularySize: 257, classes: 2, paired: true)
-        case "image":
+        case .image:
             // LRA trains on the training batches' first 90% and validates on the rest.
             let all = try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), skipBadExamples: skip)
             let cut = all.count - all.count / 10
@@ -71,7 +71,7 @@ public struct TaskData {
                 validation: try nonEmpty(InMemoryDataset(examples: Array(all.examples[cut...])),
                                          "\(directory)/data_batch_1..5.bin (last 10%)", "validation"),
                 vocabularySize: 256, classes: 10, paired: false)
-        case "pathfinder":
+        case .pathfinder:
             // Images must be side × side = sequence_length pixels (checked per image).
             let side = Int(Double(length).squareRoot().rounded())
             let difficulty = data.difficulty
@@ -81,13 +81,13 @@ public struct TaskData {
                 validation: try nonEmpty(PathfinderDataset(root: directory, split: .validation, size: side, difficulty: difficulty,
                                                            skipBadExamples: skip), directory, "validation"),
                 vocabularySize: PathfinderDataset.vocabularySize, classes: 2, paired: false)
-        case "cifar10":
+        case .cifar10:
             let encoding = CIFAR10Loader.Encoding.rgb(mean: data.mean, standardDeviation: data.standardDeviation)
             return TaskData(
                 train: try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), encoding: encoding, skipBadExamples: skip),
                 validation: try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), encoding: encoding, skipBadExamples: skip),
                 vocabularySize: 0, classes: 10, paired: false, images: true)
-        case "imagenet":
+        case .imagenet:
             let train = try ImageFolderDataset(
                 root: "\(directory)/train",
                 transform: .training(size: data.imageSize, mean: data.mean, standardDeviation: data.standardDeviation))
@@ -99,8 +99,6 @@ public struct TaskData {
                             validation: try nonEmpty(validation, "\(directory)/val", "validation"),
                             vocabularySize: 0, classes: train.classNames.count,
                             paired: false, images: true)
-        default:
-            throw ConfigurationError("data.task '\(data.task)' has no loader")
         }
     }
 
@@ -110,21 +108,21 @@ public struct TaskData {
         let directory = data.directory, length = data.sequenceLength, skip = data.skipBadExamples
         let (dataset, source): (any Dataset, String)
         switch data.task {
-        case "listops":
+        case .listops:
             source = "\(directory)/basic_test.tsv"
             dataset = try ListOpsLoader.load(file: source, maxLength: length, skipBadExamples: skip)
-        case "text":
+        case .text:
             source = "\(directory)/test"
             dataset = try TextClassificationLoader.aclImdb(root: directory, split: "test", maxLength: length, skipBadExamples: skip)
-        case "retrieval":
+        case .retrieval:
             source = "\(directory)/new_aan_pairs.test.tsv"
             dataset = try RetrievalLoader.load(file: source, maxLength: length, skipBadExamples: skip)
-        case "image", "cifar10":
+        case .image, .cifar10:
             source = "\(directory)/test_batch.bin"
-            let encoding: CIFAR10Loader.Encoding = data.task == "image" ? .grayscaleTokens
+            let encoding: CIFAR10Loader.Encoding = data.task == .image ? .grayscaleTokens
                 : .rgb(mean: data.mean, standardDeviation: data.standardDeviation)
             dataset = try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), encoding: encoding, skipBadExamples: skip)
-        case "pathfinder":
+        case .pathfinder:
             source = directory
             dataset = try PathfinderDataset(root: directory, split: .test, size: Int(Double(length).squareRoot().rounded()),
                                             difficulty: data.difficulty,

@@ -76,6 +76,6 @@ public func makeModel(_ configuration: ModelConfiguration, images: Bool, paired:
 extension DataConfiguration {
     /// Whether the task's examples are images or pairs: what `makeModel` builds, without the data.
     public var taskShape: (images: Bool, paired: Bool) {
-        (["cifar10", "imagenet"].contains(task), task == "retrieval")
+        (task.images, task.paired)
     }
 }

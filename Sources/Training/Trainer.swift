@@ -46,7 +46,7 @@ public final class Trainer {
         runDirectory = configuration.output.directory
         if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
         matmulSummary = Matmul.request(configuration.training.precision)
-        FFTPlanner.effort = FFTPlanningEffort(rawValue: configuration.parallel.fftPlanning) ?? .estimate
+        FFTPlanner.effort = configuration.parallel.fftPlanning
         do {
             grid = try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel)
         } catch let error as ProcessGridError {
@@ -81,16 +81,8 @@ public final class Trainer {
         try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
 
         let o = configuration.optimizer
-        optimizer = o.name == "sgd"
-            ? SGD(arena: arena, momentum: o.momentum, weightDecay: o.weightDecay)
-            : AdamW(arena: arena, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weightDecay)
-        let s = configuration.schedule, steps = configuration.training.steps, peak = o.learningRate
-        switch s.kind {
-        case "constant": schedule = .constant(peak: peak, warmup: s.warmupSteps)
-        case "linear": schedule = .linear(peak: peak, warmup: s.warmupSteps, total: steps, finalRatio: s.finalRatio)
-        case "inverse_sqrt": schedule = .inverseSquareRoot(peak: peak, warmup: s.warmupSteps)
-        default: schedule = .cosine(peak: peak, warmup: s.warmupSteps, total: steps, finalRatio: s.finalRatio)
-        }
+        optimizer = o.name.make(arena: arena, o)
+        schedule = configuration.schedule.kind.make(configuration.schedule, peak: o.learningRate, steps: configuration.training.steps)
         lossFunction = SoftmaxCrossEntropy(labelSmoothing: configuration.training.labelSmoothing)
         synchronizer = GradientSynchronizer(communicator: world, arena: arena,
                                             bucketBytes: configuration.parallel.bucketMegabytes << 20,
@@ -260,7 +252,7 @@ public final class Trainer {
         var window = state.window ?? MetricsWindow()
         var windowTokens = 0.0  // progress line only: its tokens/s is not a metric
         var windowStart = Date()
-        log.message("training \(configuration.model.mixer.rawValue) on \(configuration.data.task): "
+        log.message("training \(configuration.model.mixer.rawValue) on \(configuration.data.task.rawValue): "
                     + "\(data.train.count) examples, \(model.arena.count) parameters, \(world.size) rank(s), "
                     + "global batch \(t.batchSize), \(t.steps) steps → \(runDirectory)")
         var lastValidation = (accuracy: -1.0, loss: Double.nan)
@@ -446,7 +438,7 @@ public final class Trainer {
         outcome.gradientNorm = Double(norm)
         if totals[4] > 0 || !norm.isFinite {
             let what = totals[4] > 0 ? "loss" : "gradient norm"
-            if t.onNonfinite == "skip" {
+            if t.onNonfinite == .skip {
                 log.message("step \(step): non-finite \(what); step skipped (training.on_nonfinite: skip)")
                 outcome.skipped = true
                 return outcome

@@ -19,8 +19,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 }
 
 public struct DataConfiguration: Codable, Sendable, Equatable {
-    /// listops, text, retrieval, image (CIFAR-10 grayscale tokens), pathfinder.
-    public var task = "listops"
+    /// The task (docs/datasets.md lists each one's layout).
+    public var task = TaskKind.listops
     /// Folder holding the task's files.
     public var directory = "data/listops"
     /// Tokens per example after padding/truncation (the model's max_length must be ≥ this).
@@ -42,8 +42,7 @@ public struct DataConfiguration: Codable, Sendable, Equatable {
 }
 
 public struct OptimizerConfiguration: Codable, Sendable, Equatable {
-    /// adamw or sgd.
-    public var name = "adamw"
+    public var name = OptimizerKind.adamw
     public var learningRate: Float = 1e-3
     public var beta1: Float = 0.9
     public var beta2: Float = 0.999
@@ -58,8 +57,7 @@ public struct OptimizerConfiguration: Codable, Sendable, Equatable {
 }
 
 public struct ScheduleConfiguration: Codable, Sendable, Equatable {
-    /// constant, cosine, linear or inverse_sqrt.
-    public var kind = "cosine"
+    public var kind = ScheduleKind.cosine
     public var warmupSteps = 100
     /// Final learning rate as a fraction of the peak (cosine and linear).
     public var finalRatio: Float = 0
@@ -82,7 +80,7 @@ public struct LoopConfiguration: Codable, Sendable, Equatable {
     public var seed = 0
     public var labelSmoothing: Float = 0
     /// What a non-finite loss or gradient does: stop (keeping the last good checkpoint) or skip the step.
-    public var onNonfinite = "stop"
+    public var onNonfinite = NonFinitePolicy.stop
     /// Inputs of the matrix products: fp32, or bf16 with fp32 accumulation where the CPU has bf16
     /// instructions (elsewhere the run prints why it stays fp32). Master weights, optimizer
     /// state, normalisation, softmax, losses, FFTs and checkpoints are fp32 in both.
@@ -101,7 +99,7 @@ public struct ParallelConfiguration: Codable, Sendable, Equatable {
     public var firstBucketMegabytes = 1
     /// FFTW planner effort for the model's transforms: estimate (instant) or measure (times
     /// candidate algorithms once per shape, usually faster transforms).
-    public var fftPlanning = "estimate"
+    public var fftPlanning = FFTPlanningEffort.estimate
     /// Compare a parameter checksum across ranks every N steps (0: never).
     public var checkEvery = 100
     /// Warn when an MPI call waits longer than this for the other ranks, naming them (0: never).
@@ -133,26 +131,18 @@ extension TrainingConfiguration {
     static let choices: [String: [String]] = [
         "model.mixer": MixerKind.allCases.map(\.rawValue),
         "model.block": BlockKind.allCases.map(\.rawValue),
-        "model.pooling": ["mean", "cls"],
-        "data.task": ["listops", "text", "retrieval", "image", "pathfinder", "cifar10", "imagenet"],
-        "optimizer.name": ["adamw", "sgd"],
-        "schedule.kind": ["constant", "cosine", "linear", "inverse_sqrt"],
-        "training.on_nonfinite": ["stop", "skip"],
-        "parallel.fft_planning": ["estimate", "measure"],
+        "model.pooling": Pooling.Kind.allCases.map(\.rawValue),
+        "data.task": TaskKind.allCases.map(\.rawValue),
+        "optimizer.name": OptimizerKind.allCases.map(\.rawValue),
+        "schedule.kind": ScheduleKind.allCases.map(\.rawValue),
+        "training.on_nonfinite": NonFinitePolicy.allCases.map(\.rawValue),
+        "parallel.fft_planning": FFTPlanningEffort.allCases.map(\.rawValue),
         "data.difficulty": PathfinderDataset.Difficulty.allCases.map(\.rawValue),
         "training.precision": MatmulPrecision.allCases.map(\.rawValue),
     ]
 
     /// Checks values that decoding cannot: choices, ranges and combinations.
     public func validate() throws {
-        for (key, value) in [("data.task", data.task), ("optimizer.name", optimizer.name),
-                             ("schedule.kind", schedule.kind), ("training.on_nonfinite", training.onNonfinite),
-                             ("parallel.fft_planning", parallel.fftPlanning)] {
-            let allowed = TrainingConfiguration.choices[key]!
-            if !allowed.contains(value) {
-                throw ConfigurationError("key '\(key)': '\(value)' is not one of \(allowed.joined(separator: ", "))")
-            }
-        }
         do { try model.validate() } catch { throw ConfigurationError(error.message) }
         func require(_ condition: Bool, _ message: String) throws {
             if !condition { throw ConfigurationError(message) }
@@ -160,18 +150,18 @@ extension TrainingConfiguration {
         try require(data.sequenceLength >= 1, "data.sequence_length must be at least 1, got \(data.sequenceLength)")
         // Image tasks read every pixel as a token: a length that is not the image's pixel count
         // would silently cut the image (Path-X's 128×128 read as its top 8 rows) or pad it.
-        if data.task == "image" {
+        if data.task == .image {
             try require(data.sequenceLength == 1024, "data.task image is CIFAR-10's 32×32 pixels: data.sequence_length must be 1024, "
                         + "got \(data.sequenceLength)")
         }
-        if data.task == "pathfinder" {
+        if data.task == .pathfinder {
             let side = Int(Double(data.sequenceLength).squareRoot().rounded())
             try require(side * side == data.sequenceLength, "data.task pathfinder reads side × side pixels: data.sequence_length "
                         + "must be a square (1024 for Pathfinder-32, 4096 for 64, 16384 for Path-X's 128), got \(data.sequenceLength)")
         }
-        if ["cifar10", "imagenet"].contains(data.task) {
-            try require(model.patchSize > 0, "data.task \(data.task) gives images: set model.patch_size (e.g. 16 at 224 px, 4 at 32 px)")
-            let side = data.task == "cifar10" ? 32 : data.imageSize
+        if data.task.images {
+            try require(model.patchSize > 0, "data.task \(data.task.rawValue) gives images: set model.patch_size (e.g. 16 at 224 px, 4 at 32 px)")
+            let side = data.task == .cifar10 ? 32 : data.imageSize
             try require(side % model.patchSize == 0, "image side \(side) is not divisible by model.patch_size \(model.patchSize)")
             let patches = (side / model.patchSize) * (side / model.patchSize)
             try require(model.maxLength >= patches, "model.max_length \(model.maxLength) is below the \(patches) patches per image")
@@ -180,7 +170,7 @@ extension TrainingConfiguration {
             try require(data.mean.count == 3 && data.standardDeviation.count == 3 && data.standardDeviation.allSatisfy { $0 > 0 },
                         "data.mean and data.standard_deviation need 3 values (standard deviations positive)")
         } else {
-            try require(model.patchSize == 0, "model.patch_size is for image tasks (cifar10, imagenet), not \(data.task)")
+            try require(model.patchSize == 0, "model.patch_size is for image tasks (cifar10, imagenet), not \(data.task.rawValue)")
             try require(data.sequenceLength <= model.maxLength,
                         "data.sequence_length \(data.sequenceLength) exceeds model.max_length \(model.maxLength)")
             try require(!model.mixer.filtersFixedLength || data.sequenceLength == model.maxLength,
@@ -216,8 +206,8 @@ extension TrainingConfiguration {
                     "model.mixer \(model.mixer.rawValue) is not supported with sequence parallelism ("
                     + MixerKind.allCases.filter(\.supportsSequenceParallel).map(\.rawValue).joined(separator: " and ") + " are)")
         try require(model.downsample.isEmpty, "Fourier Transformer downsampling (model.downsample) is not supported")
-        try require(!["cifar10", "imagenet", "retrieval"].contains(data.task),
-                    "data.task \(data.task) is not supported (sequence classification tasks are)")
+        try require(data.task.supportsSequenceParallel,
+                    "data.task \(data.task.rawValue) is not supported (sequence classification tasks are)")
         try require(data.sequenceLength == model.maxLength,
                     "data.sequence_length (\(data.sequenceLength)) must equal model.max_length (\(model.maxLength))")
         try require(data.sequenceLength % p == 0, "data.sequence_length \(data.sequenceLength) is not divisible by \(p)")

@@ -149,7 +149,7 @@ struct RunResult {
     init(folder: String) throws {
         self.folder = folder
         let configuration = try ConfigurationLoader.load(path: "\(folder)/config.json")
-        task = configuration.data.task
+        task = configuration.data.task.rawValue
         mixer = configuration.model.mixer.rawValue + (configuration.model.downsample.isEmpty ? "" : "+downsample")
         block = configuration.model.block.rawValue
         seed = configuration.training.seed

@@ -31,7 +31,7 @@ final class DataParallelTests: XCTestCase {
         (c.data.directory, c.data.sequenceLength) = ("\(folder!)/data", 48)
         (c.training.steps, c.training.batchSize, c.training.seed) = (6, 12, 5)
         (c.training.evalEvery, c.training.checkpointEvery, c.training.logEvery) = (0, 0, 100)
-        (c.schedule.kind, c.schedule.warmupSteps) = ("cosine", 2)
+        (c.schedule.kind, c.schedule.warmupSteps) = (.cosine, 2)
         // Runs of the whole world share rank 0's folder; runs of one rank use their own.
         c.output.directory = run.contains("-\(world.rank)") ? "\(folder!)/\(run)" : "\(shared!)/\(run)"
         return c
@@ -46,7 +46,7 @@ final class DataParallelTests: XCTestCase {
     /// amplifies the float summation-order differences between the two runs (measured:
     /// 4e-5 after 6 steps at lr 1e-3).
     func testDataParallelStepsEqualOneProcessWithTheSameGlobalBatch() throws {
-        for (optimizer, tolerance) in [("sgd", Float(1e-5)), ("adamw", Float(1e-4))] {
+        for (optimizer, tolerance) in [(OptimizerKind.sgd, Float(1e-5)), (.adamw, Float(1e-4))] {
             var parallelConfiguration = configuration(run: "parallel-\(optimizer)")
             parallelConfiguration.optimizer.name = optimizer
             let parallel = try Trainer(configuration: parallelConfiguration, world: world)

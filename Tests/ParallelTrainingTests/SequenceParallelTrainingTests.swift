@@ -33,7 +33,7 @@ final class SequenceParallelTrainingTests: XCTestCase {
         (c.data.directory, c.data.sequenceLength) = ("\(folder!)/data", length)
         (c.training.steps, c.training.batchSize, c.training.seed) = (5, 8, 5)
         (c.training.evalEvery, c.training.checkpointEvery, c.training.logEvery) = (0, 0, 100)
-        c.optimizer.name = "sgd"
+        c.optimizer.name = .sgd
         c.parallel.seqParallel = sequenceParallel
         c.output.directory = runsOnWorld ? "\(shared!)/\(run)" : "\(folder!)/\(run)-\(world.rank)"
         return c

@@ -99,12 +99,17 @@ final class ConfigurationTests: XCTestCase {
         configuration = TrainingConfiguration()
         configuration.data.sequenceLength = 4096
         XCTAssertThrowsError(try configuration.validate()) { XCTAssertTrue("\($0)".contains("exceeds model.max_length")) }
-        configuration = TrainingConfiguration()
-        configuration.optimizer.name = "adam"
-        XCTAssertThrowsError(try configuration.validate()) { XCTAssertTrue("\($0)".contains("'optimizer.name': 'adam' is not one of adamw, sgd")) }
-        configuration = TrainingConfiguration()
-        configuration.parallel.fftPlanning = "patient"
-        XCTAssertThrowsError(try configuration.validate()) { XCTAssertTrue("\($0)".contains("'parallel.fft_planning'")) }
+        // Choices are enums: a value outside them cannot be built in Swift, and the loader names
+        // the valid ones, taken from the enum.
+        XCTAssertThrowsError(try ConfigurationLoader.load(path: nil, overrides: ["optimizer.name=adam"])) {
+            XCTAssertTrue("\($0)".contains("optimizer.name") && "\($0)".contains("adamw, sgd"), "\($0)")
+        }
+        XCTAssertThrowsError(try ConfigurationLoader.load(path: nil, overrides: ["parallel.fft_planning=patient"])) {
+            XCTAssertTrue("\($0)".contains("parallel.fft_planning") && "\($0)".contains("estimate, measure"), "\($0)")
+        }
+        XCTAssertThrowsError(try ConfigurationLoader.load(path: nil, overrides: ["data.task=lisops"])) {
+            XCTAssertTrue("\($0)".contains(TaskKind.allCases.map(\.rawValue).joined(separator: ", ")), "\($0)")
+        }
         configuration = TrainingConfiguration()
         configuration.training.batchSize = 10
         XCTAssertThrowsError(try configuration.localBatchSize(ranks: 3))

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+@testable import Training
 import XCTest
 
 /// The pages that describe extension points stay true to the code.
@@ -27,4 +28,25 @@ final class DocsTests: XCTestCase {
             XCTAssertFalse(mixer.title.isEmpty)
         }
     }
+
+    /// Every choice key's row in docs/configuration.md lists every value its enum allows (the
+    /// enums are the one source: errors and docs take their values from `allCases`).
+    func testConfigurationPageListsEveryChoice() throws {
+        let page = try read("docs/configuration.md")
+        for (key, values) in TrainingConfiguration.choices {
+            let parts = key.split(separator: ".").map(String.init)
+            guard parts.count == 2, let section = page.range(of: "\n## \(parts[0])\n") else {
+                XCTFail("docs/configuration.md has no section for \(key)"); continue
+            }
+            let rest = page[section.upperBound...]
+            let end = rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex
+            guard let row = rest[..<end].split(separator: "\n").first(where: { $0.hasPrefix("| `\(parts[1])` |") }) else {
+                XCTFail("docs/configuration.md lists no row for \(key)"); continue
+            }
+            for value in values {
+                XCTAssertTrue(row.contains("`\(value)`"), "docs/configuration.md: \(key)'s row does not name `\(value)`")
+            }
+        }
+    }
 }
+

@@ -35,7 +35,7 @@ final class ImageTrainingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try writeBatches(folder)
         var data = DataConfiguration()
-        (data.task, data.directory, data.sequenceLength) = ("image", "\(folder)/data", 1024)
+        (data.task, data.directory, data.sequenceLength) = (.image, "\(folder)/data", 1024)
         let splits = try TaskData.load(data)
         XCTAssertEqual(splits.train.count, 36)
         XCTAssertEqual(splits.validation.count, 4)
@@ -53,9 +53,9 @@ final class ImageTrainingTests: XCTestCase {
         var c = TrainingConfiguration()
         (c.model.mixer, c.model.patchSize, c.model.maxLength, c.model.dim) = (.fftnet, 8, 16, 16)
         (c.model.depth, c.model.heads, c.model.mlpHidden, c.model.dropout, c.model.classes) = (1, 2, 32, 0, 10)
-        (c.data.task, c.data.directory) = ("cifar10", "\(folder)/data")
+        (c.data.task, c.data.directory) = (.cifar10, "\(folder)/data")
         (c.training.steps, c.training.batchSize, c.training.evalEvery, c.training.logEvery) = (30, 8, 0, 100)
-        (c.schedule.kind, c.schedule.warmupSteps, c.optimizer.learningRate) = ("constant", 0, 3e-3)
+        (c.schedule.kind, c.schedule.warmupSteps, c.optimizer.learningRate) = (.constant, 0, 3e-3)
         c.output.directory = "\(folder)/run"
         let trainer = try Trainer(configuration: c, world: .selfOnly)
         let before = try trainer.evaluate()
