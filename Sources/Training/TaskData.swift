@@ -24,7 +24,11 @@ public struct TaskData {
     /// Examples are (H, W, 3) images (a vision classifier).
     public var images = false
 
-    public static func load(_ data: DataConfiguration) throws -> TaskData {
+    /// The task's training and validation splits; with `training: false` (evaluation alone) the
+    /// training split is left empty and its files unread — except LRA's Image, whose validation
+    /// examples are the training batches' last 10%, and ImageNet, whose class names are the
+    /// training folder's.
+    public static func load(_ data: DataConfiguration, training: Bool = true) throws -> TaskData {
         let directory = data.directory, length = data.sequenceLength, skip = data.skipBadExamples
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
@@ -32,7 +36,9 @@ public struct TaskData {
         }
         // An empty split is a data error naming its file: training on nothing, or reporting
         // accuracy 0.0000 over 0 validation examples, would hide a wrong path or a bad download.
-        func nonEmpty(_ dataset: any Dataset, _ source: String, _ split: String) throws -> any Dataset {
+        func nonEmpty(_ dataset: @autoclosure () throws -> any Dataset, _ source: String, _ split: String) throws -> any Dataset {
+            if !training && split == "training" { return InMemoryDataset(examples: []) }
+            let dataset = try dataset()
             guard dataset.count > 0 else {
                 throw DatasetError(file: source, "the \(split) split has no examples"
                                    + (skip ? " (after skipping bad ones: data.skip_bad_examples)" : ""))
@@ -84,7 +90,8 @@ public struct TaskData {
         case .cifar10:
             let encoding = CIFAR10Loader.Encoding.rgb(mean: data.mean, standardDeviation: data.standardDeviation)
             return TaskData(
-                train: try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), encoding: encoding, skipBadExamples: skip),
+                train: training ? try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), encoding: encoding,
+                                                         skipBadExamples: skip) : InMemoryDataset(examples: []),
                 validation: try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), encoding: encoding, skipBadExamples: skip),
                 vocabularySize: 0, classes: 10, paired: false, images: true)
         case .imagenet:

@@ -54,8 +54,15 @@ extension VisionClassifier: TrainableModel {
 /// a sequence classifier — on token blocks when a `sequenceGroup` shares each sequence.
 public func makeModel(_ configuration: ModelConfiguration, for data: TaskData, seed: UInt64,
                       sequenceGroup: Communicator? = nil) throws -> any TrainableModel {
+    try makeModel(configuration, images: data.images, paired: data.paired, seed: seed, sequenceGroup: sequenceGroup)
+}
+
+/// The model of a task kind: images (cifar10, imagenet), pairs (retrieval) or sequences, the
+/// last on token blocks when a `sequenceGroup` shares each sequence.
+public func makeModel(_ configuration: ModelConfiguration, images: Bool, paired: Bool, seed: UInt64,
+                      sequenceGroup: Communicator? = nil) throws -> any TrainableModel {
     if let sequenceGroup {
-        guard !data.images && !data.paired else {
+        guard !images && !paired else {
             throw ConfigurationError("parallel.seq_parallel > 1 supports sequence classification tasks only")
         }
         do {
@@ -64,11 +71,6 @@ public func makeModel(_ configuration: ModelConfiguration, for data: TaskData, s
             throw ConfigurationError("parallel.seq_parallel \(sequenceGroup.size): \(error.description)")
         }
     }
-    return makeModel(configuration, images: data.images, paired: data.paired, seed: seed)
-}
-
-/// The single-rank model of a task kind: images (cifar10, imagenet), pairs (retrieval) or sequences.
-public func makeModel(_ configuration: ModelConfiguration, images: Bool, paired: Bool, seed: UInt64) -> any TrainableModel {
     if images { return VisionClassifier(configuration, imageChannels: 3, patchSize: configuration.patchSize, seed: seed) }
     return paired ? DualEncoder(configuration, seed: seed) : EncoderClassifier(configuration, seed: seed)
 }

@@ -25,7 +25,8 @@ public final class Trainer {
     let lossFunction: SoftmaxCrossEntropy
     let synchronizer: GradientSynchronizer
     let trainBatcher: Batcher
-    let validationBatcher: Batcher
+    /// Evaluation and checkpoint loading, shared with `parseval eval` (which uses it alone).
+    let evaluator: Evaluator
     let log: TrainingLog
     /// Wall time, tokens and memory behind each metrics record (`timeline.jsonl`).
     let timeline: Timeline
@@ -98,9 +99,8 @@ public final class Trainer {
             throw ConfigurationError("training.batch_size \(configuration.training.batchSize): the training split "
                                      + "(\(data.train.count) examples) has no full batch of \(localBatch) per rank")
         }
-        validationBatcher = Trainer.evaluationBatcher(data.validation, grid: grid,
-                                                      batchSize: localBatch * configuration.training.accumulation,
-                                                      configuration: configuration)
+        evaluator = Evaluator(configuration: configuration, world: world, grid: grid, model: model,
+                              batchSize: localBatch * configuration.training.accumulation)
         configurationJSON = try ConfigurationLoader.encode(configuration)
         log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
         timeline = Timeline(runDirectory: runDirectory, active: world.isRoot)
@@ -142,61 +142,12 @@ public final class Trainer {
         try CollectiveWatchdog.patience(10, "resuming") { try resume() }
     }
 
-    /// Rank 0 reads the step folder `directory` and sends what it read — parameters, random
-    /// features, optimizer state (when given) and the training state — to every rank. Only rank 0
-    /// touches the run folder, so it need not be shared across hosts (docs/distributed.md,
-    /// "Across hosts"). Collective.
     func loadFromRoot(_ directory: String, into arena: ParameterArena, optimizer: (any Optimizer)? = nil) throws -> TrainingState {
-        let loaded = try world.allOrNone { () -> TrainingState? in
-            guard world.isRoot else { return nil }
-            return try Checkpoint.load(from: directory, into: arena, optimizer: optimizer)
-        }
-        guard world.size > 1 else { return loaded! }
-        let stateJSON = try world.broadcast(world.isRoot ? String(decoding: try JSONEncoder().encode(loaded!), as: UTF8.self) : "")
-        let state = try JSONDecoder().decode(TrainingState.self, from: Data(stateJSON.utf8))
-        try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
-        for buffer in arena.buffers {
-            var values = world.isRoot ? buffer.read() : [Float](repeating: 0, count: buffer.shape.reduce(1, *))
-            try values.withUnsafeMutableBufferPointer { try world.broadcast($0) }
-            if !world.isRoot { buffer.write(values, state.step) }
-        }
-        if let optimizer {
-            let saved = optimizer.state
-            var step = [Float(saved.step)]
-            try step.withUnsafeMutableBufferPointer { try world.broadcast($0) }
-            for name in saved.buffers.keys.sorted() {
-                let storage = saved.buffers[name]!
-                try world.broadcast(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
-            }
-            if !world.isRoot { try optimizer.restore(OptimizerState(step: Int(step[0]), buffers: saved.buffers)) }
-        }
-        guard try world.agree(on: parameterChecksum(arena)) else {
-            throw CheckpointError("\(directory): ranks hold different parameters after the broadcast")
-        }
-        return state
+        try evaluator.loadFromRoot(directory, into: arena, optimizer: optimizer)
     }
 
-    /// The step folder `pointer` names — `latest`, `best` or a path — as rank 0 resolves it, on
-    /// every rank. Collective.
-    public func resolveOnRoot(_ pointer: String) throws -> String? {
-        let resolved = try world.allOrNone { () -> String in
-            guard world.isRoot else { return "" }
-            guard pointer == "latest" || pointer == "best" else { return pointer }
-            return try Checkpoint.resolve(run: runDirectory, pointer: pointer) ?? ""
-        }
-        let directory = try world.broadcast(resolved)
-        return directory.isEmpty ? nil : directory
-    }
-
-    /// Loads the checkpoint `pointer` names (`latest`, `best` or a step folder) into the model,
-    /// read by rank 0 and sent to every rank; returns its folder and training state. For `parseval eval`.
-    public func loadCheckpoint(_ pointer: String) throws -> (directory: String, state: TrainingState) {
-        guard let directory = try resolveOnRoot(pointer) else {
-            throw CheckpointError("\(runDirectory): no '\(pointer)' checkpoint in \(Checkpoint.folder(run: runDirectory))")
-        }
-        let state = try CollectiveWatchdog.patience(10, "loading a checkpoint") { try loadFromRoot(directory, into: model.arena) }
-        return (directory, state)
-    }
+    /// `Evaluator.resolveOnRoot`: the step folder `pointer` names, on every rank.
+    public func resolveOnRoot(_ pointer: String) throws -> String? { try evaluator.resolveOnRoot(pointer) }
 
     func resume() throws -> Int? {
         let chosen = try world.allOrNone { () -> String in
@@ -470,61 +421,13 @@ public final class Trainer {
 
     // MARK: - Evaluation
 
-    public struct Evaluation: Sendable {
-        public var accuracy: Double
-        public var loss: Double
-        public var count: Int
-        /// Examples of the split skipped as bad (when it was loaded, and in these batches).
-        public var skipped = 0
-    }
+    public typealias Evaluation = Evaluator.Evaluation
 
-    /// Batches of an evaluation split: this data rank's shard, in order, not shuffled.
-    static func evaluationBatcher(_ dataset: any Dataset, grid: ProcessGrid, batchSize: Int,
-                                  configuration: TrainingConfiguration) -> Batcher {
-        Batcher(dataset: dataset,
-                sampler: DistributedSampler(count: dataset.count, ranks: grid.dataParallel, rank: grid.dataRank, shuffle: false),
-                batchSize: batchSize, sequenceLength: configuration.data.sequenceLength,
-                skipBadExamples: configuration.data.skipBadExamples, seed: UInt64(bitPattern: Int64(configuration.training.seed)))
-    }
-
-    /// Accuracy and loss over the validation split (or `split`, e.g. the test split), sharded
-    /// over the ranks; the sampler's padding examples (repeats that even out the shards) are not
-    /// counted. Bad examples are skipped under `data.skip_bad_examples`, as in training.
-    /// `parametersStep`: the optimizer steps behind the parameters evaluated (default: this
-    /// trainer's), whose last step's schedules (feature redraws) the evaluation uses.
+    /// Accuracy and loss over the validation split, or `split` (`Evaluator.evaluate`).
     public func evaluate(split: (any Dataset)? = nil, maxBatches: Int? = nil, parametersStep: Int? = nil,
                          logits: ((Batch, Tensor) -> Void)? = nil) throws -> Evaluation {
-        let context = ForwardContext(training: false, step: max((parametersStep ?? state.step) - 1, 0))
-        let dataset = split ?? data.validation
-        let batcher = split.map {
-            Trainer.evaluationBatcher($0, grid: grid, batchSize: validationBatcher.batchSize, configuration: configuration)
-        } ?? validationBatcher
-        let plan = batcher.batchIndices(epoch: 0)
-        let limit = min(plan.count, maxBatches ?? (configuration.training.evalBatches > 0 ? configuration.training.evalBatches : plan.count))
-        let evaluationLoss = SoftmaxCrossEntropy()
-        var totals = [0.0, 0.0, 0.0, 0.0]
-        var log = BadExampleLog(skipBadExamples: configuration.data.skipBadExamples)
-        let total = dataset.count, ranks = grid.dataParallel
-        for (number, indices) in plan.prefix(limit).enumerated() {
-            var batch = try batcher.makeBatch(indices: indices, epoch: 0, log: &log)
-            // Local position k of this rank is global position rank + k·P; positions past
-            // the split's end are padding.
-            for k in 0..<batch.size where grid.dataRank + (number * batcher.batchSize + k) * ranks >= total {
-                batch.labels[k] = evaluationLoss.ignoreIndex
-            }
-            let output = model.logits(for: batch, context: context)
-            logits?(batch, output)
-            let result = evaluationLoss.forward(logits: output, labels: batch.labels)
-            totals[0] += result.loss * Double(result.count)
-            totals[1] += Double(result.correct)
-            totals[2] += Double(result.count)
-        }
-        totals[3] = Double(log.count)
-        try world.allreduce(&totals, .sum)
-        totals = totals.map { $0 / Double(grid.sequenceParallel) }  // each group's ranks saw the same examples
-        let count = max(totals[2], 1)
-        return Evaluation(accuracy: totals[1] / count, loss: totals[0] / count, count: Int(totals[2]),
-                          skipped: dataset.badExamples.count + Int(totals[3]))
+        try evaluator.evaluate(split ?? data.validation, maxBatches: maxBatches, parametersStep: parametersStep ?? state.step,
+                               logits: logits)
     }
 
     // MARK: - Checkpoints

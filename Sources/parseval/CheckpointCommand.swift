@@ -43,7 +43,7 @@ extension Parseval {
                 try configuration.validate()
                 let folder = configuration.output.directory
                 let shape = configuration.data.taskShape
-                let model = makeModel(configuration.model, images: shape.images, paired: shape.paired,
+                let model = try makeModel(configuration.model, images: shape.images, paired: shape.paired,
                                       seed: UInt64(bitPattern: Int64(configuration.training.seed)))
                 let optimizer = AdamW(arena: model.arena)
                 let json = try ConfigurationLoader.encode(configuration)

@@ -154,7 +154,7 @@ struct RunResult {
         block = configuration.model.block.rawValue
         seed = configuration.training.seed
         let shape = configuration.data.taskShape
-        parameters = makeModel(configuration.model, images: shape.images, paired: shape.paired, seed: 0).arena.count
+        parameters = try makeModel(configuration.model, images: shape.images, paired: shape.paired, seed: 0).arena.count
 
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase

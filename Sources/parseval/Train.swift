@@ -53,18 +53,16 @@ extension Parseval {
             abstract: "Evaluate a checkpoint on the validation or test split: accuracy, loss, and optionally logits.",
             discussion: """
                 Uses the config saved in the run folder unless --config is given. --logits writes \
-                one line per example: its index, label and logits (tab-separated), in split order.
+                one line per example: its index, label and logits (tab-separated), in split order. \
+                Reads only the split evaluated and the checkpoint (rank 0 reads it and sends it to \
+                the other ranks); writes nothing to the run folder, which may be read-only.
                 """)
 
         @Option(name: .customLong("run"), help: "Run folder (output.directory of the training run).")
         var runFolder: String
         @Option(help: "Which checkpoint: latest, best, or a step folder path.") var checkpoint = "latest"
         @Option(help: "Which split: val (the validation split) or test (docs/datasets.md lists each task's).")
-        var split = EvaluationSplit.val
-
-        enum EvaluationSplit: String, ExpressibleByArgument {
-            case val, test
-        }
+        var split = Evaluator.EvaluationSplit.val
         @Option(help: "Config to use instead of RUN/config.json.") var config: String?
         @Option(name: .customLong("set"), help: "Override a key (repeatable).") var overrides: [String] = []
         @Option(help: "Write per-example logits to this file.") var logits: String?
@@ -74,13 +72,17 @@ extension Parseval {
             try reportingFailures(world) {
                 var configuration = try ConfigurationLoader.load(path: config ?? "\(runFolder)/config.json", overrides: overrides)
                 configuration.output.directory = runFolder
-                let trainer = try Trainer(configuration: configuration, world: world)
-                let (directory, state) = try trainer.loadCheckpoint(checkpoint)
-                let dataset = split == .test ? try world.allOrNone { try TaskData.loadTest(configuration.data) } : nil
+                // The evaluator alone: no training data, no optimizer state, nothing written to the run folder.
+                let (evaluator, dataset) = try Evaluator.standalone(configuration: configuration, world: world, split: split)
+                if world.size > 1 {
+                    CollectiveWatchdog.arm(rank: world.rank, warningSeconds: configuration.parallel.stallWarningSeconds,
+                                           abortSeconds: configuration.parallel.stallAbortSeconds)
+                }
+                let (directory, state) = try evaluator.loadCheckpoint(checkpoint)
                 var lines: [String] = []
                 // The ranks of a sequence group share their examples (and logits): one writes them.
-                let writesLogits = trainer.grid.sequenceGroup.rank == 0
-                let result = try trainer.evaluate(split: dataset, maxBatches: Int.max, parametersStep: state.step) { batch, output in
+                let writesLogits = evaluator.grid.sequenceGroup.rank == 0
+                let result = try evaluator.evaluate(dataset, maxBatches: Int.max, parametersStep: state.step) { batch, output in
                     for (k, index) in batch.indices.enumerated() where writesLogits && batch.labels[k] >= 0 {
                         let row = (0..<output.shape[1]).map { String(output[k, $0]) }.joined(separator: "\t")
                         lines.append("\(index)\t\(batch.labels[k])\t\(row)")
@@ -140,3 +142,5 @@ func reportingFailures(_ world: Communicator, _ body: () throws -> Void) throws 
         throw ExitCode(code)
     }
 }
+
+extension Evaluator.EvaluationSplit: ExpressibleByArgument {}

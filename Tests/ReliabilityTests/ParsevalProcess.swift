@@ -52,9 +52,14 @@ final class ParsevalProcess {
 
     /// Starts `parseval ARGUMENTS` in `folder`, under `scripts/mpirun.sh RANKS` when `ranks` is
     /// given (or across simulated hosts with `cluster`), with `PARSEVAL_FAULT=fault` when given.
-    init(_ arguments: [String], ranks: Int? = nil, cluster: Cluster? = nil, fault: String? = nil, in folder: String) throws {
+    /// `wrapper`: a command that runs the binary (its path and the arguments follow the wrapper's).
+    init(_ arguments: [String], ranks: Int? = nil, cluster: Cluster? = nil, fault: String? = nil, wrapper: [String]? = nil,
+         in folder: String) throws {
         let binary = try Self.executable()
-        if let cluster {
+        if let wrapper {
+            process.executableURL = URL(fileURLWithPath: wrapper[0])
+            process.arguments = Array(wrapper.dropFirst()) + [binary] + arguments
+        } else if let cluster {
             process.executableURL = URL(fileURLWithPath: "\(Self.packageRoot)/scripts/cluster-sim.sh")
             process.arguments = ["mpirun", "-np", String(cluster.ranks), "--map-by", "ppr:\(cluster.perHost):node",
                                  "--wdir", folder] + Self.forwarded.filter { $0 != FaultInjection.variable || fault != nil }
@@ -115,9 +120,9 @@ final class ParsevalProcess {
     }
 
     /// Runs to the end (at most `timeout` seconds).
-    static func run(_ arguments: [String], ranks: Int? = nil, cluster: Cluster? = nil, fault: String? = nil, in folder: String,
-                    timeout: Double = 60) throws -> Outcome {
-        try ParsevalProcess(arguments, ranks: ranks, cluster: cluster, fault: fault, in: folder).wait(timeout: timeout)
+    static func run(_ arguments: [String], ranks: Int? = nil, cluster: Cluster? = nil, fault: String? = nil,
+                    wrapper: [String]? = nil, in folder: String, timeout: Double = 60) throws -> Outcome {
+        try ParsevalProcess(arguments, ranks: ranks, cluster: cluster, fault: fault, wrapper: wrapper, in: folder).wait(timeout: timeout)
     }
 }
 

@@ -91,6 +91,40 @@ final class RunFolderTests: TrainingRunTestCase {
         XCTAssertEqual(try String(contentsOfFile: configPath, encoding: .utf8), before)
     }
 
+    /// `eval` reads only the split it evaluates: with the training file gone it still runs.
+    /// And it writes nothing: on a read-only mount of the run folder (a mount namespace, where
+    /// the machine allows one) it evaluates, and every file is unchanged.
+    func testEvalNeedsNoTrainingDataAndWorksOnAReadOnlyRunFolder() throws {
+        assertExit(try train(run: "readonly", ["training.steps=4"]), 0)
+        let run = runFolder("readonly")
+        func snapshot() throws -> [String: Data] {
+            var files: [String: Data] = [:]
+            let enumerator = FileManager.default.enumerator(atPath: run)
+            while let path = enumerator?.nextObject() as? String {
+                var directory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: "\(run)/\(path)", isDirectory: &directory), !directory.boolValue {
+                    files[path] = FileManager.default.contents(atPath: "\(run)/\(path)")
+                }
+            }
+            return files
+        }
+        let before = try snapshot()
+        try FileManager.default.removeItem(atPath: "\(folder!)/data/basic_train.tsv")
+        // The run folder bind-mounted read-only over itself in a mount namespace of its own, where
+        // the machine allows one (a write there fails with exit 9 before eval runs).
+        let readOnly = "mount --bind \(run) \(run) && mount -o remount,bind,ro \(run) && ! touch \(run)/probe 2>/dev/null"
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        probe.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c", readOnly]
+        probe.standardError = FileHandle.nullDevice
+        let canMount = (try? probe.run()) != nil && { probe.waitUntilExit(); return probe.terminationStatus == 0 }()
+        let wrapper = canMount ? ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                                  "\(readOnly) || exit 9; exec \"$0\" \"$@\""] : nil
+        let eval = try ParsevalProcess.run(["eval", "--run", run, "--split", "test"], wrapper: wrapper, in: folder)
+        assertExit(eval, 0, mentions: ["test accuracy"])
+        XCTAssertEqual(try snapshot(), before, "eval must not change the run folder")
+    }
+
     // MARK: - One job per run folder
 
     func testASecondJobOnARunFolderInUseIsRefusedAndADeadJobsLockIsTakenOver() throws {
