@@ -34,7 +34,7 @@ final class ReferenceStateTests: XCTestCase {
     func testEveryMixerAndBlockKindHasAFixture() throws {
         let present = Set(try fixtures())
         for mixer in ["attention", "attention-causal", "fnet", "fftnet", "fourier-transformer",
-                      "kernelized-rpe", "kernelized-rpe-causal", "performer"] {
+                      "kernelized-rpe", "kernelized-rpe-causal", "performer", "gfnet"] {
             for suffix in ["", "-paper"] {
                 XCTAssertTrue(present.contains("\(mixer)\(suffix).safetensors"), "no fixture \(mixer)\(suffix)")
             }

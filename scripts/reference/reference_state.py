@@ -115,6 +115,7 @@ CASES: dict[str, dict] = {
     "kernelized-rpe": {"mixer": "kernelized_rpe"},
     "kernelized-rpe-causal": {"mixer": "kernelized_rpe", "causal": True},
     "performer": {"mixer": "performer"},
+    "gfnet": {"mixer": "gfnet"},
 }
 
 # ----------------------------------------------------------------------------------------------
@@ -235,6 +236,22 @@ class FFTNetMixing(nn.Module):
         return torch.fft.irfft(u, n=n, dim=1, norm="ortho")
 
 
+class GlobalFilter(nn.Module):
+    """GFNet's global filter (Rao et al., NeurIPS 2021), 1-D over the sequence as Parseval builds it
+    (Sources/SpectralMixing/GlobalFilterMixing.swift): y = irfft(rfft(x, ortho) ⊙ W, N, ortho) with
+    W ∈ ℂ^{F×D} stored as (F, D, 2) = (re, im), the official code's `complex_weight` layout. Pads are
+    filtered like any token (no mask); c2r ignores the imaginary parts at DC and Nyquist."""
+
+    def __init__(self, config: ModelConfig, length: int):
+        super().__init__()
+        self.length = length
+        self.filter = nn.Parameter(torch.randn(length // 2 + 1, config.dim, 2) * 0.02)
+
+    def forward(self, x, mask):
+        z = torch.fft.rfft(x, dim=1, norm="ortho")
+        return torch.fft.irfft(z * torch.view_as_complex(self.filter.contiguous()), n=self.length, dim=1, norm="ortho")
+
+
 class RelativePositionBias(nn.Module):
     def __init__(self, heads: int, max_length: int):
         super().__init__()
@@ -337,12 +354,14 @@ def make_mixer(config: ModelConfig, length: int) -> nn.Module:
         return FFTNetMixing(config, length)
     if config.mixer in ("kernelized_rpe", "performer"):
         return KernelizedAttention(config, length)
+    if config.mixer == "gfnet":
+        return GlobalFilter(config, length)
     raise ValueError(f"unknown mixer '{config.mixer}'")
 
 
 @dataclass(frozen=True)
 class BlockDesign:
-    layout: str  # pre_norm | post_norm | mixer_post_norm (shortening layers of paper models: shortened_residual)
+    layout: str  # pre_norm | post_norm | mixer_post_norm | serial (shortening layers of paper models: shortened_residual)
     epsilon: float  # every LayerNorm's ε, the final one's too
     tanh_gelu: bool  # the MLP's GELU form
     final_norm: bool  # a LayerNorm after the last block
@@ -358,6 +377,8 @@ def block_design(config: ModelConfig) -> BlockDesign:
         return BlockDesign("post_norm", 1e-12, True, False)
     if config.mixer == "fftnet":  # jacobfa/fft fftnet_modules.py at 72d20e1: PyTorch defaults
         return BlockDesign("mixer_post_norm", 1e-5, False, True)
+    if config.mixer == "gfnet":  # raoyongming/GFNet gfnet.py Block: filter and MLP under one residual, ε 1e-6
+        return BlockDesign("serial", 1e-6, False, True)
     if config.mixer == "attention" and config.downsample:  # LUMIA-Group FourierTransformer: PyTorch defaults
         return BlockDesign("pre_norm", 1e-5, False, True)
     return BlockDesign("pre_norm", 1e-6, True, True)  # LRA's Flax TransformerBlock (attention, Performer, RPE)
@@ -372,6 +393,7 @@ class EncoderBlock(nn.Module):
         mixer_post_norm     h = LN1(x + M(x));          y = h + MLP(LN2 h)      FFTNet v1's; M sees no mask
         shortened_residual  s = S(LN1 x); h = s + M(s); y = h + MLP(LN2 h)      a paper model's shortening
                                                                                 layer; M sees no mask
+        serial              y = x + MLP(LN2(M(LN1 x)))                          GFNet's paper block
 
     Parameter names are the same in every layout (`norm1`, `mixer`, `norm2`, `mlp`)."""
 
@@ -395,6 +417,8 @@ class EncoderBlock(nn.Module):
         if self.layout == "mixer_post_norm":
             h = self.norm1(x + self.mixer(x, None))
             return h + self.mlp(self.norm2(h))
+        if self.layout == "serial":
+            return x + self.mlp(self.norm2(self.mixer(self.norm1(x), mask)))
         short = dct_downsample(self.norm1(x), self.shortening_ratio)
         h = short + self.mixer(short, None)
         return h + self.mlp(self.norm2(h))
@@ -453,10 +477,11 @@ class EncoderClassifier(nn.Module):
 
 
 def decayed_parameter_names(model: nn.Module) -> set[str]:
-    """Parameters with decoupled weight decay: every Linear weight, as Parseval registers them
-    (`weightDecay: true` in Sources/Layers/Linear.swift only); never norms, biases, embeddings,
-    positions, FFTNet's base filter and modReLU bias, or RPE biases."""
-    return {f"{name}.weight" for name, module in model.named_modules() if isinstance(module, nn.Linear)}
+    """Parameters with decoupled weight decay, as Parseval registers them (`weightDecay: true`):
+    every Linear weight and GFNet's filter (the official code decays its 4-D `complex_weight`);
+    never norms, biases, embeddings, positions, FFTNet's base filter and modReLU bias, or RPE biases."""
+    return ({f"{name}.weight" for name, module in model.named_modules() if isinstance(module, nn.Linear)}
+            | {f"{name}.filter" for name, module in model.named_modules() if isinstance(module, GlobalFilter)})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -641,6 +666,8 @@ def draw_parameters(model: EncoderClassifier, generator: torch.Generator):
                 value = normal(p.shape, 0.1, 1.0)
             elif name.endswith("filter.base"):
                 value = normal(p.shape, 0.2, 1.0)
+            elif name.endswith("mixer.filter"):  # GFNet's complex filter, of order 1 so the product shows
+                value = normal(p.shape, 0.5)
             elif name.endswith("modrelu.bias"):
                 value = normal(p.shape, 0.1, -0.1)
             elif name.endswith("rpe.bias"):
