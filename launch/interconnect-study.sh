@@ -73,7 +73,7 @@ for rate in $rates; do
   for bucket in 1 5 25 100; do step "$rate" weak 2 2 "$bucket"; done
   for ranks in 1 2; do
     run "$ranks" bench seqpar --min-log2 16 --max-log2 18 --repeats "$repeats" 2>&1 \
-      | awk -v rate="$rate" '$2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { printf "%s,%d,%d,%.6f,1,64\n", rate, $2, log($3) / log(2) + 0.5, $5 / 1000 }' \
+      | awk -v rate="$rate" '$1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ { printf "%s,%d,%d,%.6f,1,64\n", rate, $1, log($2) / log(2) + 0.5, $4 / 1000 }' \
       >> "$seqpar_csv" || true
   done
   "$sim" down >/dev/null

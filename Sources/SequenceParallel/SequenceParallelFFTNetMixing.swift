@@ -31,21 +31,20 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
     public let bins: Int
     public let filterKnots: Int
     public let group: Communicator
-    public let scheme: SequenceParallelScheme
     /// c → W = base + interp(MLP(c)), the single-rank layer's filter network.
     let filterNetwork: SpectralFilterNetwork
     public let modReLUBias: Parameter
     let contextMean: ShardedPooling
-    let spectral: any SpectralFilterScheme
+    let spectral: TransposeSpectralFilter
 
     var filter = Tensor.empty  // base + ΔW: (B, H, F), kept for backward
 
-    /// Registers the same parameters as `FFTNetMixing` and plans the scheme's distributed
-    /// transforms (collective over `group`).
-    /// - Throws: `SequenceParallelError` when N is not divisible by P, D by P (transpose) or
-    ///   N by P² (distributed DFT), or when FFTW-MPI cannot plan the transforms.
+    /// Registers the same parameters as `FFTNetMixing` and plans the distributed transposes
+    /// (collective over `group`).
+    /// - Throws: `SequenceParallelError` when N or D is not divisible by P, or when FFTW-MPI
+    ///   cannot plan the transposes.
     public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, sequenceLength: Int,
-                filterKnots: Int? = nil, group: Communicator, scheme: SequenceParallelScheme = .defaultScheme, modReLUBias initialBias: Float = -0.1) throws {
+                filterKnots: Int? = nil, group: Communicator, modReLUBias initialBias: Float = -0.1) throws {
         let ranks = group.size
         guard dim % heads == 0 else { throw SequenceParallelError("FFTNet: dim \(dim) is not divisible by heads \(heads)") }
         guard sequenceLength % ranks == 0 else {
@@ -61,17 +60,11 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
             throw SequenceParallelError("FFTNet: filterKnots must be in 1...\(bins) for length \(sequenceLength), got \(self.filterKnots)")
         }
         self.group = group
-        self.scheme = scheme
-        switch scheme {
-        case .transpose:
-            guard dim % ranks == 0 else {
-                throw SequenceParallelError("FFTNet transpose scheme: dim \(dim) is not divisible by seq_parallel \(ranks)"
-                                            + " (use scheme 'dft', which needs the length divisible by \(ranks * ranks))")
-            }
-            spectral = try TransposeSpectralFilter(length: sequenceLength, dim: dim, heads: heads, group: group)
-        case .distributedDFT:
-            spectral = try DistributedDFTSpectralFilter(length: sequenceLength, dim: dim, heads: heads, group: group)
+        guard dim % ranks == 0 else {
+            throw SequenceParallelError("FFTNet: dim \(dim) is not divisible by seq_parallel \(ranks) (the transposes "
+                                        + "split the channels over the ranks)")
         }
+        spectral = try TransposeSpectralFilter(length: sequenceLength, dim: dim, heads: heads, group: group)
         contextMean = ShardedPooling(.mean, group: group)
         filterNetwork = SpectralFilterNetwork(name, arena: arena, dim: dim, heads: heads, bins: bins,
                                               filterKnots: self.filterKnots)
@@ -109,10 +102,4 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
         filter = Tensor.empty
         return dx
     }
-}
-
-extension SequenceParallelScheme {
-    /// The scheme `SequenceParallelFFTNetMixing` uses unless told otherwise (docs/distributed.md
-    /// has the measurements behind the choice).
-    public static let defaultScheme: SequenceParallelScheme = .transpose
 }

@@ -1,5 +1,6 @@
 import CKernels
 import Distributed
+import SpectralMixing
 import TensorCore
 
 /// FFTNet's spectral half by the transpose scheme (DISTRIBUTED.md, scheme 1): an FFTW-MPI
@@ -7,7 +8,7 @@ import TensorCore
 /// every rank holds whole sequences of D/P channels; the real FFTs, the filter and the inverse
 /// run locally exactly as in `FFTNetMixing`, and a second transpose returns the token block.
 /// One transpose execution per batch element each way (an all-to-all of N·D/P floats).
-final class TransposeSpectralFilter: SpectralFilterScheme {
+final class TransposeSpectralFilter {
     let length: Int
     let dim: Int
     let heads: Int
@@ -74,7 +75,7 @@ final class TransposeSpectralFilter: SpectralFilterScheme {
             }
         }
         var u = Tensor(uninitialized: z.shape)
-        let ortho = 1 / Float(n).squareRoot(), eps = ModReLUFilter.epsilon
+        let ortho = 1 / Float(n).squareRoot(), eps = FFTNetMixing.epsilon
         z.withUnsafeBufferPointer { zs in
             filter.withUnsafeBufferPointer { ws in
                 u.withUnsafeMutableBufferPointer { us in
@@ -117,7 +118,7 @@ final class TransposeSpectralFilter: SpectralFilterScheme {
             }
         }
         var gw = Tensor(zeros: [b, h, f]), gBias = Tensor(zeros: [h, f])
-        let ortho = 1 / Float(n).squareRoot(), eps = ModReLUFilter.epsilon
+        let ortho = 1 / Float(n).squareRoot(), eps = FFTNetMixing.epsilon
         spectrum.withUnsafeBufferPointer { zs in
             filter.withUnsafeBufferPointer { ws in
                 gu.withUnsafeMutableBufferPointer { us in

@@ -12,8 +12,8 @@ extension Parseval.Bench {
             abstract: "Sequence-parallel FFTNet mixing: forward+backward time and peak memory per rank, n = 2^16 … 2^22.",
             discussion: """
                 Every rank of the job is one sequence group: each holds (batch, n/P, dim) of the \
-                sequences and runs SequenceParallelFFTNetMixing's forward and backward with the \
-                chosen scheme(s). Strong scaling (default): n is the whole sequence. --weak: n is \
+                sequences and runs SequenceParallelFFTNetMixing's forward and backward (FFTW-MPI \
+                transposes). Strong scaling (default): n is the whole sequence. --weak: n is \
                 each rank's block, the sequence is n·P. Reports the median time (the slowest rank's) \
                 and the largest peak tensor memory of any rank above its inputs. --csv adds lines \
                 csv,<ranks>,<seconds>,<peak_mb> for launch/scaling.sh (which reads the last one).
@@ -27,7 +27,6 @@ extension Parseval.Bench {
         @Option(help: "Heads H.") var heads = 4
         @Option(help: "FFTNet filter knots K (0: K = F, the paper's layer; its MLP then has D·H·(n/2+1) weights).")
         var filterKnots = 64
-        @Option(help: "transpose, dft, or all.") var scheme = SequenceParallelScheme.defaultScheme.rawValue
         @Flag(help: "Weak scaling: n is each rank's block.") var weak = false
         @Flag(help: "Also print csv,<ranks>,<seconds>,<peak_mb> lines.") var csv = false
         @Option(help: "Timed runs per case (the median is reported).") var repeats = 3
@@ -43,36 +42,30 @@ extension Parseval.Bench {
             }
             if dim % heads != 0 { throw ValidationError("--dim \(dim) is not divisible by --heads \(heads)") }
             if filterKnots < 0 || warmup < 0 { throw ValidationError("--filter-knots and --warmup must be 0 or more") }
-            if scheme != "all" && SequenceParallelScheme(rawValue: scheme) == nil {
-                throw ValidationError("--scheme must be transpose, dft or all, got '\(scheme)'")
-            }
         }
 
         func run() throws {
             let world = try startFFTBenchmark(runtime, planning: planning)
-            let schemes = scheme == "all" ? SequenceParallelScheme.allCases : [SequenceParallelScheme(rawValue: scheme)!]
             if world.isRoot {
                 printBenchHeader("bench seqpar: FFTNet mixing forward+backward, \(weak ? "weak" : "strong") scaling, "
                                  + "batch \(batch), dim \(dim), heads \(heads), knots \(filterKnots > 0 ? "\(filterKnots)" : "F"), "
                                  + "FFTW \(planning), median of \(repeats) after \(warmup) warm-up", world: world)
-                print(formatRow(["scheme", "ranks", "n", "n/rank", "ms", "peak MiB/rank"], widths: [10, 5, 9, 9, 10, 13]))
+                print(formatRow(["ranks", "n", "n/rank", "ms", "peak MiB/rank"], widths: [5, 9, 9, 10, 13]))
             }
-            for scheme in schemes {
-                for log2n in minLog2...maxLog2 {
-                    let n = weak ? (1 << log2n) * world.size : 1 << log2n
-                    let (seconds, peakBytes) = try measure(scheme, length: n, world: world)
-                    guard world.isRoot else { continue }
-                    let megabytes = Double(peakBytes) / 1_048_576
-                    print(formatRow([scheme.rawValue, "\(world.size)", "\(n)", "\(n / world.size)",
-                                     String(format: "%.1f", seconds * 1e3), String(format: "%.1f", megabytes)],
-                                    widths: [10, 5, 9, 9, 10, 13]))
-                    if csv { print(String(format: "csv,%d,%.6f,%.1f", world.size, seconds, megabytes)) }
-                }
+            for log2n in minLog2...maxLog2 {
+                let n = weak ? (1 << log2n) * world.size : 1 << log2n
+                let (seconds, peakBytes) = try measure(length: n, world: world)
+                guard world.isRoot else { continue }
+                let megabytes = Double(peakBytes) / 1_048_576
+                print(formatRow(["\(world.size)", "\(n)", "\(n / world.size)",
+                                 String(format: "%.1f", seconds * 1e3), String(format: "%.1f", megabytes)],
+                                widths: [5, 9, 9, 10, 13]))
+                if csv { print(String(format: "csv,%d,%.6f,%.1f", world.size, seconds, megabytes)) }
             }
         }
 
         /// Median forward+backward seconds (the slowest rank's) and the largest peak tensor bytes.
-        func measure(_ scheme: SequenceParallelScheme, length n: Int, world: Communicator) throws -> (Double, Int) {
+        func measure(length n: Int, world: Communicator) throws -> (Double, Int) {
             var stream = RandomStream(seed: UInt64(2 + world.rank))
             var x = Tensor(zeros: [batch, n / world.size, dim]), dy = x
             x.withUnsafeMutableBufferPointer { stream.fillUniform($0, -1, 1) }
@@ -85,7 +78,7 @@ extension Parseval.Bench {
             let layer = try world.allOrNone {
                 try SequenceParallelFFTNetMixing("mixer", arena: arena, dim: dim, heads: heads, sequenceLength: n,
                                                  filterKnots: filterKnots > 0 ? min(filterKnots, n / 2 + 1) : nil,
-                                                 group: world, scheme: scheme)
+                                                 group: world)
             }
             arena.allocate(seed: 1)
             var times: [Double] = []

@@ -53,14 +53,13 @@ final class SequenceParallelMixingTests: XCTestCase {
 
     // MARK: - FFTNet
 
-    func checkFFTNet(length: Int, scheme: SequenceParallelScheme, knots: Int?) throws {
+    func checkFFTNet(length: Int, knots: Int?) throws {
         let (batch, dim, heads) = (2, 12, 3)
         let referenceArena = ParameterArena(), shardedArena = ParameterArena()
         let reference = FFTNetMixing("mixer", arena: referenceArena, dim: dim, heads: heads, sequenceLength: length,
                                      filterKnots: knots)
         let sharded = try SequenceParallelFFTNetMixing("mixer", arena: shardedArena, dim: dim, heads: heads,
-                                                       sequenceLength: length, filterKnots: knots, group: world,
-                                                       scheme: scheme)
+                                                       sequenceLength: length, filterKnots: knots, group: world)
         referenceArena.allocate(seed: 7)
         shardedArena.allocate(seed: 7)
         // Non-constant base filter and modReLU bias, so that a wrong bin shows.
@@ -81,7 +80,7 @@ final class SequenceParallelMixingTests: XCTestCase {
         let dx = reference.backward(upstream)
         let yBlock = sharded.forward(block(x), context: ForwardContext(training: true, mask: block(mask)))
         let dxBlock = sharded.backward(block(upstream))
-        let label = "FFTNet \(scheme) N=\(length) knots=\(knots.map(String.init) ?? "F")"
+        let label = "FFTNet N=\(length) knots=\(knots.map(String.init) ?? "F")"
         assertClose(yBlock.scalars, block(y).scalars, "\(label): output")
         assertClose(dxBlock.scalars, block(dx).scalars, "\(label): input gradient")
 
@@ -94,24 +93,19 @@ final class SequenceParallelMixingTests: XCTestCase {
         }
     }
 
-    func supported(_ length: Int, scheme: SequenceParallelScheme, dim: Int = 12) -> Bool {
+    /// Whether this group can split the shape: FFTNet's transposes need N and D divisible by P;
+    /// FNet's distributed FFT (FFTW-MPI's even split) needs N divisible by P².
+    func supported(_ length: Int, dim: Int = 12, distributedFFT: Bool = false) -> Bool {
         let p = world.size
-        let fits = scheme == .transpose ? length % p == 0 && dim % p == 0 : length % (p * p) == 0
-        if !fits { print("skipped with \(p) ranks: \(scheme) scheme cannot split length \(length), dim \(dim)") }
+        let fits = distributedFFT ? length % (p * p) == 0 : length % p == 0 && dim % p == 0
+        if !fits { print("skipped with \(p) ranks: cannot split length \(length), dim \(dim)") }
         return fits
     }
 
-    func testFFTNetTransposeSchemeMatchesSingleRankLayer() throws {
-        for length in lengths where supported(length, scheme: .transpose) {
-            try checkFFTNet(length: length, scheme: .transpose, knots: nil)
-            try checkFFTNet(length: length, scheme: .transpose, knots: 5)
-        }
-    }
-
-    func testFFTNetDistributedDFTSchemeMatchesSingleRankLayer() throws {
-        for length in lengths where supported(length, scheme: .distributedDFT) {
-            try checkFFTNet(length: length, scheme: .distributedDFT, knots: nil)
-            try checkFFTNet(length: length, scheme: .distributedDFT, knots: 5)
+    func testFFTNetMatchesSingleRankLayer() throws {
+        for length in lengths where supported(length) {
+            try checkFFTNet(length: length, knots: nil)
+            try checkFFTNet(length: length, knots: 5)
         }
     }
 
@@ -129,15 +123,11 @@ final class SequenceParallelMixingTests: XCTestCase {
         let arena = ParameterArena()
         expectError("length not divisible by P") {
             _ = try SequenceParallelFFTNetMixing("a", arena: arena, dim: 12, heads: 3, sequenceLength: p * p * 4 + 1,
-                                                 group: world, scheme: .transpose)
+                                                 group: world)
         }
-        expectError("dim not divisible by P (transpose)") {
+        expectError("dim not divisible by P") {
             _ = try SequenceParallelFFTNetMixing("b", arena: arena, dim: p * 4 + 1, heads: 1, sequenceLength: p * p * 4,
-                                                 group: world, scheme: .transpose)
-        }
-        expectError("length not divisible by P² (distributed DFT)") {
-            _ = try SequenceParallelFFTNetMixing("c", arena: arena, dim: 12, heads: 3, sequenceLength: p * (p * 4 + 1),
-                                                 group: world, scheme: .distributedDFT)
+                                                 group: world)
         }
         expectError("FNet length not divisible by P²") {
             _ = try SequenceParallelFNetMixing(sequenceLength: p * (p * 4 + 1), dim: 12, group: world)
@@ -147,7 +137,7 @@ final class SequenceParallelMixingTests: XCTestCase {
     // MARK: - FNet
 
     func testFNetMatchesSingleRankLayer() throws {
-        for length in lengths where supported(length, scheme: .distributedDFT) {
+        for length in lengths where supported(length, distributedFFT: true) {
             for dim in [12, 7] {
                 let x = random([2, length, dim], seed: 21), upstream = random([2, length, dim], seed: 22)
                 let reference = FNetMixing(), sharded = try SequenceParallelFNetMixing(sequenceLength: length, dim: dim,
