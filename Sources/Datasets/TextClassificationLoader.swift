@@ -3,12 +3,9 @@ import Foundation
 /// Byte-level text classification (LRA Text): every example is the bytes of a document,
 /// encoded by `ByteTokenizer` (byte + 1, 0 = padding) and truncated to `maxLength`.
 ///
-/// Three layouts:
-/// - `aclImdb(root:split:)`: IMDB's folders, `root/<split>/pos/*.txt` (label 1) and
-///   `root/<split>/neg/*.txt` (label 0); files in name order, negatives first.
-/// - `tsv(file:)`: one example per line, `label<TAB>text` (an optional first line
-///   `label<TAB>text` is a header); the text runs to the end of the line.
-/// - `jsonLines(file:)`: one JSON object per line with an integer `label` and a string `text`.
+/// LRA's layout, `aclImdb(root:split:)`: IMDB's folders, `root/<split>/pos/*.txt` (label 1) and
+/// `root/<split>/neg/*.txt` (label 0); files in name order, negatives first. (TSV and JSON-lines
+/// loaders, never reachable from a config, were removed: issue 17.)
 ///
 /// Labels must lie in `0..<classCount`.
 public enum TextClassificationLoader {
@@ -41,73 +38,6 @@ public enum TextClassificationLoader {
             throw DatasetError(file: splitFolder, "no .txt files in neg/ or pos/")
         }
         return InMemoryDataset(examples: examples, badExamples: log)
-    }
-
-    /// Loads `label<TAB>text` lines.
-    public static func tsv(file: String, classCount: Int = 2, maxLength: Int = defaultMaxLength,
-                           skipBadExamples: Bool = false) throws -> InMemoryDataset {
-        let text = try TextFile.read(file)
-        var examples: [Example] = []
-        var log = BadExampleLog(skipBadExamples: skipBadExamples)
-        try text.forEachLine { number, line in
-            if number == 1 && TextFile.string(line) == "label\ttext" { return }
-            do {
-                let fields = TextFile.fields(line, maxFields: 2)
-                guard fields.count == 2 else {
-                    throw DatasetError(file: file, line: number, "expected 2 tab-separated fields (label, text), found \(fields.count)")
-                }
-                let label = try parseLabel(TextFile.string(fields[0]), classCount: classCount, file: file, line: number)
-                guard !fields[1].isEmpty else { throw DatasetError(file: file, line: number, "empty text: nothing to classify") }
-                examples.append(Example(tokens: ByteTokenizer.encode(fields[1], maxLength: maxLength), label: label))
-            } catch let error as DatasetError {
-                try log.handle(error)
-            }
-        }
-        return InMemoryDataset(examples: examples, badExamples: log)
-    }
-
-    /// Loads JSON lines `{"label": 1, "text": "…"}`; blank lines are ignored.
-    public static func jsonLines(file: String, classCount: Int = 2, maxLength: Int = defaultMaxLength,
-                                 skipBadExamples: Bool = false) throws -> InMemoryDataset {
-        let text = try TextFile.read(file)
-        var examples: [Example] = []
-        var log = BadExampleLog(skipBadExamples: skipBadExamples)
-        let decoder = JSONDecoder()
-        try text.forEachLine { number, line in
-            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { return }
-            do {
-                let row: LabelledText
-                do {
-                    row = try decoder.decode(LabelledText.self, from: Data(line))
-                } catch {
-                    throw DatasetError(file: file, line: number,
-                                       "expected a JSON object with an integer \"label\" and a string \"text\" (\(describe(error)))")
-                }
-                guard (0..<classCount).contains(row.label) else {
-                    throw DatasetError(file: file, line: number, "label \(row.label) is out of range; expected 0...\(classCount - 1)")
-                }
-                guard !row.text.isEmpty else { throw DatasetError(file: file, line: number, "empty text: nothing to classify") }
-                examples.append(Example(tokens: ByteTokenizer.encode(Array(row.text.utf8), maxLength: maxLength),
-                                        label: Int32(row.label)))
-            } catch let error as DatasetError {
-                try log.handle(error)
-            }
-        }
-        return InMemoryDataset(examples: examples, badExamples: log)
-    }
-
-    private struct LabelledText: Decodable {
-        let label: Int
-        let text: String
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): return "missing \"\(key.stringValue)\""
-        case DecodingError.typeMismatch(_, let context): return "wrong type at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\""
-        case DecodingError.valueNotFound(_, let context): return "null at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\""
-        default: return "not valid JSON"
-        }
     }
 
     /// An integer label in range; LRA's TSV files also write labels as floats ("1.0").

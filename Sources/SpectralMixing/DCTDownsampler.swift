@@ -95,56 +95,5 @@ public final class DCTDownsampler: SequenceLayer {
         }
         return y
     }
-
-    // MARK: - Nearest-neighbour upsampling (the global residual)
-
-    /// Repeats tokens of (B, K, D) back to (B, N, D) by nearest neighbour, as PyTorch's
-    /// `interpolate(mode='nearest')`: output token t reads input token ⌊t·K/N⌋. With
-    /// `keepsFirstToken`, token 0 maps to token 0 and the other N − 1 tokens are upsampled from
-    /// the other K − 1.
-    public static func upsample(_ x: Tensor, toLength length: Int, keepsFirstToken: Bool) -> Tensor {
-        let (b, short, d) = (x.shape[0], x.shape[1], x.shape[2])
-        var y = Tensor(zeros: [b, length, d])
-        x.withUnsafeBufferPointer { xs in
-            y.withUnsafeMutableBufferPointer { ys in
-                let input = xs.baseAddress!, out = ys.baseAddress!
-                parallelFor(b * length, grain: max(1, 8192 / d)) { rows in
-                    for row in rows {
-                        let batch = row / length, t = row % length
-                        let source = nearestSource(t, from: short, to: length, keepsFirstToken: keepsFirstToken)
-                        (out + row * d).update(from: input + (batch * short + source) * d, count: d)
-                    }
-                }
-            }
-        }
-        return y
-    }
-
-    /// The adjoint of `upsample`: (B, N, D) gradient → (B, K, D), each short token receiving
-    /// the sum of the gradients of the tokens it was copied to.
-    public static func upsampleBackward(_ gradient: Tensor, toLength short: Int, keepsFirstToken: Bool) -> Tensor {
-        let (b, length, d) = (gradient.shape[0], gradient.shape[1], gradient.shape[2])
-        var dx = Tensor(zeros: [b, short, d])
-        gradient.withUnsafeBufferPointer { gs in
-            dx.withUnsafeMutableBufferPointer { dxs in
-                let g = gs.baseAddress!, out = dxs.baseAddress!
-                parallelFor(b, grain: 1) { batches in  // sources are non-decreasing in t: one writer per batch
-                    for batch in batches {
-                        for t in 0..<length {
-                            let source = nearestSource(t, from: short, to: length, keepsFirstToken: keepsFirstToken)
-                            let target = out + (batch * short + source) * d, row = g + (batch * length + t) * d
-                            for j in 0..<d { target[j] += row[j] }
-                        }
-                    }
-                }
-            }
-        }
-        return dx
-    }
-
-    @inline(__always)
-    static func nearestSource(_ t: Int, from short: Int, to length: Int, keepsFirstToken: Bool) -> Int {
-        guard keepsFirstToken else { return t * short / length }
-        return t == 0 ? 0 : 1 + (t - 1) * (short - 1) / (length - 1)
-    }
 }
+

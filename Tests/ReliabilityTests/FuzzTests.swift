@@ -80,13 +80,11 @@ final class FuzzTests: XCTestCase {
 
     func testTSVLoadersSurviveMutatedFiles() throws {
         let listOps = Array("Source\tTarget\n( ( [MAX 2 9 ) 4 )\t9\n( [SM 1 ( [MIN 3 5 ) ] )\t4\r\n[MED 1 2 3 ]\t2\n".utf8)
-        let text = Array("label\ttext\n1\tA fine film.\n0.0\tDull\u{e9} \u{1F600}\n".utf8)
         let pairs = Array("label\tid1\tid2\ttext1\ttext2\n1\ta\tb\tfirst text\tsecond\n0\tc\td\tx\ty\n".utf8)
         let tokens = ["\t", "\n", "\r\n", "[MAX", "]", "(", "10", "-1", "1.5", "\u{0}", "\u{FFFD}"].map { Array($0.utf8) } + [[0xFF], [0xC3]]
         for _ in 0..<200 {
             _ = try? ListOpsLoader.load(file: try file("listops.tsv", mutate(listOps, tokens: tokens)), maxLength: 16)
             _ = try? ListOpsLoader.load(file: try file("listops.tsv", mutate(listOps, tokens: tokens)), skipBadExamples: true)
-            _ = try? TextClassificationLoader.tsv(file: try file("text.tsv", mutate(text, tokens: tokens)), maxLength: 8)
             _ = try? RetrievalLoader.load(file: try file("pairs.tsv", mutate(pairs, tokens: tokens)), maxLength: 8)
         }
         XCTAssertEqual(try ListOpsLoader.load(file: try file("listops.tsv", listOps)).count, 3, "the unmutated seed must load")
