@@ -32,67 +32,6 @@ extension Communicator {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Every rank's `send` (same count on all ranks), concatenated in rank order on every rank.
-    public func allgather(_ send: [Float]) throws -> [Float] {
-        var received = [Float](repeating: 0, count: send.count * size)
-        var local = send
-        let count = Int32(send.count)
-        try collective("MPI_Allgather(\(send.count) floats)",
-                       blocking: { MPI_Allgather(&local, count, pv_mpi_float(), &received, count, pv_mpi_float(), handle) },
-                       start: { MPI_Iallgather(&local, count, pv_mpi_float(), &received, count, pv_mpi_float(), handle, $0) })
-        return received
-    }
-
-    /// Every rank's `send` (counts may differ), concatenated in rank order on every rank.
-    public func allgatherv(_ send: [Float]) throws -> [Float] {
-        var count = Int32(send.count)
-        var counts = [Int32](repeating: 0, count: size)
-        try collective("MPI_Allgather(counts)",
-                       blocking: { MPI_Allgather(&count, 1, pv_mpi_int32(), &counts, 1, pv_mpi_int32(), handle) },
-                       start: { MPI_Iallgather(&count, 1, pv_mpi_int32(), &counts, 1, pv_mpi_int32(), handle, $0) })
-        var displacements = [Int32](repeating: 0, count: size)
-        for i in 1..<max(size, 1) { displacements[i] = displacements[i - 1] + counts[i - 1] }
-        var received = [Float](repeating: 0, count: Int(counts.reduce(0, +)))
-        var local = send
-        try collective("MPI_Allgatherv(\(send.count) floats)",
-                       blocking: { MPI_Allgatherv(&local, count, pv_mpi_float(), &received, &counts, &displacements,
-                                                  pv_mpi_float(), handle) },
-                       start: { MPI_Iallgatherv(&local, count, pv_mpi_float(), &received, &counts, &displacements,
-                                                pv_mpi_float(), handle, $0) })
-        return received
-    }
-
-    /// Block i of `send` (send.count / size values) goes to rank i; the result holds the
-    /// blocks received from every rank, in rank order.
-    public func alltoall(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>) throws {
-        precondition(send.count % size == 0 && receive.count == send.count,
-                     "alltoall: \(send.count) values do not split into \(size) equal blocks")
-        let block = Int32(send.count / size)
-        try collective("MPI_Alltoall(\(block) floats per rank)",
-                       blocking: { MPI_Alltoall(send.baseAddress, block, pv_mpi_float(), receive.baseAddress, block,
-                                                pv_mpi_float(), handle) },
-                       start: { MPI_Ialltoall(send.baseAddress, block, pv_mpi_float(), receive.baseAddress, block,
-                                              pv_mpi_float(), handle, $0) })
-    }
-
-    /// Sends `sendCounts[i]` values to rank i; receives `receiveCounts[i]` from rank i.
-    public func alltoallv(_ send: [Float], sendCounts: [Int], receiveCounts: [Int]) throws -> [Float] {
-        precondition(sendCounts.count == size && receiveCounts.count == size, "alltoallv: one count per rank expected")
-        precondition(sendCounts.reduce(0, +) == send.count, "alltoallv: send counts do not add up to \(send.count)")
-        var sc = sendCounts.map { Int32($0) }, rc = receiveCounts.map { Int32($0) }
-        var sd = [Int32](repeating: 0, count: size), rd = [Int32](repeating: 0, count: size)
-        for i in 1..<max(size, 1) {
-            sd[i] = sd[i - 1] + sc[i - 1]
-            rd[i] = rd[i - 1] + rc[i - 1]
-        }
-        var received = [Float](repeating: 0, count: receiveCounts.reduce(0, +))
-        var local = send
-        try collective("MPI_Alltoallv",
-                       blocking: { MPI_Alltoallv(&local, &sc, &sd, pv_mpi_float(), &received, &rc, &rd, pv_mpi_float(), handle) },
-                       start: { MPI_Ialltoallv(&local, &sc, &sd, pv_mpi_float(), &received, &rc, &rd, pv_mpi_float(), handle, $0) })
-        return received
-    }
-
     /// Splits the group: ranks with the same `color` form a new communicator, ordered by `key`.
     public func split(color: Int, key: Int) throws -> Communicator {
         var comm: MPI_Comm? = nil

@@ -22,13 +22,16 @@ final class ArmedCollectiveTests: CollectiveTests {
         try world.allreduce(&values)
         _ = try world.agree(on: 7)
         guard world.size > 1, let ledger = world.ledger else { return }
-        let mine = Float(ledger.sequence)
-        let everyone = try world.allgather([mine])
-        XCTAssertEqual(everyone, [Float](repeating: mine, count: world.size), "ranks numbered their collectives differently")
-        // The allgather was collective mine + 1: every rank sent its note before it completed.
+        let mine = ledger.sequence
+        let everyone = try world.gather("\(mine)")
+        if world.isRoot {
+            XCTAssertEqual(everyone, [String](repeating: "\(mine)", count: world.size), "ranks numbered their collectives differently")
+        }
+        // The gather was collectives mine + 1 and mine + 2 (lengths, then bytes): every rank sent
+        // its notes before they completed.
         let deadline = ContinuousClock.now + .seconds(20)
-        while !ledger.missing(Int64(mine) + 1).isEmpty && ContinuousClock.now < deadline { try ledger.drain() }
-        XCTAssertTrue(ledger.missing(Int64(mine) + 1).isEmpty, "notes never arrived: \(ledger.missing(Int64(mine) + 1))")
+        while !ledger.missing(mine + 2).isEmpty && ContinuousClock.now < deadline { try ledger.drain() }
+        XCTAssertTrue(ledger.missing(mine + 2).isEmpty, "notes never arrived: \(ledger.missing(mine + 2))")
         XCTAssertEqual(ledger.worldRanks, Array(0..<world.size))
     }
 

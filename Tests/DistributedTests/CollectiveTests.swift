@@ -18,30 +18,6 @@ class CollectiveTests: XCTestCase {
         XCTAssertEqual(text, "configuration from rank 0 ✓")
     }
 
-    func testAllgatherAndAllgatherv() throws {
-        let gathered = try world.allgather([Float(world.rank), Float(10 * world.rank)])
-        XCTAssertEqual(gathered, (0..<world.size).flatMap { [Float($0), Float(10 * $0)] })
-        // Rank r sends r + 1 copies of r.
-        let uneven = try world.allgatherv([Float](repeating: Float(world.rank), count: world.rank + 1))
-        XCTAssertEqual(uneven, (0..<world.size).flatMap { [Float](repeating: Float($0), count: $0 + 1) })
-    }
-
-    func testAlltoallAndAlltoallv() throws {
-        let p = world.size, r = world.rank
-        // Block j of rank r's send buffer holds 100·r + j, three times.
-        let send = (0..<p).flatMap { j in [Float](repeating: Float(100 * r + j), count: 3) }
-        var receive = [Float](repeating: -1, count: send.count)
-        try send.withUnsafeBufferPointer { s in try receive.withUnsafeMutableBufferPointer { try world.alltoall(s, into: $0) } }
-        XCTAssertEqual(receive, (0..<p).flatMap { i in [Float](repeating: Float(100 * i + r), count: 3) })
-
-        // Rank r sends j + 1 values to rank j; so it receives r + 1 values from every rank.
-        let sendCounts = (0..<p).map { $0 + 1 }
-        let sendValues = (0..<p).flatMap { j in [Float](repeating: Float(100 * r + j), count: j + 1) }
-        let received = try world.alltoallv(sendValues, sendCounts: sendCounts,
-                                           receiveCounts: [Int](repeating: r + 1, count: p))
-        XCTAssertEqual(received, (0..<p).flatMap { i in [Float](repeating: Float(100 * i + r), count: r + 1) })
-    }
-
     func testSplitMakesGroupsOfEvenAndOddRanks() throws {
         let group = try world.split(color: world.rank % 2, key: world.rank)
         XCTAssertEqual(group.size, (world.size + 1 - world.rank % 2) / 2)
