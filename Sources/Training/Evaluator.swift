@@ -84,7 +84,8 @@ public final class Evaluator {
         Batcher(dataset: dataset,
                 sampler: DistributedSampler(count: dataset.count, ranks: grid.dataParallel, rank: grid.dataRank, shuffle: false),
                 batchSize: batchSize, sequenceLength: configuration.data.sequenceLength,
-                skipBadExamples: configuration.data.skipBadExamples, seed: UInt64(bitPattern: Int64(configuration.training.seed)))
+                skipBadExamples: configuration.data.skipBadExamples, seed: UInt64(bitPattern: Int64(configuration.training.seed)),
+                decodeThreads: configuration.data.effectiveDecodeThreads)
     }
 
     /// Accuracy and loss over `dataset` (a validation or test split), sharded over the ranks;

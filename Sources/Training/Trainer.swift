@@ -94,7 +94,7 @@ public final class Trainer {
             dataset: data.train,
             sampler: DistributedSampler(count: data.train.count, ranks: shards, rank: shard, shuffle: true, seed: seed),
             batchSize: localBatch, sequenceLength: d.sequenceLength, dropLastBatch: true,
-            skipBadExamples: d.skipBadExamples, seed: seed)
+            skipBadExamples: d.skipBadExamples, seed: seed, decodeThreads: d.effectiveDecodeThreads)
         guard trainBatcher.batchesPerEpoch > 0 else {
             throw ConfigurationError("training.batch_size \(configuration.training.batchSize): the training split "
                                      + "(\(data.train.count) examples) has no full batch of \(localBatch) per rank")

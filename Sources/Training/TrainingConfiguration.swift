@@ -29,6 +29,14 @@ public struct DataConfiguration: Codable, Sendable, Equatable {
     public var skipBadExamples = false
     /// Batches decoded ahead of training on a background thread.
     public var prefetch = 2
+    /// Threads decoding one batch's examples (JPEG/PNG files of image tasks); 0: this rank's
+    /// threads for image tasks (`TaskKind.images`), 1 for the others, which only slice tokens.
+    public var decodeThreads = 0
+
+    /// The decode threads in force (`decodeThreads`, or its default).
+    public var effectiveDecodeThreads: Int {
+        decodeThreads > 0 ? decodeThreads : (task.images ? Threading.count : 1)
+    }
     /// Image tasks (cifar10, imagenet): the side of the crop fed to the model.
     public var imageSize = 224
     /// Pathfinder and Path-X: which of LRA's three difficulties to read, easy (`curv_baseline`),
@@ -148,6 +156,7 @@ extension TrainingConfiguration {
             if !condition { throw ConfigurationError(message) }
         }
         try require(data.sequenceLength >= 1, "data.sequence_length must be at least 1, got \(data.sequenceLength)")
+        try require(data.decodeThreads >= 0, "data.decode_threads must be ≥ 0 (0: all of the rank's threads for image tasks), got \(data.decodeThreads)")
         // Image tasks read every pixel as a token: a length that is not the image's pixel count
         // would silently cut the image (Path-X's 128×128 read as its top 8 rows) or pad it.
         if data.task == .image {
