@@ -123,15 +123,20 @@ def main(folder):
           f"(this CPU, one thread, batch 2 × 1024), S = {size / 1e6:.1f} MB. Efficiency T(1)/T(P):\n")
     counts = [16, 64, 256, 1024]
     fabrics = [25, 100, 200]
-    print("| fabric | " + " | ".join(f"P = {p}" for p in counts) + " |")
-    print("|---" * (len(counts) + 1) + "|")
-    for gbit in fabrics:
-        beta = 8 / (eta * gbit * 1e9)
-        cells = []
-        for p in counts:
-            allreduce = 2 * (p - 1) * alpha + 2 * (p - 1) / p * size * beta
-            cells.append(f"{compute / (compute + (1 - h) * allreduce):.2f}")
-        print(f"| {gbit} Gbit/s | " + " | ".join(cells) + " |")
+
+    def table(efficiency):
+        """Rows of efficiency(p, beta) per fabric rate, columns per rank count."""
+        print("| fabric | " + " | ".join(f"P = {p}" for p in counts) + " |")
+        print("|---" * (len(counts) + 1) + "|")
+        for gbit in fabrics:
+            beta = 8 / (eta * gbit * 1e9)
+            print(f"| {gbit} Gbit/s | " + " | ".join(f"{efficiency(p, beta):.2f}" for p in counts) + " |")
+
+    def data_parallel(p, beta):
+        allreduce = 2 * (p - 1) * alpha + 2 * (p - 1) / p * size * beta
+        return compute / (compute + (1 - h) * allreduce)
+
+    table(data_parallel)
     largest = max(by)[1] if by else 18
     t1_values = [value[1][0] for key, value in by.items() if key[1] == largest and 1 in value]
     if t1_values:
@@ -139,15 +144,7 @@ def main(folder):
         volume = 1 * (1 << largest) * 64 * 4
         print(f"\nSequence parallelism, FFTNet mixing of one sequence of n = 2^{largest} (D = 64), T_1 = {t1:.3f} s, "
               f"c = {c:.1f}. Efficiency T_1/(P·T(P)):\n")
-        print("| fabric | " + " | ".join(f"P = {p}" for p in counts) + " |")
-        print("|---" * (len(counts) + 1) + "|")
-        for gbit in fabrics:
-            beta = 8 / (eta * gbit * 1e9)
-            cells = []
-            for p in counts:
-                time = t1 / p + c * ((p - 1) * alpha + (p - 1) / (p * p) * volume * beta)
-                cells.append(f"{t1 / (p * time):.2f}")
-            print(f"| {gbit} Gbit/s | " + " | ".join(cells) + " |")
+        table(lambda p, beta: t1 / (p * (t1 / p + c * ((p - 1) * alpha + (p - 1) / (p * p) * volume * beta))))
 
 
 if __name__ == "__main__":

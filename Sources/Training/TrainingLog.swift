@@ -21,6 +21,54 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
     public var skippedExamples: Int?
 }
 
+/// A record of a JSON-lines file, placed by the optimizer step it belongs to.
+protocol SteppedRecord: Codable {
+    var step: Int { get }
+}
+
+extension MetricsRecord: SteppedRecord {}
+extension TimelineRecord: SteppedRecord {}
+
+/// A JSON-lines file rank 0 appends records to (snake_case keys, sorted: the bytes depend on the
+/// values only); other ranks hold an inactive one that writes nothing.
+struct JSONLines<Record: SteppedRecord> {
+    let path: String
+    let active: Bool
+    let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    func append(_ record: Record) throws {
+        guard active else { return }
+        var line = try encoder.encode(record)
+        line.append(0x0A)
+        if let handle = FileHandle(forWritingAtPath: path) {
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+        } else {
+            try line.write(to: URL(fileURLWithPath: path))
+        }
+    }
+
+    /// Keeps the records up to `step` (what a resumed run rewrites goes) and returns them.
+    @discardableResult
+    func truncate(after step: Int) throws -> [Record] {
+        guard active, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let kept = text.split(separator: "\n").compactMap { line -> (Substring, Record)? in
+            guard let record = try? decoder.decode(Record.self, from: Data(line.utf8)), record.step <= step else { return nil }
+            return (line, record)
+        }
+        try AtomicFile.write(Data(kept.map { $0.0 + "\n" }.joined().utf8), to: path)
+        return kept.map(\.1)
+    }
+}
+
 /// Rank 0's output: `metrics.jsonl` in the run folder, and progress on standard output —
 /// a live line on a terminal, plain lines otherwise. mpirun hands every rank a
 /// pseudo-terminal whatever its own output is, so under mpirun lines are the default;
@@ -36,39 +84,18 @@ final class TrainingLog {
         default: return isatty(STDOUT_FILENO) != 0 && environment["OMPI_COMM_WORLD_SIZE"] == nil
         }
     }()
-    let encoder: JSONEncoder
+    let file: JSONLines<MetricsRecord>
 
     init(runDirectory: String, active: Bool) {
         path = "\(runDirectory)/metrics.jsonl"
         self.active = active
-        encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
+        file = JSONLines(path: path, active: active)
     }
 
     /// Keeps only the records up to `step` (a resumed run rewrites what came after).
-    func truncate(after step: Int) throws {
-        guard active, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let kept = text.split(separator: "\n").filter { line in
-            (try? decoder.decode(MetricsRecord.self, from: Data(line.utf8)))?.step ?? Int.max <= step
-        }
-        try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)
-    }
+    func truncate(after step: Int) throws { try file.truncate(after: step) }
 
-    func record(_ record: MetricsRecord) throws {
-        guard active else { return }
-        var line = try encoder.encode(record)
-        line.append(0x0A)
-        if let handle = FileHandle(forWritingAtPath: path) {
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line)
-        } else {
-            try line.write(to: URL(fileURLWithPath: path))
-        }
-    }
+    func record(_ record: MetricsRecord) throws { try file.append(record) }
 
     /// A progress line; on a terminal it replaces the previous one unless `keep`.
     func progress(_ text: String, keep: Bool = false) {
@@ -112,29 +139,20 @@ final class Timeline {
     var baseSeconds = 0.0
     var tokens = 0.0
     var start = Date()
-    let encoder: JSONEncoder
+    let file: JSONLines<TimelineRecord>
 
     init(runDirectory: String, active: Bool) {
         path = "\(runDirectory)/timeline.jsonl"
         self.active = active
-        encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
+        file = JSONLines(path: path, active: active)
     }
 
     /// Keeps the lines up to `step` and continues their clock and token count from now.
     func resume(after step: Int) throws {
         start = Date()
-        guard active, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let kept = text.split(separator: "\n").compactMap { line -> (Substring, TimelineRecord)? in
-            guard let record = try? decoder.decode(TimelineRecord.self, from: Data(line.utf8)), record.step <= step else { return nil }
-            return (line, record)
-        }
-        baseSeconds = kept.last?.1.seconds ?? 0
-        tokens = kept.last?.1.tokens ?? 0
-        try AtomicFile.write(Data(kept.map { $0.0 + "\n" }.joined().utf8), to: path)
+        let kept = try file.truncate(after: step)
+        baseSeconds = kept.last?.seconds ?? 0
+        tokens = kept.last?.tokens ?? 0
     }
 
     func add(tokens count: Double) { tokens += count }
@@ -145,15 +163,7 @@ final class Timeline {
         getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
         let record = TimelineRecord(step: step, split: split, seconds: baseSeconds + Date().timeIntervalSince(start),
                                     tokens: tokens, peakMemoryMb: Double(usage.ru_maxrss) / 1024)
-        guard var line = try? encoder.encode(record) else { return }
-        line.append(0x0A)
-        if let handle = FileHandle(forWritingAtPath: path) {
-            defer { try? handle.close() }
-            _ = try? handle.seekToEnd()
-            try? handle.write(contentsOf: line)
-        } else {
-            try? line.write(to: URL(fileURLWithPath: path))
-        }
+        try? file.append(record)  // timing is best effort: a failed write must not stop training
     }
 }
 

@@ -9,11 +9,17 @@ import XCTest
 /// He et al.: DCT downsampling has no parameters, so a Fourier Transformer loads a plain
 /// Transformer's checkpoint unchanged; with ratio 1.0 it computes the same function.
 final class WeightInheritanceTests: XCTestCase {
+    /// A small plain Transformer (attention, two blocks, no dropout).
+    func transformerConfiguration() -> ModelConfiguration {
+        var c = ModelConfiguration()
+        (c.vocabularySize, c.maxLength, c.dim, c.depth, c.heads, c.mlpHidden, c.dropout, c.classes) = (11, 12, 16, 2, 2, 32, 0, 4)
+        return c
+    }
+
     func testFourierTransformerInheritsATransformersCheckpoint() throws {
         let run = FileManager.default.temporaryDirectory.appendingPathComponent("parseval-inherit-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: run) }
-        var c = ModelConfiguration()
-        (c.vocabularySize, c.maxLength, c.dim, c.depth, c.heads, c.mlpHidden, c.dropout, c.classes) = (11, 12, 16, 2, 2, 32, 0, 4)
+        let c = transformerConfiguration()
         let transformer = EncoderClassifier(c, seed: 1)
         try Checkpoint.save(run: run, arena: transformer.arena, optimizer: AdamW(arena: transformer.arena),
                             state: TrainingState(), configurationJSON: "{}")
@@ -64,8 +70,7 @@ final class WeightInheritanceTests: XCTestCase {
     func testTorchEncoderNamesAreSealedIntoAFourierTransformer() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parseval-torch-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var c = ModelConfiguration()
-        (c.vocabularySize, c.maxLength, c.dim, c.depth, c.heads, c.mlpHidden, c.dropout, c.classes) = (11, 12, 16, 2, 2, 32, 0, 4)
+        let c = transformerConfiguration()
         let transformer = EncoderClassifier(c, seed: 1)
         let torchNames = ["mixer.qkv.weight": "self_attn.in_proj_weight", "mixer.qkv.bias": "self_attn.in_proj_bias",
                           "mixer.out.weight": "self_attn.out_proj.weight", "mixer.out.bias": "self_attn.out_proj.bias",
