@@ -57,12 +57,23 @@ public enum RunLock {
         throw RunLockError("\(path): could not take the lock (other jobs are starting on this run folder)")
     }
 
+    /// Whether process `pid` of this host has ended: gone, or a zombie its parent has not yet
+    /// reaped (a rank that just exited, before its mpirun daemon collects it — seen on the
+    /// multi-host rig when a job is restarted the moment the last one ended).
+    static func hasExited(_ pid: pid_t) -> Bool {
+        if kill(pid, 0) != 0 && errno == ESRCH { return true }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        // "pid (comm) S …": the state follows the command name's closing parenthesis.
+        let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+        return state == "Z" || state == "X"
+    }
+
     /// Why the lock at `path` is stale, or nil while its holder lives.
     static func staleness(of path: String, holder: String, host: String) -> String? {
         let fields = (try? JSONSerialization.jsonObject(with: Data(holder.utf8))) as? [String: Any]
         if let holderHost = fields?["host"] as? String, holderHost == host, let pid = fields?["pid"] as? Int {
-            if kill(pid_t(pid), 0) != 0 && errno == ESRCH { return "pid \(pid) on this host has exited" }
-            return nil
+            return hasExited(pid_t(pid)) ? "pid \(pid) on this host has exited" : nil
         }
         guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date else {
             return "unreadable lock"
