@@ -1,4 +1,4 @@
-import Layers
+import Parameters
 import TensorCore
 
 /// Data-parallel gradient averaging in buckets, overlapped with backward (PyTorch DDP's

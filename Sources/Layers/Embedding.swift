@@ -1,3 +1,4 @@
+import Parameters
 import TensorCore
 
 /// Token embedding: ids (B, N) → (B, N, D), table (V, D) initialised normal(0, 0.02).

@@ -1,3 +1,4 @@
+import Parameters
 import TensorCore
 
 /// An encoder block: a token mixer and an MLP, each with a residual connection and a

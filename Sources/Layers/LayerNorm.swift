@@ -1,4 +1,5 @@
 import CKernels
+import Parameters
 import TensorCore
 
 /// Layer normalisation over the last axis (D), eps 1e-5, weight 1 and bias 0 at init:

@@ -1,3 +1,4 @@
+import Parameters
 import TensorCore
 
 /// y = x · Wᵀ + b over the last axis: (…, in) → (…, out). W is stored [out, in] as in

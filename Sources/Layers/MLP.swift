@@ -1,3 +1,4 @@
+import Parameters
 import TensorCore
 
 /// The Transformer's position-wise feed-forward network: Linear → GELU → Linear,

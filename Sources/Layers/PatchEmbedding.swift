@@ -1,3 +1,4 @@
+import Parameters
 import TensorCore
 
 /// Non-overlapping P×P patches of (B, H, W, C) images, each flattened in (row, column,

@@ -1,4 +1,5 @@
 import Foundation
+import Parameters
 import TensorCore
 
 /// Multi-head softmax self-attention, the Transformer baseline (Vaswani et al. 2017):

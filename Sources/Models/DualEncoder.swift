@@ -1,4 +1,5 @@
 import Layers
+import Parameters
 import TensorCore
 
 /// The LRA Retrieval model: one shared `EncoderTower` encodes both documents, and a

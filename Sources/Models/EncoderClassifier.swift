@@ -1,5 +1,6 @@
 import Distributed
 import Layers
+import Parameters
 import TensorCore
 
 /// A sequence classifier: `EncoderTower` then a linear head over the pooled vector

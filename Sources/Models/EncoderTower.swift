@@ -1,5 +1,6 @@
 import Distributed
 import Layers
+import Parameters
 import SequenceParallel
 import SpectralMixing
 import TensorCore

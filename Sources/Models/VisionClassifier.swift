@@ -1,4 +1,5 @@
 import Layers
+import Parameters
 import TensorCore
 
 /// The FFTNet ViT (MODELS.md): non-overlapping P×P patches → Linear to D, learned positions,

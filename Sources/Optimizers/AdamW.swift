@@ -1,5 +1,5 @@
 import Foundation
-import Layers
+import Parameters
 import TensorCore
 
 /// AdamW (Loshchilov & Hutter), exactly PyTorch's `torch.optim.AdamW` update:

@@ -1,4 +1,4 @@
-import Layers
+import Parameters
 import TensorCore
 
 /// An optimizer: one loop over the parameter arena per step, using the gradients in it.

@@ -1,4 +1,4 @@
-import Layers
+import Parameters
 import TensorCore
 
 /// SGD with momentum, PyTorch's `torch.optim.SGD` update (dampening 0, no Nesterov):

@@ -1,5 +1,6 @@
 import Distributed
 import Layers
+import Parameters
 import SpectralMixing
 import TensorCore
 

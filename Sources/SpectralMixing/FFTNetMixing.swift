@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Layers
+import Parameters
 import TensorCore
 
 /// FFTNet's adaptive spectral filtering (Fein-Ashley, "The FFT Strikes Back: An Efficient

@@ -1,4 +1,5 @@
 import Layers
+import Parameters
 import TensorCore
 
 /// GFNet's global filter (Rao et al., "Global Filter Networks for Image Classification",

@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import Parameters
 import TensorCore
 
 /// Kernelized attention with relative positional encoding (Luo et al., "Stable, Fast and

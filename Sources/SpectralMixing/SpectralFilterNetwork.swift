@@ -1,4 +1,5 @@
 import Layers
+import Parameters
 import TensorCore
 
 /// FFTNet's filter from the context (MODELS.md "FFTNet v1"), shared by `FFTNetMixing` and the

@@ -1,5 +1,6 @@
 import Layers
 import Optimizers
+import Parameters
 import TensorCore
 
 // The configuration's choices, one enum each: the valid values in errors and in

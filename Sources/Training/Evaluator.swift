@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Layers
 import Optimizers
+import Parameters
 import TensorCore
 
 /// Evaluation of a model on a split, sharded over the data-parallel ranks, and the loading of

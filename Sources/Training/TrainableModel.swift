@@ -2,6 +2,7 @@ import Datasets
 import Distributed
 import Layers
 import Models
+import Parameters
 import SequenceParallel
 import TensorCore
 

@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Layers
 import Optimizers
+import Parameters
 import TensorCore
 
 /// Data-parallel training of one configuration: every rank holds the whole model, trains

@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Layers
 import Models
+import Parameters
 import SpectralMixing
 import TensorCore
 

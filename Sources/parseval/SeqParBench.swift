@@ -2,6 +2,7 @@ import ArgumentParser
 import Distributed
 import Foundation
 import Layers
+import Parameters
 import SequenceParallel
 import TensorCore
 

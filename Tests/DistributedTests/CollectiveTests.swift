@@ -1,5 +1,6 @@
 import Distributed
 import Layers
+import Parameters
 import XCTest
 
 /// Collectives beyond allreduce; each rank checks what it received against what every

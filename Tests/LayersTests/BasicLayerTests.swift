@@ -1,3 +1,4 @@
+import Parameters
 import ParsevalTestSupport
 import Layers
 import TensorCore

@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import Parameters
 import ParsevalTestSupport
 import TensorCore
 import XCTest

@@ -1,6 +1,7 @@
 import Layers
 import Models
 import Optimizers
+import Parameters
 import TensorCore
 import XCTest
 

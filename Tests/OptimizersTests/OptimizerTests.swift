@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import Optimizers
+import Parameters
 import TensorCore
 import XCTest
 

@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Models
 import Optimizers
+import Parameters
 import TensorCore
 import Training
 import XCTest

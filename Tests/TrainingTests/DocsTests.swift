@@ -48,5 +48,36 @@ final class DocsTests: XCTestCase {
             }
         }
     }
+
+    /// docs/architecture.md's module map names every library and executable target of
+    /// Package.swift with exactly its target dependencies.
+    func testArchitectureModuleMapEqualsThePackage() throws {
+        let package = try read("Package.swift")
+        let map = try read("docs/architecture.md")
+        // `.target(name: "X", dependencies: ["A", "B", .product(name: "Yams", …)])` and executables.
+        let target = try NSRegularExpression(pattern: #"\.(?:target|executableTarget)\(\s*name: "(\w+)"(?:,\s*dependencies: \[([^\]]*)\])?"#)
+        var dependencies: [String: Set<String>] = [:]
+        for match in target.matches(in: package, range: NSRange(package.startIndex..., in: package)) {
+            let name = String(package[Range(match.range(at: 1), in: package)!])
+            guard !name.hasPrefix("C"), name != "ParsevalTestSupport" else { continue }
+            let list = Range(match.range(at: 2), in: package).map { String(package[$0]) } ?? ""
+            let quoted = try NSRegularExpression(pattern: #"^\s*"(\w+)""#)
+            dependencies[name] = Set(list.split(separator: ",").compactMap { item -> String? in
+                let text = String(item)
+                guard let found = quoted.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
+                return String(text[Range(found.range(at: 1), in: text)!])
+            })
+        }
+        XCTAssertGreaterThanOrEqual(dependencies.count, 10, "Package.swift's targets were not found")
+        for (name, expected) in dependencies {
+            guard let row = map.split(separator: "\n").first(where: { $0.hasPrefix("| `\(name)` |") }) else {
+                XCTFail("docs/architecture.md has no module-map row for \(name)"); continue
+            }
+            let cell = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.last ?? ""
+            let listed = Set(cell.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                .filter { candidate in dependencies.keys.contains(candidate) || candidate.hasPrefix("C") }
+            XCTAssertEqual(listed, expected, "docs/architecture.md: \(name)'s dependencies")
+        }
+    }
 }
 
