@@ -44,6 +44,11 @@ check() {
   command -v ip >/dev/null && command -v unshare >/dev/null || { echo "cluster-sim: needs ip (iproute2) and unshare"; return 1; }
   local probe=pvp$$  # interface names are at most 15 characters
   if ! ip netns add "$probe" 2>/dev/null; then echo "cluster-sim: this machine does not allow network namespaces"; return 1; fi
+  # The agent enters a host with `ip netns exec` (which mounts /sys) and `unshare --uts --mount`.
+  if ! ip netns exec "$probe" unshare --uts --mount --propagation private true 2>/dev/null; then
+    ip netns del "$probe"
+    echo "cluster-sim: this machine does not allow entering a namespace with its own host name and mounts"; return 1
+  fi
   ip netns del "$probe"
   if ! ip link add "${probe}b" type bridge 2>/dev/null; then echo "cluster-sim: this machine does not allow bridges"; return 1; fi
   ip link del "${probe}b"
