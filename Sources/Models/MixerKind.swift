@@ -50,6 +50,10 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
     /// Whether `model.causal` applies.
     public var supportsCausal: Bool { self == .attention || self == .kernelizedRPE || self == .performer }
 
+    /// FFTNet's initial modReLU bias: 0 in the paper's v1 layer (72d20e1), −0.1 otherwise (the
+    /// official code's later commit).
+    static func fftnetModReLUBias(_ c: ModelConfiguration) -> Float { c.block == .paper ? 0 : -0.1 }
+
     /// The single-rank mixer for a block that sees sequences of `length` tokens; `seed` draws
     /// random features.
     public func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int,
@@ -62,7 +66,7 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
         case .fftnet:
             return FFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
                                 filterKnots: c.filterKnots > 0 ? c.filterKnots : nil,
-                                modReLUBias: c.block == .paper ? 0 : -0.1)
+                                modReLUBias: MixerKind.fftnetModReLUBias(c))
         case .kernelizedRPE, .performer:
             return KernelizedAttention(name, arena: arena, dim: c.dim, heads: c.heads, maxLength: length,
                                        features: c.randomFeatures, causal: c.causal,
@@ -83,7 +87,7 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
         case .fftnet:
             return try SequenceParallelFFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
                                                     filterKnots: c.filterKnots > 0 ? c.filterKnots : nil, group: group,
-                                                    modReLUBias: c.block == .paper ? 0 : -0.1)
+                                                    modReLUBias: MixerKind.fftnetModReLUBias(c))
         case .fnet:
             return try SequenceParallelFNetMixing(sequenceLength: length, dim: c.dim, group: group)
         case .attention, .kernelizedRPE, .performer, .gfnet:

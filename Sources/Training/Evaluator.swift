@@ -35,15 +35,7 @@ public final class Evaluator {
     public static func standalone(configuration: TrainingConfiguration, world: Communicator, split: EvaluationSplit) throws
         -> (evaluator: Evaluator, dataset: any Dataset) {
         try configuration.validate()
-        if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
-        _ = Matmul.request(configuration.training.precision)
-        FFTPlanner.effort = configuration.parallel.fftPlanning
-        let grid: ProcessGrid
-        do {
-            grid = try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel)
-        } catch let error as ProcessGridError {
-            throw ConfigurationError(error.description)
-        }
+        let (grid, _) = try prepareEngine(configuration, world: world)
         let localBatch = try configuration.localBatchSize(ranks: grid.dataParallel)
         let dataset = try world.allOrNone { () -> any Dataset in
             switch split {
@@ -64,6 +56,21 @@ public final class Evaluator {
         let evaluator = Evaluator(configuration: configuration, world: world, grid: grid, model: model,
                                   batchSize: localBatch * configuration.training.accumulation)
         return (evaluator, dataset)
+    }
+
+    /// Sets the process-wide engine as `configuration` asks (threads, matrix precision, FFTW
+    /// planning) and forms the ranks' grid; returns it and the matrix engine's summary line.
+    /// Shared by the trainer and `standalone`. Collective.
+    static func prepareEngine(_ configuration: TrainingConfiguration, world: Communicator) throws
+        -> (grid: ProcessGrid, matmulSummary: String) {
+        if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
+        let summary = Matmul.request(configuration.training.precision)
+        FFTPlanner.effort = configuration.parallel.fftPlanning
+        do {
+            return (try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel), summary)
+        } catch let error as ProcessGridError {
+            throw ConfigurationError(error.description)
+        }
     }
 
     /// Which split `parseval eval` reads.

@@ -46,14 +46,7 @@ public final class Trainer {
         self.configuration = configuration
         self.world = world
         runDirectory = configuration.output.directory
-        if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
-        matmulSummary = Matmul.request(configuration.training.precision)
-        FFTPlanner.effort = configuration.parallel.fftPlanning
-        do {
-            grid = try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel)
-        } catch let error as ProcessGridError {
-            throw ConfigurationError(error.description)
-        }
+        (grid, matmulSummary) = try Evaluator.prepareEngine(configuration, world: world)
         let (shards, shard) = (grid.dataParallel, grid.dataRank)
         let localBatch = try configuration.localBatchSize(ranks: shards)
         try MemoryEstimate(configuration, dataParallelRanks: shards).check(ranksOnHost: Threading.ranksOnThisHost())
