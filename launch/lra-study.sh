@@ -3,11 +3,12 @@
 #
 #   launch/lra-study.sh [--preset small|lra] [--tasks "listops pathfinder"] [--mixers "…"] [--seeds "1 2"]
 #                       [--runs runs/study] [--results docs/results] [--launcher local|mpirun:N|slurm]
-#                       [--steps N] [--dry-run]
+#                       [--steps N] [--set KEY=VALUE]... [--dry-run]
 #
 # --preset small (default) fits a 2-core machine: it generates the data it needs (ListOps at
 # LRA's lengths, 500–2000 tokens, with LRA's generator; Pathfinder-32 with LRA's hard contours),
 # and trains small models at one equal budget for every mixer (docs/results.md states it).
+# --set KEY=VALUE (repeatable) adds a setting to every run, e.g. --set parallel.threads=1.
 # --preset lra runs the shipped configs/lra/*.yaml unchanged, at LRA's own sizes, on LRA's data
 # (docs/reproducing-lra.md says where to put it); use --launcher mpirun:N or slurm on a cluster.
 #
@@ -20,7 +21,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 preset=small; tasks="listops pathfinder"; seeds="1 2"; runs="$root/runs/study"; results="$root/docs/results"
-mixers="attention fnet fftnet fourier-transformer kernelized-rpe performer"; launcher=local; steps=""; dry=0
+mixers="attention fnet fftnet fourier-transformer kernelized-rpe performer"; launcher=local; steps=""; dry=0; user_sets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) preset=$2; shift 2 ;;
@@ -31,8 +32,9 @@ while [ $# -gt 0 ]; do
     --results) results=$2; shift 2 ;;
     --launcher) launcher=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
+    --set) user_sets+=("$2"); shift 2 ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "lra-study: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -108,6 +110,7 @@ for task in $tasks; do
         echo "== $name"
         settings=(training.seed="$seed")
         if [ "$preset" = small ]; then read -r -a extra <<<"$(small_settings "$task")"; settings+=("${extra[@]}"); fi
+        settings+=(${user_sets[@]+"${user_sets[@]}"})
         train "$config" "$run" "${settings[@]}"
       fi
       if [ "$dry" -eq 0 ] && [ "$launcher" != slurm ] && [ -f "$run/metrics.jsonl" ]; then

@@ -16,6 +16,7 @@ static inline MPI_Datatype pv_mpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Op pv_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op pv_mpi_max(void) { return MPI_MAX; }
 static inline MPI_Op pv_mpi_min(void) { return MPI_MIN; }
+static inline MPI_Info pv_mpi_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Errhandler pv_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline void *pv_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *pv_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }

@@ -26,7 +26,7 @@ extension PathfinderGenerator {
     /// threads; the output does not depend on the thread count.
     @discardableResult
     public func write(count: Int, to root: String, seed: UInt64, imagesPerBatch: Int = 1000,
-                      threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                      threads: Int = Machine.usableCores(),
                       progress: (Int) -> Void = { _ in }) throws -> [WrittenBatch] {
         precondition(count >= 0 && imagesPerBatch >= 1, "PathfinderGenerator.write: bad count \(count) or batch size \(imagesPerBatch)")
         let splitRoot = (root as NSString).appendingPathComponent(settings.splitName)

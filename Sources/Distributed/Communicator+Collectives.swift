@@ -41,6 +41,17 @@ extension Communicator {
         return Communicator(handle: comm, owned: true)
     }
 
+    /// The ranks of this group that share this machine's memory (`MPI_Comm_split_type`
+    /// `MPI_COMM_TYPE_SHARED`), ordered as here.
+    public func splitByNode() throws -> Communicator {
+        var comm: MPI_Comm? = nil
+        try check(MPI_Comm_split_type(handle, Int32(MPI_COMM_TYPE_SHARED), Int32(rank), pv_mpi_info_null(), &comm),
+                  "MPI_Comm_split_type(shared)", rank: rank)
+        guard let comm else { throw MPIError(call: "MPI_Comm_split_type returned no communicator", code: -1, rank: rank) }
+        MPI_Comm_set_errhandler(comm, pv_mpi_errors_return())
+        return Communicator(handle: comm, owned: true)
+    }
+
     /// Starts an in-place sum over all ranks; the buffer must stay alive and untouched
     /// until the returned request completes.
     public func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> AllreduceRequest {

@@ -17,8 +17,8 @@ public enum MPIRuntime {
     /// Initialises MPI and FFTW-MPI if this process has not yet; returns the world.
     @discardableResult
     public static func initialize() -> Communicator {
-        state.withLock { initialized in
-            if initialized { return }
+        let first = state.withLock { initialized in
+            if initialized { return false }
             var already: Int32 = 0
             MPI_Initialized(&already)
             if already == 0 {
@@ -38,8 +38,29 @@ public enum MPIRuntime {
             // Errors come back as return codes (turned into Swift errors) instead of aborting.
             MPI_Comm_set_errhandler(pv_mpi_comm_world(), pv_mpi_errors_return())
             initialized = true
+            return true
         }
+        if first { measureNodeShare() }
         return Communicator.world
+    }
+
+    /// Tells `Threading` this rank's share of its machine's cores. The ranks on one machine sum,
+    /// CPU by CPU, how many of them may run there (their affinity masks: mpirun's `--bind-to`,
+    /// a SLURM cpuset); each rank then counts 1 / that for each CPU of its mask, capped by the
+    /// cgroup's CPU quota split among them. `PARSEVAL_THREADS` and `parallel.threads` override it.
+    static func measureNodeShare() {
+        let world = Communicator(handle: pv_mpi_comm_world(), owned: false)
+        guard world.size > 1, ProcessInfo.processInfo.environment["PARSEVAL_THREADS"] == nil,
+              let node = try? world.splitByNode() else { return }
+        let mask = Machine.affinity()
+        var width = [Double(max(ProcessInfo.processInfo.processorCount, (mask.max() ?? 0) + 1))]
+        guard (try? node.allreduce(&width, .max)) != nil else { return }
+        var ranksPerCPU = [Double](repeating: 0, count: Int(width[0]))
+        for cpu in mask { ranksPerCPU[cpu] = 1 }
+        guard (try? node.allreduce(&ranksPerCPU)) != nil else { return }
+        var share = Machine.fairShare(of: mask, ranksPerCPU: ranksPerCPU.map { Int($0) })
+        if let quota = Machine.cgroupQuota() { share = min(share, max(1, Int(quota.rounded(.up)) / node.size)) }
+        Threading.setNodeShare(share)
     }
 
     /// True once MPI is initialised and not yet finalised.

@@ -8,27 +8,43 @@ import Synchronization
 /// count with every product; OpenBLAS through `openblas_set_num_threads`), FFTW and the
 /// `parallelFor` used by elementwise kernels all follow `Threading.count`.
 ///
-/// Default: `PARSEVAL_THREADS` if set, else the cores of this machine divided by the
-/// ranks mpirun placed on it (`OMPI_COMM_WORLD_LOCAL_SIZE`), at least 1 — so
-/// `mpirun -np 2` on 2 cores runs one thread per rank.
+/// Default: `PARSEVAL_THREADS` if set, else this rank's share of the cores it may run on
+/// (`Machine`: its affinity mask, capped by a cgroup CPU quota). Under mpirun the MPI runtime
+/// measures the share once every rank has started (`nodeShare`): ranks bound to cores of their
+/// own keep them, ranks that share one mask split it — so `mpirun -np 2` on 2 cores runs one
+/// thread per rank, and a rank bound to one core never runs 8 threads on it.
 public enum Threading {
     static let configured = Atomic<Int>(0)
     static let fftwThreadsReady = Mutex<Bool>(false)
+    static let measuredShare = Atomic<Int>(0)
 
     /// The thread count in force (configures the default on first use).
     public static var count: Int {
         let value = configured.load(ordering: .relaxed)
         if value > 0 { return value }
-        configure(threads: defaultCount())
+        apply(threads: defaultCount(), explicit: false)
         return configured.load(ordering: .relaxed)
     }
 
-    /// Cores per local rank, or `PARSEVAL_THREADS` when set to a positive integer.
+    /// `PARSEVAL_THREADS` when set to a positive integer; else the share the MPI runtime
+    /// measured; else the usable cores divided by the ranks mpirun placed on this machine.
     public static func defaultCount(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
         if let text = environment["PARSEVAL_THREADS"], let value = Int(text), value > 0 { return value }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        return max(1, cores / ranksOnThisHost(environment: environment))
+        let share = measuredShare.load(ordering: .relaxed)
+        if share > 0 { return share }
+        return max(1, Machine.usableCores() / ranksOnThisHost(environment: environment))
     }
+
+    /// Records this rank's share of the node's cores, measured across the node's ranks
+    /// (`MPIRuntime`); a count already in force that came from the default follows it.
+    public static func setNodeShare(_ threads: Int) {
+        measuredShare.store(max(1, threads), ordering: .relaxed)
+        if configured.load(ordering: .relaxed) > 0 && !explicitlySet.load(ordering: .relaxed) {
+            apply(threads: defaultCount(), explicit: false)
+        }
+    }
+    /// True when the count in force was asked for (`configure`), not taken from the default.
+    static let explicitlySet = Atomic<Bool>(false)
 
     /// The ranks mpirun placed on this machine (`OMPI_COMM_WORLD_LOCAL_SIZE`), 1 outside mpirun:
     /// they share its cores and its memory.
@@ -37,11 +53,14 @@ public enum Threading {
     }
 
     /// Sets the thread count for matrix products, FFTW plans made from now on, and `parallelFor`.
-    public static func configure(threads: Int) {
+    public static func configure(threads: Int) { apply(threads: threads, explicit: true) }
+
+    static func apply(threads: Int, explicit: Bool) {
         precondition(threads >= 1, "Threading.configure: thread count must be at least 1, got \(threads)")
         initializeFFTWThreads()
         openblas_set_num_threads(Int32(threads))
         configured.store(threads, ordering: .relaxed)
+        explicitlySet.store(explicit, ordering: .relaxed)
     }
 
     /// Runs `body` with every matrix product on one thread, for regions that call gemm from

@@ -97,7 +97,7 @@ public final class Trainer {
                               batchSize: localBatch * configuration.training.accumulation)
         configurationJSON = try ConfigurationLoader.encode(configuration)
         log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
-        timeline = Timeline(runDirectory: runDirectory, active: world.isRoot)
+        timeline = Timeline(runDirectory: runDirectory, active: world.isRoot, ranks: world.size)
         for (name, split) in [("training", data.train), ("validation", data.validation)] {
             if let report = split.badExamples.report() { log.message("\(name) split: \(report)") }
         }

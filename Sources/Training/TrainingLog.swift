@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// One line of `metrics.jsonl`. Only values that are a pure function of the config, the
 /// seed and the rank count go here (no timings), so two runs give identical files and a
@@ -128,6 +129,11 @@ public struct TimelineRecord: Codable, Equatable, Sendable {
     public var tokens: Double
     /// Largest resident set of rank 0's process so far, in MB.
     public var peakMemoryMb: Double
+    /// The machine behind the figures (absent in lines written before they were recorded):
+    /// rank 0's CPU (`Machine.cpuModel`), its threads, and the ranks of the job.
+    public var cpu: String?
+    public var threads: Int?
+    public var ranks: Int?
 }
 
 /// `timeline.jsonl` beside `metrics.jsonl`: the wall time, tokens and memory behind each metrics
@@ -141,9 +147,12 @@ final class Timeline {
     var start = Date()
     let file: JSONLines<TimelineRecord>
 
-    init(runDirectory: String, active: Bool) {
+    let ranks: Int
+
+    init(runDirectory: String, active: Bool, ranks: Int) {
         path = "\(runDirectory)/timeline.jsonl"
         self.active = active
+        self.ranks = ranks
         file = JSONLines(path: path, active: active)
     }
 
@@ -162,7 +171,8 @@ final class Timeline {
         var usage = rusage()
         getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
         let record = TimelineRecord(step: step, split: split, seconds: baseSeconds + Date().timeIntervalSince(start),
-                                    tokens: tokens, peakMemoryMb: Double(usage.ru_maxrss) / 1024)
+                                    tokens: tokens, peakMemoryMb: Double(usage.ru_maxrss) / 1024,
+                                    cpu: Machine.cpuModel, threads: Threading.count, ranks: ranks)
         try? file.append(record)  // timing is best effort: a failed write must not stop training
     }
 }

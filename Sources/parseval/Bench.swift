@@ -87,7 +87,8 @@ func startFFTBenchmark(_ runtime: RuntimeOptions, planning: String) throws -> Co
 func printBenchHeader(_ title: String, world: Communicator) {
     let info = ProcessInfo.processInfo
     print("# \(title)")
-    print("# host \(info.hostName), \(info.activeProcessorCount) cores, ranks \(world.size), threads/rank \(Threading.count)")
+    print("# host \(info.hostName), CPU \(Machine.cpuModel), \(Machine.usableCores()) usable cores of \(info.processorCount), "
+          + "ranks \(world.size), threads/rank \(Threading.count)")
 }
 
 func formatRow(_ columns: [String], widths: [Int]) -> String {

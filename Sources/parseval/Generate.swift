@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import TensorCore
 
 extension Parseval {
     struct Generate: ParsableCommand {
@@ -98,7 +99,7 @@ extension Parseval.Generate {
         @Option(help: "Number of images.") var count: Int
         @Option(help: "Images per batch (one imgs/<batch> folder and metadata file each).") var imagesPerBatch = 1000
         @Option(help: "Random seed; the same seed writes the same files.") var seed: UInt64 = 0
-        @Option(help: "Threads generating images (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
+        @Option(help: "Threads generating images (default: all cores).") var threads = Machine.usableCores()
         @Option(help: "Folder to write into (created if needed).") var out: String
 
         func validate() throws {

@@ -19,9 +19,11 @@ extension Parseval {
             if let threads = runtime.threads { Threading.configure(threads: threads) }
             let host = ProcessInfo.processInfo.hostName
             let line = "rank \(world.rank)/\(world.size) host \(host) pid \(getpid()) threads \(Threading.count)"
+                + " cpus \(Machine.cpuList(Machine.affinity()))"
             let lines = try world.gather(line)
             guard world.isRoot else { return }
             for entry in lines { print(entry) }
+            print("CPU:      \(Machine.cpuModel)")
             print("MPI:      \(MPIRuntime.libraryVersion)")
             print("FFTW:     \(Libraries.fftwVersion)")
             print("OpenBLAS: \(Libraries.openBLASConfig)")

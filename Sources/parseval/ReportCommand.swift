@@ -65,6 +65,9 @@ extension Parseval {
                              + "\(summary(runs.map(\.test))) | \(summary(runs.map(\.bestValidation))) | "
                              + String(format: "%.0f", speed) + " | " + String(format: "%.0f s", wall) + " |")
             }
+            let machines = Set(results.map(\.machine)).sorted()
+            lines.append("")
+            lines.append("Timed on " + (machines.count == 1 ? machines[0] : machines.map { "(\($0))" }.joined(separator: "; ")) + ".")
             return lines.joined(separator: "\n")
         }
 
@@ -134,16 +137,19 @@ struct RunResult {
     let task, mixer, block: String
     let seed, parameters, steps: Int
     let tokens, seconds, peakMemory: Double
+    /// "AMD EPYC (family 26, model 2), 1 thread × 2 ranks": where the timing came from (each
+    /// machine a resumed run met, in order; "unrecorded" for timelines older than the field).
+    let machine: String
     let validation: [(step: Int, seconds: Double, accuracy: Double)]
     let bestValidation: Double?
     let test: Double?
 
     var tokensPerSecond: Double { seconds > 0 ? tokens / seconds : 0 }
 
-    static let csvHeader = "task,mixer,block,seed,params,steps,tokens,wall_seconds,tokens_per_s,peak_memory_mb,val_accuracy,test_accuracy,run"
+    static let csvHeader = "task,mixer,block,seed,params,steps,tokens,wall_seconds,tokens_per_s,peak_memory_mb,val_accuracy,test_accuracy,machine,run"
     var csvRow: String {
         [task, mixer, block, "\(seed)", "\(parameters)", "\(steps)", format(tokens), format(seconds), format(tokensPerSecond),
-         format(peakMemory), bestValidation.map(format) ?? "", test.map(format) ?? "", folder].joined(separator: ",")
+         format(peakMemory), bestValidation.map(format) ?? "", test.map(format) ?? "", "\"\(machine)\"", folder].joined(separator: ",")
     }
 
     init(folder: String) throws {
@@ -181,5 +187,14 @@ struct RunResult {
         tokens = lastTrain?.tokens ?? 0
         seconds = lastTrain?.seconds ?? 0
         peakMemory = timeline.map(\.peakMemoryMb).max() ?? 0
+        var machines: [String] = []
+        for record in timeline {
+            let name = record.cpu.map { cpu in
+                let threads = record.threads ?? 0, ranks = record.ranks ?? 1
+                return "\(cpu), \(threads) thread\(threads == 1 ? "" : "s")" + (ranks > 1 ? " × \(ranks) ranks" : "")
+            } ?? "unrecorded"
+            if machines.last != name { machines.append(name) }
+        }
+        machine = machines.isEmpty ? "unrecorded" : machines.joined(separator: " then ")
     }
 }
