@@ -53,8 +53,9 @@ final class ParsevalProcess {
     /// Starts `parseval ARGUMENTS` in `folder`, under `scripts/mpirun.sh RANKS` when `ranks` is
     /// given (or across simulated hosts with `cluster`), with `PARSEVAL_FAULT=fault` when given.
     /// `wrapper`: a command that runs the binary (its path and the arguments follow the wrapper's).
+    /// `threads`: `PARSEVAL_THREADS` for the child (nil: unset, so the default count applies).
     init(_ arguments: [String], ranks: Int? = nil, cluster: Cluster? = nil, fault: String? = nil, wrapper: [String]? = nil,
-         in folder: String) throws {
+         threads: String? = "1", in folder: String) throws {
         let binary = try Self.executable()
         if let wrapper {
             process.executableURL = URL(fileURLWithPath: wrapper[0])
@@ -75,7 +76,7 @@ final class ParsevalProcess {
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !["OMPI_", "PMIX_", "OPAL_", "ORTE_", "PARSEVAL_"].contains { key.hasPrefix($0) }
         }
-        environment["PARSEVAL_THREADS"] = "1"
+        environment["PARSEVAL_THREADS"] = threads
         environment["PARSEVAL_PROGRESS"] = "lines"
         environment["SWIFT_BACKTRACE"] = "interactive=no"
         if let fault { environment[FaultInjection.variable] = fault }
@@ -121,8 +122,9 @@ final class ParsevalProcess {
 
     /// Runs to the end (at most `timeout` seconds).
     static func run(_ arguments: [String], ranks: Int? = nil, cluster: Cluster? = nil, fault: String? = nil,
-                    wrapper: [String]? = nil, in folder: String, timeout: Double = 60) throws -> Outcome {
-        try ParsevalProcess(arguments, ranks: ranks, cluster: cluster, fault: fault, wrapper: wrapper, in: folder).wait(timeout: timeout)
+                    wrapper: [String]? = nil, threads: String? = "1", in folder: String, timeout: Double = 60) throws -> Outcome {
+        try ParsevalProcess(arguments, ranks: ranks, cluster: cluster, fault: fault, wrapper: wrapper, threads: threads, in: folder)
+            .wait(timeout: timeout)
     }
 }
 
