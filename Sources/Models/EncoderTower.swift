@@ -10,7 +10,7 @@ import TensorCore
 /// encoder and (without the token embedding) the vision classifier. Parameter names:
 /// `embedding.weight`, `position`, `blocks.L.…`, `norm.weight`, `norm.bias`.
 ///
-/// With a `sequenceGroup` of P ranks (sequence parallelism, docs/distributed.md) the tower
+/// With a `sharding` of P ranks (sequence parallelism, docs/distributed.md) the tower
 /// runs on this rank's block of N/P tokens: positions are offset by the block's start, the
 /// FFTNet and FNet mixers are their `SequenceParallel` versions over the group, and pooling
 /// is all-reduced in the group, so every rank of the group gets the pooled vector of the
@@ -33,29 +33,33 @@ public final class EncoderTower {
     let shortens: [Bool]
     /// Registration index of each block's first parameter (for gradient-readiness reports).
     let blockFirstParameter: [Int]
-    /// The ranks that share each sequence; nil: this rank holds whole sequences.
-    public let sequenceGroup: Communicator?
+    /// How the ranks share each sequence; nil (or P = 1): this rank holds whole sequences.
+    public let sharding: SequenceSharding?
     let shardedPooling: ShardedPooling?
 
     /// `seed` draws the kernelized mixers' random features (parameters come from the arena's seed).
     public convenience init(_ configuration: ModelConfiguration, arena: ParameterArena, embedsTokens: Bool = true,
                             seed: UInt64 = 0) {
         // Cannot throw: without a sequence group every mixer is the single-rank layer.
-        try! self.init(configuration, arena: arena, embedsTokens: embedsTokens, seed: seed, sequenceGroup: nil)
+        try! self.init(configuration, arena: arena, embedsTokens: embedsTokens, seed: seed, sharding: nil)
     }
 
-    /// The tower on this rank's token block of sequences split over `sequenceGroup` (nil:
-    /// whole sequences). Collective over the group (the mixers plan FFTW-MPI transforms).
-    /// - Throws: `SequenceParallelError` for a mixer or shape the group cannot split.
+    /// The tower on this rank's token block of sequences split as `sharding` says (nil, or
+    /// P = 1: whole sequences). Collective over the sequence group (the mixers plan FFTW-MPI
+    /// transforms).
+    /// - Throws: `SequenceParallelError` for a mixer or shape the group cannot split
+    ///   (`SequenceSharding.check`, then the mixer's own plans).
     public init(_ configuration: ModelConfiguration, arena: ParameterArena, embedsTokens: Bool = true, seed: UInt64 = 0,
-                sequenceGroup: Communicator?) throws {
-        self.configuration = configuration
-        self.sequenceGroup = sequenceGroup
-        shardedPooling = sequenceGroup.map { ShardedPooling(configuration.pooling, group: $0) }
-        if sequenceGroup != nil && !configuration.downsample.isEmpty {
-            throw SequenceParallelError("Fourier Transformer downsampling (model.downsample) is not supported with seq_parallel > 1")
-        }
+                sharding: SequenceSharding?) throws {
         let c = configuration
+        let sharding = sharding?.isSharded == true ? sharding : nil
+        if let sharding {
+            try SequenceSharding.check(c.shardingRequest(ranks: sharding.ranks, task: "sequence classification",
+                                                         taskSupported: embedsTokens, sequenceLength: c.maxLength))
+        }
+        self.configuration = configuration
+        self.sharding = sharding
+        shardedPooling = sharding.map { ShardedPooling(configuration.pooling, group: $0.group, failures: $0.failures) }
         embedding = embedsTokens
             ? TokenEmbedding("embedding", arena: arena, vocabularySize: c.vocabularySize, dim: c.dim,
                              paddingIndex: c.paddingIndex >= 0 ? Int32(c.paddingIndex) : nil)
@@ -83,11 +87,11 @@ public final class EncoderTower {
             return EncoderBlock("blocks.\(layer)", arena: arena, dim: c.dim, mlpHidden: c.mlpHidden, dropout: c.dropout,
                                 streamID: UInt64(layer + 1), layout: layout, epsilon: design.epsilon,
                                 tanhGELU: design.tanhGELU) { [length] name in
-                guard let sequenceGroup else {
+                guard let sharding else {
                     return c.mixer.makeMixer(c, name: name, arena: arena, length: length, seed: seed &+ UInt64(layer))
                 }
                 do {
-                    return try c.mixer.makeSequenceParallelMixer(c, name: name, arena: arena, length: length, group: sequenceGroup)
+                    return try c.mixer.makeSequenceParallelMixer(c, name: name, arena: arena, length: length, sharding: sharding)
                 } catch {
                     mixerError = mixerError ?? error
                     return FNetMixing()  // never used: the error is thrown below
@@ -114,7 +118,7 @@ public final class EncoderTower {
     public func forward(embedded: Tensor, mask: Tensor?, context: ForwardContext) -> Tensor {
         var context = context
         context.mask = mask
-        if let sequenceGroup { positions.offset = sequenceGroup.rank * embedded.shape[1] }
+        if let sharding { positions.offset = sharding.positionOffset(localLength: embedded.shape[1]) }
         var x = embeddingDropout.forward(positions.forward(embedded, context: context), context: context)
         for ((block, downsampler), shortens) in zip(zip(blocks, downsamplers), shortens) {
             if let downsampler { x = downsampler.forward(x, context: context) }

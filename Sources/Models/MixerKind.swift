@@ -78,21 +78,20 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// The sequence-parallel mixer over `group` for sequences of `length` tokens in all.
-    /// - Throws: `SequenceParallelError` where the mixer has none (`supportsSequenceParallel`)
-    ///   or the shape does not split.
+    /// The sequence-parallel mixer on `sharding`'s group for sequences of `length` tokens in
+    /// all. Only for mixers that `supportsSequenceParallel` (`SequenceSharding.check` runs first).
+    /// - Throws: `SequenceParallelError` when the shape does not split.
     public func makeSequenceParallelMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int,
-                                          group: Communicator) throws -> any TokenMixer {
+                                          sharding: SequenceSharding) throws -> any TokenMixer {
         switch self {
         case .fftnet:
             return try SequenceParallelFFTNetMixing(name, arena: arena, dim: c.dim, heads: c.heads, sequenceLength: length,
-                                                    filterKnots: c.filterKnots > 0 ? c.filterKnots : nil, group: group,
-                                                    modReLUBias: MixerKind.fftnetModReLUBias(c))
+                                                    filterKnots: c.filterKnots > 0 ? c.filterKnots : nil, group: sharding.group,
+                                                    modReLUBias: MixerKind.fftnetModReLUBias(c), failures: sharding.failures)
         case .fnet:
-            return try SequenceParallelFNetMixing(sequenceLength: length, dim: c.dim, group: group)
+            return try SequenceParallelFNetMixing(sequenceLength: length, dim: c.dim, group: sharding.group)
         case .attention, .kernelizedRPE, .performer, .gfnet:
-            throw SequenceParallelError("model.mixer \(rawValue) is not supported with seq_parallel > 1 (sequence "
-                                        + "parallelism runs \(MixerKind.allCases.filter(\.supportsSequenceParallel).map(\.rawValue).joined(separator: " and ")))")
+            preconditionFailure("\(rawValue) has no sequence-parallel form: SequenceSharding.check refuses it")
         }
     }
 
@@ -114,5 +113,15 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
         case .gfnet:  // raoyongming/GFNet gfnet.py Block: filter and MLP under one residual, LayerNorm ε 1e-6
             return (.serial, 1e-6, false, true)
         }
+    }
+}
+
+extension ModelConfiguration {
+    /// What this model asks of sequence parallelism over `ranks` ranks, for `SequenceSharding.check`.
+    public func shardingRequest(ranks: Int, task: String, taskSupported: Bool, sequenceLength: Int) -> SequenceSharding.Request {
+        SequenceSharding.Request(ranks: ranks, mixer: mixer.rawValue, mixerSupported: mixer.supportsSequenceParallel,
+                                 supportedMixers: MixerKind.allCases.filter(\.supportsSequenceParallel).map(\.rawValue),
+                                 downsamples: !downsample.isEmpty, task: task, taskSupported: taskSupported,
+                                 sequenceLength: sequenceLength, maxLength: maxLength)
     }
 }

@@ -13,13 +13,12 @@ import TensorCore
 ///     ΔW = W2 · GELU(W1 · c + b1) + b2        evaluated on every rank from the same c
 ///     y  = irfft(modReLU(rfft(x) ⊙ (base + ΔW)))   the scheme's distributed transforms
 ///
-/// The transforms run by `scheme`: `.transpose` (FFTW-MPI transpose plans to channel blocks,
-/// local real FFTs) or `.distributedDFT` (`fftwf_mpi_plan_many_dft` along N, the filter on each
-/// rank's block of frequencies, bins mapped to rfft bins by Hermitian symmetry).
+/// The transforms run through `TransposeSpectralFilter`: FFTW-MPI transposes to channel blocks
+/// and local real FFTs along the whole sequence.
 ///
 /// Gradients: every parameter gradient this rank adds is a partial sum — summing over the
 /// group gives the single-rank layer's gradient. The filter gradient of each rank covers its
-/// own channels (transpose) or frequencies (DFT), and the filter MLP's backward is linear in
+/// own channels, and the filter MLP's backward is linear in
 /// it, so the MLP's gradients are partial too; ∂L/∂c is all-reduced in the group before it
 /// is spread over the local tokens. Parameters and their names are those of `FFTNetMixing`,
 /// registered in the same order, so the same arena seed gives the same values.
@@ -41,11 +40,13 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
     var filter = Tensor.empty  // base + ΔW: (B, H, F), kept for backward
 
     /// Registers the same parameters as `FFTNetMixing` and plans the distributed transposes
-    /// (collective over `group`).
+    /// (collective over `group`). `failures` records a failed collective of a step
+    /// (`SequenceSharding.failures`; by default one of the layer's own, `contextMean.failures`).
     /// - Throws: `SequenceParallelError` when N or D is not divisible by P, or when FFTW-MPI
     ///   cannot plan the transposes.
     public init(_ name: String, arena: ParameterArena, dim: Int, heads: Int, sequenceLength: Int,
-                filterKnots: Int? = nil, group: Communicator, modReLUBias initialBias: Float = -0.1) throws {
+                filterKnots: Int? = nil, group: Communicator, modReLUBias initialBias: Float = -0.1,
+                failures: ShardFailures? = nil) throws {
         let ranks = group.size
         guard dim % heads == 0 else { throw SequenceParallelError("FFTNet: dim \(dim) is not divisible by heads \(heads)") }
         guard sequenceLength % ranks == 0 else {
@@ -66,7 +67,7 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
                                         + "split the channels over the ranks)")
         }
         spectral = try TransposeSpectralFilter(length: sequenceLength, dim: dim, heads: heads, group: group)
-        contextMean = ShardedPooling(.mean, group: group)
+        contextMean = ShardedPooling(.mean, group: group, failures: failures)
         filterNetwork = SpectralFilterNetwork(name, arena: arena, dim: dim, heads: heads, bins: bins,
                                               filterKnots: self.filterKnots)
         modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(initialBias),
@@ -96,7 +97,9 @@ public final class SequenceParallelFFTNetMixing: TokenMixer {
         let dBias = arena.gradient(modReLUBias)
         result.bias.withUnsafeBufferPointer { gb in for i in 0..<(heads * bins) { dBias[i] += gb[i] } }
         var gc = filterNetwork.backward(result.filter)
-        gc.withUnsafeMutableBufferPointer { buffer in collective { try group.allreduce(buffer) } }
+        gc.withUnsafeMutableBufferPointer { buffer in
+            contextMean.failures.collective("all-reduce of the context gradient") { try group.allreduce(buffer) }
+        }
         contextMean.backward(gc).withUnsafeBufferPointer { fromContext in
             dx.withUnsafeMutableBufferPointer { Kernels.axpy(1, fromContext, $0) }
         }

@@ -18,10 +18,13 @@ public final class ShardedPooling {
     public let group: Communicator
     /// Pools the local tokens with whole-sequence weights, and spreads the gradient back.
     let local: Pooling
+    /// Where a failed all-reduce or an example without tokens is recorded (`SequenceSharding`).
+    public let failures: ShardFailures
 
-    public init(_ kind: Pooling.Kind, group: Communicator) {
+    public init(_ kind: Pooling.Kind, group: Communicator, failures: ShardFailures? = nil) {
         self.kind = kind
         self.group = group
+        self.failures = failures ?? ShardFailures(rank: group.rank)
         local = Pooling(kind)
     }
 
@@ -41,23 +44,20 @@ public final class ShardedPooling {
                     counts[b] += valid
                 }
             }
-            collective { try group.allreduce(&counts) }
+            failures.collective("all-reduce of the pooled token counts") { try group.allreduce(&counts) }
             for b in 0..<batch {
-                precondition(counts[b] > 0, "ShardedPooling: example \(b) has no valid token")
+                guard counts[b] > 0 else {
+                    failures.record("example \(b) of the batch has no valid token in its whole sequence (mask all 0)")
+                    continue
+                }
                 for n in 0..<length { weights[b * length + n] /= counts[b] }
             }
         }
         var y = local.forward(x, weights: weights)  // this block's share of Σ_n w_bn x_bn
-        y.withUnsafeMutableBufferPointer { ys in collective { try group.allreduce(ys) } }
+        y.withUnsafeMutableBufferPointer { ys in failures.collective("all-reduce of the pooled vectors") { try group.allreduce(ys) } }
         return y
     }
 
     /// The full gradient of the pooled vector (B, D) → this block's (B, N/P, D). Local.
     public func backward(_ dy: Tensor) -> Tensor { local.backward(dy) }
-}
-
-/// Runs a collective inside a layer's forward or backward, which cannot throw: an MPI error
-/// ends the job on every rank with this rank's message (DESIGN.md: never hang).
-func collective(_ body: () throws -> Void) {
-    do { try body() } catch { MPIRuntime.abort("sequence-parallel collective failed: \(error)") }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Layers
 import Optimizers
 import Parameters
+import SequenceParallel
 import TensorCore
 
 /// Evaluation of a model on a split, sharded over the data-parallel ranks, and the loading of
@@ -13,17 +14,19 @@ import TensorCore
 public final class Evaluator {
     public let configuration: TrainingConfiguration
     public let world: Communicator
-    public let grid: ProcessGrid
+    /// The ranks' grid and what follows from it for sequence parallelism.
+    public let sharding: SequenceSharding
+    public var grid: ProcessGrid { sharding.grid }
     public let model: any TrainableModel
     public let runDirectory: String
     /// Examples per rank per evaluation batch.
     let batchSize: Int
 
-    public init(configuration: TrainingConfiguration, world: Communicator, grid: ProcessGrid, model: any TrainableModel,
+    public init(configuration: TrainingConfiguration, world: Communicator, sharding: SequenceSharding, model: any TrainableModel,
                 batchSize: Int) {
         self.configuration = configuration
         self.world = world
-        self.grid = grid
+        self.sharding = sharding
         self.model = model
         self.batchSize = batchSize
         runDirectory = configuration.output.directory
@@ -35,8 +38,8 @@ public final class Evaluator {
     public static func standalone(configuration: TrainingConfiguration, world: Communicator, split: EvaluationSplit) throws
         -> (evaluator: Evaluator, dataset: any Dataset) {
         try configuration.validate()
-        let (grid, _) = try prepareEngine(configuration, world: world)
-        let localBatch = try configuration.localBatchSize(ranks: grid.dataParallel)
+        let (sharding, _) = try prepareEngine(configuration, world: world)
+        let localBatch = try configuration.localBatchSize(ranks: sharding.grid.dataParallel)
         let dataset = try world.allOrNone { () -> any Dataset in
             switch split {
             case .val:
@@ -47,27 +50,27 @@ public final class Evaluator {
                 return try TaskData.loadTest(configuration.data)
             }
         }
-        let sequenceGroup = grid.sequenceParallel > 1 ? grid.sequenceGroup : nil
         let shape = configuration.data.taskShape
         let model = try world.allOrNone {
             try makeModel(configuration.model, images: shape.images, paired: shape.paired,
-                          seed: UInt64(bitPattern: Int64(configuration.training.seed)), sequenceGroup: sequenceGroup)
+                          seed: UInt64(bitPattern: Int64(configuration.training.seed)), sharding: sharding)
         }
-        let evaluator = Evaluator(configuration: configuration, world: world, grid: grid, model: model,
+        let evaluator = Evaluator(configuration: configuration, world: world, sharding: sharding, model: model,
                                   batchSize: localBatch * configuration.training.accumulation)
         return (evaluator, dataset)
     }
 
     /// Sets the process-wide engine as `configuration` asks (threads, matrix precision, FFTW
-    /// planning) and forms the ranks' grid; returns it and the matrix engine's summary line.
-    /// Shared by the trainer and `standalone`. Collective.
+    /// planning) and forms the ranks' grid; returns its sharding and the matrix engine's summary
+    /// line. Shared by the trainer and `standalone`. Collective.
     static func prepareEngine(_ configuration: TrainingConfiguration, world: Communicator) throws
-        -> (grid: ProcessGrid, matmulSummary: String) {
+        -> (sharding: SequenceSharding, matmulSummary: String) {
         if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
         let summary = Matmul.request(configuration.training.precision)
         FFTPlanner.effort = configuration.parallel.fftPlanning
         do {
-            return (try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel), summary)
+            let grid = try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel)
+            return (SequenceSharding(grid: grid), summary)
         } catch let error as ProcessGridError {
             throw ConfigurationError(error.description)
         }
@@ -110,15 +113,14 @@ public final class Evaluator {
         let evaluationLoss = SoftmaxCrossEntropy()
         var totals = [0.0, 0.0, 0.0, 0.0]
         var log = BadExampleLog(skipBadExamples: configuration.data.skipBadExamples)
-        let total = dataset.count, ranks = grid.dataParallel
+        let total = dataset.count
         for (number, indices) in plan.prefix(limit).enumerated() {
             var batch = try batcher.makeBatch(indices: indices, epoch: 0, log: &log)
-            // Local position k of this rank is global position rank + k·P; positions past
-            // the split's end are padding.
-            for k in 0..<batch.size where grid.dataRank + (number * batcher.batchSize + k) * ranks >= total {
+            for k in sharding.evaluationPadding(batchNumber: number, batchSize: batcher.batchSize, count: batch.size, total: total) {
                 batch.labels[k] = evaluationLoss.ignoreIndex
             }
             let output = model.logits(for: batch, context: context)
+            try sharding.throwIfFailed()
             logits?(batch, output)
             let result = evaluationLoss.forward(logits: output, labels: batch.labels)
             totals[0] += result.loss * Double(result.count)
@@ -127,7 +129,7 @@ public final class Evaluator {
         }
         totals[3] = Double(log.count)
         try world.allreduce(&totals, .sum)
-        totals = totals.map { $0 / Double(grid.sequenceParallel) }  // each group's ranks saw the same examples
+        sharding.countOnce(&totals)
         let count = max(totals[2], 1)
         return Evaluation(accuracy: totals[1] / count, loss: totals[0] / count, count: Int(totals[2]),
                           skipped: dataset.badExamples.count + Int(totals[3]))

@@ -7,7 +7,9 @@ import SequenceParallel
 import TensorCore
 
 /// What the trainer needs of a model: logits for a batch, and a backward pass that reports
-/// when gradients are final (for overlapped all-reduce).
+/// when gradients are final (for overlapped all-reduce). A collective that fails inside a
+/// sharded layer is recorded, not thrown (layers cannot throw): the caller asks
+/// `SequenceSharding.throwIfFailed` after each forward and backward.
 public protocol TrainableModel: AnyObject {
     var arena: ParameterArena { get }
     func logits(for batch: Batch, context: ForwardContext) -> Tensor
@@ -17,21 +19,11 @@ public protocol TrainableModel: AnyObject {
 extension EncoderClassifier: TrainableModel {
     /// With a sequence group, this rank's block of the batch's tokens and mask goes in.
     public func logits(for batch: Batch, context: ForwardContext) -> Tensor {
-        guard let group = tower.sequenceGroup else {
-            return forward(tokens: batch.tokens, mask: Tensor(shape: [batch.size, batch.sequenceLength], values: batch.mask),
-                           batch: batch.size, length: batch.sequenceLength, context: context)
-        }
-        let full = batch.sequenceLength, length = full / group.size, start = group.rank * length
-        var tokens: [Int32] = [], mask: [Float] = []
-        tokens.reserveCapacity(batch.size * length)
-        mask.reserveCapacity(batch.size * length)
-        for example in 0..<batch.size {
-            let block = (example * full + start)..<(example * full + start + length)
-            tokens += batch.tokens[block]
-            mask += batch.mask[block]
-        }
-        return forward(tokens: tokens, mask: Tensor(shape: [batch.size, length], values: mask), batch: batch.size,
-                       length: length, context: context)
+        let sharding = tower.sharding
+        let block = sharding?.block(tokens: batch.tokens, mask: batch.mask, batch: batch.size, length: batch.sequenceLength)
+            ?? (tokens: batch.tokens, mask: batch.mask, length: batch.sequenceLength)
+        return forward(tokens: block.tokens, mask: Tensor(shape: [batch.size, block.length], values: block.mask),
+                       batch: batch.size, length: block.length, context: context)
     }
 }
 
@@ -52,24 +44,25 @@ extension VisionClassifier: TrainableModel {
 }
 
 /// The model a task needs: a vision classifier for images, a dual encoder for pairs, else
-/// a sequence classifier — on token blocks when a `sequenceGroup` shares each sequence.
+/// a sequence classifier — on token blocks when `sharding` splits each sequence.
 public func makeModel(_ configuration: ModelConfiguration, for data: TaskData, seed: UInt64,
-                      sequenceGroup: Communicator? = nil) throws -> any TrainableModel {
-    try makeModel(configuration, images: data.images, paired: data.paired, seed: seed, sequenceGroup: sequenceGroup)
+                      sharding: SequenceSharding? = nil) throws -> any TrainableModel {
+    try makeModel(configuration, images: data.images, paired: data.paired, seed: seed, sharding: sharding)
 }
 
 /// The model of a task kind: images (cifar10, imagenet), pairs (retrieval) or sequences, the
-/// last on token blocks when a `sequenceGroup` shares each sequence.
+/// last on token blocks when `sharding` splits each sequence (P > 1; it must be a sequence task,
+/// `SequenceSharding.check`).
 public func makeModel(_ configuration: ModelConfiguration, images: Bool, paired: Bool, seed: UInt64,
-                      sequenceGroup: Communicator? = nil) throws -> any TrainableModel {
-    if let sequenceGroup {
-        guard !images && !paired else {
-            throw ConfigurationError("parallel.seq_parallel > 1 supports sequence classification tasks only")
-        }
+                      sharding: SequenceSharding? = nil) throws -> any TrainableModel {
+    if let sharding, sharding.isSharded {
         do {
-            return try EncoderClassifier(configuration, seed: seed, sequenceGroup: sequenceGroup)
+            try SequenceSharding.check(configuration.shardingRequest(
+                ranks: sharding.ranks, task: images ? "(an image task)" : paired ? "(a pair task)" : "(a sequence task)",
+                taskSupported: !images && !paired, sequenceLength: configuration.maxLength))
+            return try EncoderClassifier(configuration, seed: seed, sharding: sharding)
         } catch let error as SequenceParallelError {
-            throw ConfigurationError("parallel.seq_parallel \(sequenceGroup.size): \(error.description)")
+            throw ConfigurationError(error.description)
         }
     }
     if images { return VisionClassifier(configuration, imageChannels: 3, patchSize: configuration.patchSize, seed: seed) }

@@ -4,6 +4,7 @@ import Foundation
 import Layers
 import Optimizers
 import Parameters
+import SequenceParallel
 import TensorCore
 
 /// Data-parallel training of one configuration: every rank holds the whole model, trains
@@ -16,8 +17,10 @@ import TensorCore
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let world: Communicator
-    /// data_parallel × seq_parallel; the data group's rank picks the examples.
-    public let grid: ProcessGrid
+    /// data_parallel × seq_parallel (the data group's rank picks the examples), and what follows
+    /// from it for sequence parallelism.
+    public let sharding: SequenceSharding
+    public var grid: ProcessGrid { sharding.grid }
     public let runDirectory: String
     public let data: TaskData
     public let model: any TrainableModel
@@ -46,8 +49,8 @@ public final class Trainer {
         self.configuration = configuration
         self.world = world
         runDirectory = configuration.output.directory
-        (grid, matmulSummary) = try Evaluator.prepareEngine(configuration, world: world)
-        let (shards, shard) = (grid.dataParallel, grid.dataRank)
+        (sharding, matmulSummary) = try Evaluator.prepareEngine(configuration, world: world)
+        let (shards, shard) = (sharding.grid.dataParallel, sharding.grid.dataRank)
         let localBatch = try configuration.localBatchSize(ranks: shards)
         try MemoryEstimate(configuration, dataParallelRanks: shards).check(ranksOnHost: Threading.ranksOnThisHost())
         let seed = UInt64(bitPattern: Int64(configuration.training.seed))
@@ -65,11 +68,10 @@ public final class Trainer {
                 return data
             }
         }
-        let sequenceGroup = grid.sequenceParallel > 1 ? grid.sequenceGroup : nil
-        let taskData = data
+        let (taskData, sharding) = (data, sharding)
         model = try CollectiveWatchdog.patience(10, "building the model") {
             try world.allOrNone {
-                try makeModel(configuration.model, for: taskData, seed: seed, sequenceGroup: sequenceGroup)
+                try makeModel(configuration.model, for: taskData, seed: seed, sharding: sharding)
             }
         }
         let arena = model.arena
@@ -93,7 +95,7 @@ public final class Trainer {
             throw ConfigurationError("training.batch_size \(configuration.training.batchSize): the training split "
                                      + "(\(data.train.count) examples) has no full batch of \(localBatch) per rank")
         }
-        evaluator = Evaluator(configuration: configuration, world: world, grid: grid, model: model,
+        evaluator = Evaluator(configuration: configuration, world: world, sharding: sharding, model: model,
                               batchSize: localBatch * configuration.training.accumulation)
         configurationJSON = try ConfigurationLoader.encode(configuration)
         log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
@@ -351,6 +353,7 @@ public final class Trainer {
                     .derived(UInt64(state.step), UInt64(grid.dataRank), UInt64(micro)),
                 step: state.step)
             let logits = model.logits(for: batch, context: context)
+            try sharding.throwIfFailed()
             var result = lossFunction.forward(logits: logits, labels: batch.labels)
             if micro == 0 && fault?.isDue([.nanLoss], step: step, rank: world.rank) == true { result.loss = .nan }
             finite = finite && result.loss.isFinite
@@ -369,15 +372,16 @@ public final class Trainer {
             } else {
                 model.backward(dLogits, gradientsReady: nil)
             }
+            try sharding.throwIfFailed()
         }
         // Metrics, the finiteness verdict and stop requests are reduced so every rank decides alike.
         var totals = [outcome.lossSum, outcome.correct, outcome.count, outcome.tokens, finite ? 0 : 1,
                       StopSignals.pending == nil ? 0 : 1]
         try world.allreduce(&totals, .sum)
         outcome.stopRequested = totals[5] > 0
-        // Each sequence group's ranks saw the same examples: count them once.
-        for i in 0..<4 { totals[i] /= Double(grid.sequenceParallel) }
-        (outcome.lossSum, outcome.correct, outcome.count, outcome.tokens) = (totals[0], totals[1], totals[2], totals[3])
+        var counted = Array(totals[0..<4])
+        sharding.countOnce(&counted)
+        (outcome.lossSum, outcome.correct, outcome.count, outcome.tokens) = (counted[0], counted[1], counted[2], counted[3])
         let clip = configuration.optimizer.gradientClip
         let norm = clip > 0 ? clipGradientNorm(arena, maxNorm: clip) : gradientNorm(arena)
         outcome.gradientNorm = Double(norm)

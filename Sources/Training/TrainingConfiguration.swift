@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Layers
 import Models
+import SequenceParallel
 import TensorCore
 
 /// A training run, as written in a YAML config (docs/configuration.md lists every key
@@ -200,26 +201,15 @@ extension TrainingConfiguration {
         try validateSequenceParallelism()
     }
 
-    /// What `parallel.seq_parallel` > 1 supports: sequence classification with the fftnet or
-    /// fnet mixer, no downsampling, and a fixed length that splits into equal token blocks.
-    /// (The divisibility by P² that FNet and the distributed-DFT scheme need is checked when
-    /// the layers are built.)
+    /// What `parallel.seq_parallel` > 1 supports: `SequenceSharding.check`, with this run's task.
     func validateSequenceParallelism() throws {
-        let p = parallel.seqParallel
-        guard p != 1 else { return }
-        func require(_ condition: Bool, _ message: String) throws {
-            if !condition { throw ConfigurationError("parallel.seq_parallel \(p): " + message) }
+        do {
+            try SequenceSharding.check(model.shardingRequest(ranks: parallel.seqParallel, task: data.task.rawValue,
+                                                             taskSupported: data.task.supportsSequenceParallel,
+                                                             sequenceLength: data.sequenceLength))
+        } catch let error as SequenceParallelError {
+            throw ConfigurationError(error.description)
         }
-        try require(p >= 1, "must be at least 1")
-        try require(model.mixer.supportsSequenceParallel,
-                    "model.mixer \(model.mixer.rawValue) is not supported with sequence parallelism ("
-                    + MixerKind.allCases.filter(\.supportsSequenceParallel).map(\.rawValue).joined(separator: " and ") + " are)")
-        try require(model.downsample.isEmpty, "Fourier Transformer downsampling (model.downsample) is not supported")
-        try require(data.task.supportsSequenceParallel,
-                    "data.task \(data.task.rawValue) is not supported (sequence classification tasks are)")
-        try require(data.sequenceLength == model.maxLength,
-                    "data.sequence_length (\(data.sequenceLength)) must equal model.max_length (\(model.maxLength))")
-        try require(data.sequenceLength % p == 0, "data.sequence_length \(data.sequenceLength) is not divisible by \(p)")
     }
 
     /// Keys that define what a run computes: a checkpoint resumes only under the same values.

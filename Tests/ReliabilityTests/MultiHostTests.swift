@@ -178,7 +178,7 @@ final class MultiHostTests: TrainingRunTestCase {
         environment.merge(extra) { $1 }
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle

@@ -152,4 +152,76 @@ final class SequenceParallelMixingTests: XCTestCase {
             }
         }
     }
+
+    // MARK: - SequenceSharding
+
+    func testShardingCutsThisRanksBlockAndCountsEachExampleOnce() throws {
+        let sharding = SequenceSharding(grid: try ProcessGrid(world: world, sequenceParallel: world.size))
+        let (batch, length) = (3, 12 * world.size)
+        let tokens = (0..<(batch * length)).map { Int32($0) }
+        let mask = (0..<(batch * length)).map { Float($0 % 5 == 0 ? 0 : 1) }
+        let cut = sharding.block(tokens: tokens, mask: mask, batch: batch, length: length)
+        XCTAssertEqual(cut.length, 12)
+        XCTAssertEqual(cut.tokens.map(Float.init), block(Tensor(shape: [batch, length], values: tokens.map(Float.init))).scalars)
+        XCTAssertEqual(cut.mask, block(Tensor(shape: [batch, length], values: mask)).scalars)
+        XCTAssertEqual(sharding.positionOffset(localLength: 12), world.rank * 12)
+        var totals = [Double(world.size) * 6, Double(world.size)]
+        sharding.countOnce(&totals)
+        XCTAssertEqual(totals, world.size > 1 ? [6, 1] : [6, 1])
+        // One data shard: every position past the split's end is padding.
+        XCTAssertEqual(sharding.evaluationPadding(batchNumber: 1, batchSize: 4, count: 4, total: 6), [2, 3])
+    }
+
+    func testSequenceParallelismRulesAreStatedOnce() {
+        func request(_ change: (inout SequenceSharding.Request) -> Void) -> SequenceSharding.Request {
+            var r = SequenceSharding.Request(ranks: 2, mixer: "fftnet", mixerSupported: true, supportedMixers: ["fnet", "fftnet"],
+                                             downsamples: false, task: "listops", taskSupported: true,
+                                             sequenceLength: 64, maxLength: 64)
+            change(&r)
+            return r
+        }
+        XCTAssertNoThrow(try SequenceSharding.check(request { _ in }))
+        XCTAssertNoThrow(try SequenceSharding.check(request { $0.ranks = 1; $0.mixerSupported = false }), "P = 1 asks nothing")
+        let refused: [(String, (inout SequenceSharding.Request) -> Void)] = [
+            ("model.mixer attention is not supported", { $0.mixer = "attention"; $0.mixerSupported = false }),
+            ("model.downsample", { $0.downsamples = true }),
+            ("data.task cifar10 is not supported", { $0.task = "cifar10"; $0.taskSupported = false }),
+            ("must equal model.max_length (64)", { $0.sequenceLength = 32 }),
+            ("data.sequence_length 63 is not divisible by 2", { $0.sequenceLength = 63; $0.maxLength = 63 }),
+        ]
+        for (message, change) in refused {
+            XCTAssertThrowsError(try SequenceSharding.check(request(change))) { error in
+                XCTAssertTrue("\(error)".hasPrefix("parallel.seq_parallel 2: "), "\(error)")
+                XCTAssertTrue("\(error)".contains(message), "\(error) should say \(message)")
+            }
+        }
+    }
+
+    /// A collective that fails inside a layer is recorded with the rank, later collectives of the
+    /// step are skipped, and the failure is thrown once.
+    func testAFailedCollectiveIsThrownWithTheRankAfterTheLayer() {
+        struct Broken: Error, CustomStringConvertible { var description: String { "MPI_ERR_TRUNCATE" } }
+        let failures = ShardFailures(rank: 3)
+        var ran = 0
+        failures.collective("all-reduce of the pooled vectors") { ran += 1; throw Broken() }
+        failures.collective("all-reduce of the context gradient") { ran += 1 }
+        XCTAssertEqual(ran, 1, "after a failure, the step's later collectives are skipped")
+        XCTAssertThrowsError(try failures.throwIfFailed()) { error in
+            XCTAssertEqual("\(error)", "rank 3: all-reduce of the pooled vectors failed: MPI_ERR_TRUNCATE")
+        }
+        XCTAssertNoThrow(try failures.throwIfFailed(), "thrown once")
+        failures.collective("next step") { ran += 1 }
+        XCTAssertEqual(ran, 2)
+    }
+
+    /// An example whose mask is 0 over the whole sequence (every rank's block) is an error the
+    /// step throws, naming the example and the rank — not a crash inside the layer.
+    func testAnExampleWithoutTokensIsAThrownError() {
+        let pooling = ShardedPooling(.mean, group: world)
+        let mask = Tensor(shape: [2, 4], values: [0, 0, 0, 0, 1, 1, 0, 1])
+        _ = pooling.forward(random([2, 4, 3], seed: 5), mask: mask)
+        XCTAssertThrowsError(try pooling.failures.throwIfFailed()) { error in
+            XCTAssertEqual("\(error)", "rank \(world.rank): example 0 of the batch has no valid token in its whole sequence (mask all 0)")
+        }
+    }
 }
