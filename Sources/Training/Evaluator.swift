@@ -7,10 +7,10 @@ import Parameters
 import SequenceParallel
 import TensorCore
 
-/// Evaluation of a model on a split, sharded over the data-parallel ranks, and the loading of
-/// checkpoints (rank 0 reads, every rank receives). The trainer evaluates through it; `parseval
-/// eval` uses it alone (`standalone`): it loads the validation or test split only — no training
-/// data, no optimizer state — and writes nothing to the run folder, which may be read-only.
+/// Evaluation of a model on a split, sharded over the data-parallel ranks. The trainer evaluates
+/// through it; `parseval eval` uses it alone (`standalone`), loading a checkpoint through its
+/// `checkpoints`: it loads the validation or test split only — no training data, no optimizer
+/// state — and writes nothing to the run folder, which may be read-only.
 public final class Evaluator {
     public let configuration: TrainingConfiguration
     public let world: Communicator
@@ -19,6 +19,8 @@ public final class Evaluator {
     public var grid: ProcessGrid { sharding.grid }
     public let model: any TrainableModel
     public let runDirectory: String
+    /// The run folder's checkpoints, read by rank 0 and sent to every rank.
+    public let checkpoints: CheckpointManager
     /// Examples per rank per evaluation batch.
     let batchSize: Int
 
@@ -30,6 +32,7 @@ public final class Evaluator {
         self.model = model
         self.batchSize = batchSize
         runDirectory = configuration.output.directory
+        checkpoints = CheckpointManager(world: world, runDirectory: runDirectory)
     }
 
     /// The evaluator `parseval eval` runs: the grid and model of `configuration`, its engine
@@ -133,63 +136,5 @@ public final class Evaluator {
         let count = max(totals[2], 1)
         return Evaluation(accuracy: totals[1] / count, loss: totals[0] / count, count: Int(totals[2]),
                           skipped: dataset.badExamples.count + Int(totals[3]))
-    }
-
-    // MARK: - Checkpoints
-
-    /// Rank 0 reads the step folder `directory` and sends what it read — parameters, random
-    /// features, optimizer state (when given) and the training state — to every rank. Only rank 0
-    /// touches the run folder, so it need not be shared across hosts (docs/distributed.md,
-    /// "Across hosts"). Collective.
-    func loadFromRoot(_ directory: String, into arena: ParameterArena, optimizer: (any Optimizer)? = nil) throws -> TrainingState {
-        let loaded = try world.allOrNone { () -> TrainingState? in
-            guard world.isRoot else { return nil }
-            return try Checkpoint.load(from: directory, into: arena, optimizer: optimizer)
-        }
-        guard world.size > 1 else { return loaded! }
-        let stateJSON = try world.broadcast(world.isRoot ? String(decoding: try JSONEncoder().encode(loaded!), as: UTF8.self) : "")
-        let state = try JSONDecoder().decode(TrainingState.self, from: Data(stateJSON.utf8))
-        try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
-        for buffer in arena.buffers {
-            var values = world.isRoot ? buffer.read() : [Float](repeating: 0, count: buffer.shape.reduce(1, *))
-            try values.withUnsafeMutableBufferPointer { try world.broadcast($0) }
-            if !world.isRoot { buffer.write(values, state.step) }
-        }
-        if let optimizer {
-            let saved = optimizer.state
-            var step = [Float(saved.step)]
-            try step.withUnsafeMutableBufferPointer { try world.broadcast($0) }
-            for name in saved.buffers.keys.sorted() {
-                let storage = saved.buffers[name]!
-                try world.broadcast(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
-            }
-            if !world.isRoot { try optimizer.restore(OptimizerState(step: Int(step[0]), buffers: saved.buffers)) }
-        }
-        guard try world.agree(on: parameterChecksum(arena)) else {
-            throw CheckpointError("\(directory): ranks hold different parameters after the broadcast")
-        }
-        return state
-    }
-
-    /// The step folder `pointer` names — `latest`, `best` or a path — as rank 0 resolves it, on
-    /// every rank. Collective.
-    public func resolveOnRoot(_ pointer: String) throws -> String? {
-        let resolved = try world.allOrNone { () -> String in
-            guard world.isRoot else { return "" }
-            guard pointer == "latest" || pointer == "best" else { return pointer }
-            return try Checkpoint.resolve(run: runDirectory, pointer: pointer) ?? ""
-        }
-        let directory = try world.broadcast(resolved)
-        return directory.isEmpty ? nil : directory
-    }
-
-    /// Loads the checkpoint `pointer` names (`latest`, `best` or a step folder) into the model,
-    /// read by rank 0 and sent to every rank; returns its folder and training state. For `parseval eval`.
-    public func loadCheckpoint(_ pointer: String) throws -> (directory: String, state: TrainingState) {
-        guard let directory = try resolveOnRoot(pointer) else {
-            throw CheckpointError("\(runDirectory): no '\(pointer)' checkpoint in \(Checkpoint.folder(run: runDirectory))")
-        }
-        let state = try CollectiveWatchdog.patience(10, "loading a checkpoint") { try loadFromRoot(directory, into: model.arena) }
-        return (directory, state)
     }
 }

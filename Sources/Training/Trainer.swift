@@ -29,8 +29,10 @@ public final class Trainer {
     let lossFunction: SoftmaxCrossEntropy
     let synchronizer: GradientSynchronizer
     let trainBatcher: Batcher
-    /// Evaluation and checkpoint loading, shared with `parseval eval` (which uses it alone).
+    /// Evaluation, shared with `parseval eval` (which uses it alone).
     let evaluator: Evaluator
+    /// The run folder's lock, checkpoints and resume choice (rank 0 reads and writes).
+    public let checkpoints: CheckpointManager
     let log: TrainingLog
     /// Wall time, tokens and memory behind each metrics record (`timeline.jsonl`).
     let timeline: Timeline
@@ -99,32 +101,12 @@ public final class Trainer {
                               batchSize: localBatch * configuration.training.accumulation)
         configurationJSON = try ConfigurationLoader.encode(configuration)
         log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
+        checkpoints = CheckpointManager(world: world, runDirectory: runDirectory, message: log.message)
         timeline = Timeline(runDirectory: runDirectory, active: world.isRoot, ranks: world.size)
         for (name, split) in [("training", data.train), ("validation", data.validation)] {
             if let report = split.badExamples.report() { log.message("\(name) split: \(report)") }
         }
         try world.barrier()
-    }
-
-    /// Takes the run folder's lock (rank 0) for this training job: another live job on the same
-    /// folder is an error on every rank; a stale lock is taken over with a message.
-    public func lockRunFolder() throws {
-        try world.allOrNone {
-            guard world.isRoot else { return }
-            if let note = try RunLock.acquire(run: runDirectory) { log.message("\(runDirectory): \(note)") }
-        }
-    }
-
-    /// `train --fresh`: removes the run folder's checkpoints and metrics.jsonl (rank 0), so the
-    /// new run starts a clean history rather than mixing with the old one's.
-    public func discardHistory() throws {
-        try world.allOrNone {
-            guard world.isRoot else { return }
-            for path in [Checkpoint.folder(run: runDirectory), "\(runDirectory)/metrics.jsonl", "\(runDirectory)/timeline.jsonl"]
-            where FileManager.default.fileExists(atPath: path) {
-                try FileManager.default.removeItem(atPath: path)
-            }
-        }
     }
 
     // MARK: - Resume
@@ -138,38 +120,15 @@ public final class Trainer {
         try CollectiveWatchdog.patience(10, "resuming") { try resume() }
     }
 
-    func loadFromRoot(_ directory: String, into arena: ParameterArena, optimizer: (any Optimizer)? = nil) throws -> TrainingState {
-        try evaluator.loadFromRoot(directory, into: arena, optimizer: optimizer)
-    }
-
-    /// `Evaluator.resolveOnRoot`: the step folder `pointer` names, on every rank.
-    public func resolveOnRoot(_ pointer: String) throws -> String? { try evaluator.resolveOnRoot(pointer) }
-
     func resume() throws -> Int? {
-        let chosen = try world.allOrNone { () -> String in
-            guard world.isRoot else { return "" }
-            let choice = try Checkpoint.chooseForResume(run: runDirectory)
-            for note in choice.notes { log.message("resume: \(note)") }
-            guard let directory = choice.directory else { return "" }
-            if let saved = choice.metadata["config"] {
-                let differences = try configuration.resumeConflicts(withSaved: saved)
-                if !differences.isEmpty {
-                    throw ConfigurationError(
-                        "\(directory) was written with a different configuration: "
-                        + differences.map { "\($0.key) \($0.saved) → \($0.now)" }.joined(separator: ", ")
-                        + ". These keys must match to resume; use --fresh to start this run folder over, or another output.directory")
-                }
-            }
-            return directory
-        }
-        let directory = try world.broadcast(chosen)
-        if directory.isEmpty {
+        let chosen = try checkpoints.chooseForResume(conflicts: configuration.resumeConflicts(withSaved:))
+        guard let directory = chosen else {
             // No checkpoint: lines in metrics.jsonl come from a run killed before its first one.
             try log.truncate(after: 0)
             try timeline.resume(after: 0)
             return nil
         }
-        state = try loadFromRoot(directory, into: model.arena, optimizer: optimizer)
+        state = try checkpoints.load(directory, into: model.arena, optimizer: optimizer)
         try log.truncate(after: state.step)
         try timeline.resume(after: state.step)
         log.message("resumed from \(directory) at step \(state.step) (epoch \(state.epoch), batch \(state.batchInEpoch))")
@@ -274,14 +233,18 @@ public final class Trainer {
                                     state.step, result.loss, result.accuracy, result.count, isBest ? " | best" : ""), keep: true)
             }
             if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == endStep {
-                try saveCheckpoint(isBest: isBest)
+                try checkpoints.save(arena: model.arena, optimizer: optimizer, state: state,
+                                     configurationJSON: configurationJSON, isBest: isBest)
                 checkpointWritten = true
             }
             if outcome.stopRequested {
-                if !checkpointWritten { try saveCheckpoint(isBest: false) }
+                if !checkpointWritten {
+                    try checkpoints.save(arena: model.arena, optimizer: optimizer, state: state,
+                                         configurationJSON: configurationJSON, isBest: false)
+                }
                 let signal = StopSignals.pending.map(StopSignals.name) ?? "a stop signal on another rank"
                 throw StoppedBySignal(step: state.step, signal: signal,
-                                      checkpoint: (try? Checkpoint.resolve(run: runDirectory)).flatMap { $0 } ?? runDirectory)
+                                      checkpoint: checkpoints.latest ?? runDirectory)
             }
         }
         if lastValidation.accuracy < 0 {
@@ -289,9 +252,7 @@ public final class Trainer {
             lastValidation = (result.accuracy, result.loss)
             // With eval_every 0 this is the run's only evaluation: its checkpoint is the best
             // one evaluated, so `eval --checkpoint best` works for every finished run.
-            if state.bestStep < 0 {
-                try world.allOrNone { if world.isRoot { try Checkpoint.markLatestAsBest(run: runDirectory, step: state.step) } }
-            }
+            if state.bestStep < 0 { try checkpoints.markLatestAsBest(step: state.step) }
         }
         log.message("")
         var summary = Summary(steps: state.step, validationAccuracy: lastValidation.accuracy, validationLoss: lastValidation.loss,
@@ -313,13 +274,13 @@ public final class Trainer {
             log.message("test split not evaluated: \(error)")
             return nil
         }
-        guard let directory = try resolveOnRoot("best") ?? resolveOnRoot("latest") else { return nil }
+        guard let directory = try checkpoints.resolve("best") ?? checkpoints.resolve("latest") else { return nil }
         // The model keeps its final parameters: the best ones are loaded for this evaluation only.
         let arena = model.arena
         let final = Array(UnsafeBufferPointer(start: arena.values.pointer, count: arena.values.count))
         defer { final.withUnsafeBufferPointer { arena.values.pointer.update(from: $0.baseAddress!, count: $0.count) } }
         let tested = try CollectiveWatchdog.patience(10, "loading the best checkpoint") {
-            try loadFromRoot(directory, into: arena)
+            try checkpoints.load(directory, into: arena)
         }
         let result = try evaluate(split: test, maxBatches: Int.max, parametersStep: tested.step)
         try log.record(MetricsRecord(step: tested.step, epoch: tested.epoch, split: "test", loss: result.loss,
@@ -392,7 +353,7 @@ public final class Trainer {
                 outcome.skipped = true
                 return outcome
             }
-            let last = (try? Checkpoint.resolve(run: runDirectory)).flatMap { $0 } ?? "none yet"
+            let last = checkpoints.latest ?? "none yet"
             throw NonFiniteError(step: step, what: what, lastCheckpoint: last)
         }
         optimizer.step(learningRate: learningRate)
@@ -426,19 +387,6 @@ public final class Trainer {
                          logits: ((Batch, Tensor) -> Void)? = nil) throws -> Evaluation {
         try evaluator.evaluate(split ?? data.validation, maxBatches: maxBatches, parametersStep: parametersStep ?? state.step,
                                logits: logits)
-    }
-
-    // MARK: - Checkpoints
-
-    /// Rank 0 writes while the others wait at the barrier, with the stall times stretched tenfold.
-    func saveCheckpoint(isBest: Bool) throws {
-        try CollectiveWatchdog.patience(10, "rank 0 writing a checkpoint") {
-            if world.isRoot {
-                try Checkpoint.save(run: runDirectory, arena: model.arena, optimizer: optimizer, state: state,
-                                    configurationJSON: configurationJSON, isBest: isBest)
-            }
-            try world.barrier()
-        }
     }
 }
 

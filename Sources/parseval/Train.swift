@@ -31,8 +31,8 @@ extension Parseval {
                 let configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
                 let trainer = try Trainer(configuration: configuration, world: world)
                 if world.isRoot { print(trainer.matmulSummary) }
-                try trainer.lockRunFolder()
-                if fresh { try trainer.discardHistory() } else { try trainer.resumeIfPossible() }
+                try trainer.checkpoints.lockRunFolder()
+                if fresh { try trainer.checkpoints.discardHistory() } else { try trainer.resumeIfPossible() }
                 let summary = try trainer.run()
                 if world.isRoot {
                     print(String(format: "validation accuracy %.4f (loss %.4f) after %d steps",
@@ -78,7 +78,7 @@ extension Parseval {
                     CollectiveWatchdog.arm(rank: world.rank, warningSeconds: configuration.parallel.stallWarningSeconds,
                                            abortSeconds: configuration.parallel.stallAbortSeconds)
                 }
-                let (directory, state) = try evaluator.loadCheckpoint(checkpoint)
+                let (directory, state) = try evaluator.checkpoints.load(named: checkpoint, into: evaluator.model.arena)
                 var lines: [String] = []
                 // The ranks of a sequence group share their examples (and logits): one writes them.
                 let writesLogits = evaluator.grid.sequenceGroup.rank == 0
