@@ -137,8 +137,15 @@ public struct Tensor: Sendable {
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
     ) rethrows -> R {
+        try body(uniqueBuffer())
+    }
+
+    /// The values for writing, after copying the storage if another tensor shares it. Valid
+    /// while this tensor is neither mutated nor released, so callers scope it to a closure
+    /// (`withUnsafeMutableBufferPointer`, `Tensor.withUnsafeBufferPointers`).
+    mutating func uniqueBuffer() -> UnsafeMutableBufferPointer<Float> {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+        return UnsafeMutableBufferPointer(start: storage.pointer, count: count)
     }
 
     /// Element at a flat row-major index.
