@@ -81,7 +81,7 @@ public final class GradientSynchronizer {
     func startReadyBuckets() throws {
         while requests.count < buckets.count && buckets[requests.count].upperBound <= readyFloats {
             let range = buckets[requests.count]
-            let buffer = UnsafeMutableBufferPointer(start: arena.gradients.pointer + range.lowerBound, count: range.count)
+            let buffer = UnsafeMutableBufferPointer(rebasing: arena.sharedGradients[range])
             requests.append(try communicator.startAllreduce(buffer))
         }
     }
@@ -95,8 +95,7 @@ public final class GradientSynchronizer {
             for request in requests { try request.wait() }
         }
         requests.removeAll()
-        Kernels.scale(UnsafeMutableBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count),
-                      by: 1 / Float(averagingRanks))
+        Kernels.scale(arena.sharedGradients, by: 1 / Float(averagingRanks))
     }
 
     /// The same bucketed all-reduce of the whole gradient with nothing to overlap: every bucket
@@ -107,7 +106,7 @@ public final class GradientSynchronizer {
         let start = ContinuousClock.now
         for range in buckets {
             requests.append(try communicator.startAllreduce(
-                UnsafeMutableBufferPointer(start: arena.gradients.pointer + range.lowerBound, count: range.count)))
+                UnsafeMutableBufferPointer(rebasing: arena.sharedGradients[range])))
         }
         for request in requests { try request.wait() }
         requests.removeAll()

@@ -27,26 +27,22 @@ public final class Dropout: SequenceLayer {
         let (rate, scale, count) = (rate, 1 / (1 - rate), x.count)
         var mask = Tensor(uninitialized: x.shape)
         var y = Tensor(uninitialized: x.shape)
-        x.withUnsafeBufferPointer { xs in
-            mask.withUnsafeMutableBufferPointer { ms in
-                y.withUnsafeMutableBufferPointer { ys in
-                    let input = xs.baseAddress!, keep = ms.baseAddress!, output = ys.baseAddress!
-                    @inline(__always) func apply(_ i: Int, _ word: UInt32) {
-                        let factor: Float = RandomStream.uniform(bits: word) < rate ? 0 : scale
-                        keep[i] = factor
-                        output[i] = input[i] * factor
-                    }
-                    parallelFor((count + 3) / 4, grain: 4096) { blocks in
-                        for index in blocks {
-                            let bits = stream.block(UInt64(index)), i = 4 * index
-                            if i + 4 <= count {
-                                apply(i, bits.0); apply(i + 1, bits.1); apply(i + 2, bits.2); apply(i + 3, bits.3)
-                            } else {
-                                if i < count { apply(i, bits.0) }
-                                if i + 1 < count { apply(i + 1, bits.1) }
-                                if i + 2 < count { apply(i + 2, bits.2) }
-                            }
-                        }
+        Tensor.withUnsafeBufferPointers(writing: &mask, &y, reading: x) { ms, ys, xs in
+            let input = xs.baseAddress!, keep = ms.baseAddress!, output = ys.baseAddress!
+            @inline(__always) func apply(_ i: Int, _ word: UInt32) {
+                let factor: Float = RandomStream.uniform(bits: word) < rate ? 0 : scale
+                keep[i] = factor
+                output[i] = input[i] * factor
+            }
+            parallelFor((count + 3) / 4, grain: 4096) { blocks in
+                for index in blocks {
+                    let bits = stream.block(UInt64(index)), i = 4 * index
+                    if i + 4 <= count {
+                        apply(i, bits.0); apply(i + 1, bits.1); apply(i + 2, bits.2); apply(i + 3, bits.3)
+                    } else {
+                        if i < count { apply(i, bits.0) }
+                        if i + 1 < count { apply(i + 1, bits.1) }
+                        if i + 2 < count { apply(i + 2, bits.2) }
                     }
                 }
             }
@@ -58,8 +54,8 @@ public final class Dropout: SequenceLayer {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let mask = keep else { return dy }
         var dx = Tensor(uninitialized: dy.shape)
-        dy.withUnsafeBufferPointer { gs in
-            mask.withUnsafeBufferPointer { ms in dx.withUnsafeMutableBufferPointer { Kernels.multiply(gs, ms, into: $0) } }
+        Tensor.withUnsafeBufferPointers(writing: &dx, reading: dy, mask) { dxs, gs, ms in
+            Kernels.multiply(gs, ms, into: dxs)
         }
         keep = nil
         return dx

@@ -17,8 +17,8 @@ public final class GELU: SequenceLayer {
 
     public func backward(_ dy: Tensor) -> Tensor {
         var dx = Tensor(uninitialized: input.shape)
-        input.withUnsafeBufferPointer { xs in
-            dy.withUnsafeBufferPointer { dys in dx.withUnsafeMutableBufferPointer { Kernels.geluBackward(xs, dys, into: $0) } }
+        Tensor.withUnsafeBufferPointers(writing: &dx, reading: input, dy) { dxs, xs, dys in
+            Kernels.geluBackward(xs, dys, into: dxs)
         }
         input = Tensor.empty
         return dx

@@ -43,23 +43,16 @@ public final class LayerNorm: SequenceLayer {
         var y = Tensor(uninitialized: x.shape)
         var xhat = Tensor(uninitialized: x.shape)
         var rstd = Tensor(uninitialized: [rows])
-        // Fresh and uniquely held, so written through its storage pointer below.
-        let sum = residual.map { _ in Tensor(uninitialized: x.shape) }
+        var sum = residual.map { _ in Tensor(uninitialized: x.shape) }
         let gamma = arena.value(weight), beta = arena.value(bias)
-        x.withUnsafeBufferPointer { xs in
-            y.withUnsafeMutableBufferPointer { ys in
-                xhat.withUnsafeMutableBufferPointer { hs in
-                    rstd.withUnsafeMutableBufferPointer { rs in
-                        let xp = xs.baseAddress!, yp = ys.baseAddress!, hp = hs.baseAddress!, rp = rs.baseAddress!
-                        // Read-only; `residual` is held for the whole call.
-                        let ep = residual.map { UnsafePointer($0.storage.pointer) }, sp = sum?.storage.pointer
-                        parallelFor(rows, grain: max(1, 8192 / d)) { range in
-                            let offset = range.lowerBound * d
-                            pv_layernorm_forward(xp + offset, ep.map { $0 + offset }, gamma, beta, range.count, d, eps,
-                                                 sp.map { $0 + offset }, hp + offset, rp + range.lowerBound, yp + offset)
-                        }
-                    }
-                }
+        Tensor.withUnsafeBufferPointers(writing: &y, &xhat, &rstd, &sum,
+                                        reading: x, residual) { ys, hs, rs, ss, xs, es in
+            let xp = xs.baseAddress!, yp = ys.baseAddress!, hp = hs.baseAddress!, rp = rs.baseAddress!
+            let ep = es?.baseAddress, sp = ss?.baseAddress
+            parallelFor(rows, grain: max(1, 8192 / d)) { range in
+                let offset = range.lowerBound * d
+                pv_layernorm_forward(xp + offset, ep.map { $0 + offset }, gamma, beta, range.count, d, eps,
+                                     sp.map { $0 + offset }, hp + offset, rp + range.lowerBound, yp + offset)
             }
         }
         normalized = xhat
@@ -79,23 +72,17 @@ public final class LayerNorm: SequenceLayer {
                      "LayerNorm.backward: residual gradient \(residual?.shape ?? []) for input \(normalized.shape)")
         var dx = Tensor(uninitialized: normalized.shape)
         let gamma = arena.value(weight)
-        dy.withUnsafeBufferPointer { gs in
-            normalized.withUnsafeBufferPointer { hs in
-                dx.withUnsafeMutableBufferPointer { dxs in
-                    inverseStd.withUnsafeBufferPointer { rs in
-                        let gp = gs.baseAddress!, hp = hs.baseAddress!, out = dxs.baseAddress!, rp = rs.baseAddress!
-                        // Read-only; `residual` is held for the whole call.
-                        let ep = residual.map { UnsafePointer($0.storage.pointer) }
-                        // One pass per row: γ and β gradients (column sums of g ⊙ x̂ and g, in
-                        // fixed row blocks) and dx = rstd · (g ⊙ γ − mean(g ⊙ γ) − x̂ · mean(g ⊙ γ ⊙ x̂)).
-                        Kernels.accumulateColumnSums(rows: rows, width: d,
-                                                     into: [arena.gradient(weight), arena.gradient(bias)]) { range, partial in
-                            let offset = range.lowerBound * d
-                            pv_layernorm_backward(gp + offset, hp + offset, gamma, rp + range.lowerBound,
-                                                  ep.map { $0 + offset }, range.count, d, out + offset, partial)
-                        }
-                    }
-                }
+        Tensor.withUnsafeBufferPointers(writing: &dx,
+                                        reading: dy, normalized, inverseStd, residual) { dxs, gs, hs, rs, es in
+            let gp = gs.baseAddress!, hp = hs.baseAddress!, out = dxs.baseAddress!, rp = rs.baseAddress!
+            let ep = es?.baseAddress
+            // One pass per row: γ and β gradients (column sums of g ⊙ x̂ and g, in
+            // fixed row blocks) and dx = rstd · (g ⊙ γ − mean(g ⊙ γ) − x̂ · mean(g ⊙ γ ⊙ x̂)).
+            Kernels.accumulateColumnSums(rows: rows, width: d,
+                                         into: [arena.gradient(weight), arena.gradient(bias)]) { range, partial in
+                let offset = range.lowerBound * d
+                pv_layernorm_backward(gp + offset, hp + offset, gamma, rp + range.lowerBound,
+                                      ep.map { $0 + offset }, range.count, d, out + offset, partial)
             }
         }
         normalized = Tensor.empty

@@ -38,13 +38,9 @@ public final class MLP: SequenceLayer {
         let dh = fc2.backward(dy)
         let hidden = fc1.outputSize, rows = dh.count / hidden
         var da = Tensor(uninitialized: dh.shape)
-        preActivation.withUnsafeBufferPointer { pre in
-            dh.withUnsafeBufferPointer { g in
-                da.withUnsafeMutableBufferPointer { out in
-                    Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: hidden, into: out,
-                                                     biasGradient: fc1.arena.gradient(fc1.bias!), tanhForm: tanhGELU)
-                }
-            }
+        Tensor.withUnsafeBufferPointers(writing: &da, reading: preActivation, dh) { out, pre, g in
+            Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: hidden, into: out,
+                                             biasGradient: fc1.arena.gradient(fc1.bias!), tanhForm: tanhGELU)
         }
         preActivation = Tensor.empty
         return fc1.backward(da, biasGradientDone: true)

@@ -48,33 +48,31 @@ public final class SoftmaxAttention: TokenMixer {
         mask = context.mask
         var attended = Tensor(uninitialized: [batch, length, dim])
         var lse = Tensor(uninitialized: [batch, heads, length])
-        projected.withUnsafeBufferPointer { qkvBuffer in
-            attended.withUnsafeMutableBufferPointer { cBuffer in
-                lse.withUnsafeMutableBufferPointer { lseBuffer in
-                    let qkvBase = qkvBuffer.baseAddress!, cBase = cBuffer.baseAddress!, lseBase = lseBuffer.baseAddress!
-                    SoftmaxAttention.perHead(batch * heads, scratchRows: block * length) { task, scores in
-                        let (b, h) = (task / heads, task % heads)
-                        let keys = KeyMask(mask, batch: b, length: length)
-                        let q = qkvBase + b * length * 3 * dim + h * headDim
-                        let c = cBase + b * length * dim + h * headDim, rowLSE = lseBase + task * length
-                        let head = HeadOperands(q: q, dim: dim, headDim: headDim, length: length, block: block,
-                                                scale: scale)
-                        for q0 in stride(from: 0, to: length, by: block) {
-                            let rows = min(block, length - q0), width = causal ? q0 + rows : length
-                            // S = Q Kᵀ / √d_h for this block's queries, then P in place and ℓ.
-                            head.product(.none, .transposed, m: rows, n: width, k: headDim, alpha: scale,
-                                         head.queries(from: q0), head.keys, beta: 0, c: scores, ldc: width)
-                            for r in 0..<rows {
-                                let limit = causal ? q0 + r + 1 : width
-                                rowLSE[q0 + r] = SoftmaxAttention.softmaxRow(scores + r * width, width: width, limit: limit,
-                                                                             keys: keys)
-                            }
-                            // C = P V
-                            head.product(.none, .none, m: rows, n: headDim, k: width, alpha: 1,
-                                         head.block(scores, rows: rows, width: width, scale: 1), head.values,
-                                         beta: 0, c: c + q0 * dim, ldc: dim)
-                        }
+        Tensor.withUnsafeBufferPointers(writing: &attended, &lse,
+                                        reading: projected, mask) { cBuffer, lseBuffer, qkvBuffer, maskBuffer in
+            let qkvBase = qkvBuffer.baseAddress!, cBase = cBuffer.baseAddress!, lseBase = lseBuffer.baseAddress!
+            let maskBase = maskBuffer?.baseAddress
+            SoftmaxAttention.perHead(batch * heads, scratchRows: block * length) { task, scores in
+                let (b, h) = (task / heads, task % heads)
+                let keys = KeyMask(maskBase, batch: b, length: length)
+                let q = qkvBase + b * length * 3 * dim + h * headDim
+                let c = cBase + b * length * dim + h * headDim, rowLSE = lseBase + task * length
+                let head = HeadOperands(q: q, dim: dim, headDim: headDim, length: length, block: block,
+                                        scale: scale)
+                for q0 in stride(from: 0, to: length, by: block) {
+                    let rows = min(block, length - q0), width = causal ? q0 + rows : length
+                    // S = Q Kᵀ / √d_h for this block's queries, then P in place and ℓ.
+                    head.product(.none, .transposed, m: rows, n: width, k: headDim, alpha: scale,
+                                 head.queries(from: q0), head.keys, beta: 0, c: scores, ldc: width)
+                    for r in 0..<rows {
+                        let limit = causal ? q0 + r + 1 : width
+                        rowLSE[q0 + r] = SoftmaxAttention.softmaxRow(scores + r * width, width: width, limit: limit,
+                                                                     keys: keys)
                     }
+                    // C = P V
+                    head.product(.none, .none, m: rows, n: headDim, k: width, alpha: 1,
+                                 head.block(scores, rows: rows, width: width, scale: 1), head.values,
+                                 beta: 0, c: c + q0 * dim, ldc: dim)
                 }
             }
         }
@@ -88,53 +86,49 @@ public final class SoftmaxAttention: TokenMixer {
         let (dim, heads, block, causal, mask) = (dim, heads, queryBlock, causal, mask)
         let dAttended = output.backward(dy)
         var dProjected = Tensor(zeros: projected.shape)  // dK and dV accumulate over query blocks
-        projected.withUnsafeBufferPointer { qkvBuffer in
-            logSumExp.withUnsafeBufferPointer { lseBuffer in
-                dAttended.withUnsafeBufferPointer { dcBuffer in
-                    dProjected.withUnsafeMutableBufferPointer { dqkvBuffer in
-                        let qkvBase = qkvBuffer.baseAddress!, lseBase = lseBuffer.baseAddress!
-                        let dcBase = dcBuffer.baseAddress!, dqkvBase = dqkvBuffer.baseAddress!
-                        SoftmaxAttention.perHead(batch * heads, scratchRows: 2 * block * length) { task, scratch in
-                            let (b, h) = (task / heads, task % heads)
-                            let keys = KeyMask(mask, batch: b, length: length)
-                            let offset = b * length * 3 * dim + h * headDim
-                            let q = qkvBase + offset
-                            let dq = dqkvBase + offset, dk = dq + dim, dv = dq + 2 * dim
-                            let rowLSE = lseBase + task * length
-                            let p = scratch, ds = scratch + block * length
-                            let head = HeadOperands(q: q, dim: dim, headDim: headDim, length: length, block: block,
-                                                    scale: scale, outputGradient: dcBase + b * length * dim + h * headDim)
-                            for q0 in stride(from: 0, to: length, by: block) {
-                                let rows = min(block, length - q0), width = causal ? q0 + rows : length
-                                // P = exp(S − ℓ), recomputed.
-                                head.product(.none, .transposed, m: rows, n: width, k: headDim, alpha: scale,
-                                             head.queries(from: q0), head.keys, beta: 0, c: p, ldc: width)
-                                for r in 0..<rows {
-                                    SoftmaxAttention.recomputeRow(p + r * width, width: width,
-                                                                  limit: causal ? q0 + r + 1 : width,
-                                                                  logSumExp: rowLSE[q0 + r], keys: keys)
-                                }
-                                // dV += Pᵀ dC;  dP = dC Vᵀ;  dS = P ⊙ (dP − rowsum(dP ⊙ P))
-                                head.product(.transposed, .none, m: width, n: headDim, k: rows, alpha: 1,
-                                             head.block(p, rows: rows, width: width, scale: 1), head.outputGradient(from: q0),
-                                             beta: 1, c: dv, ldc: 3 * dim)
-                                head.product(.none, .transposed, m: rows, n: width, k: headDim, alpha: 1,
-                                             head.outputGradient(from: q0), head.values, beta: 0, c: ds, ldc: width)
-                                for r in 0..<rows {
-                                    let pr = p + r * width, dr = ds + r * width
-                                    let dot = Kernels.rowDot(pr, dr, count: width)
-                                    for j in 0..<width { dr[j] = pr[j] * (dr[j] - dot) }
-                                }
-                                // dQ = dS K / √d_h;  dK += dSᵀ Q / √d_h
-                                head.product(.none, .none, m: rows, n: headDim, k: width, alpha: scale,
-                                             head.block(ds, rows: rows, width: width, scale: scale), head.keys,
-                                             beta: 0, c: dq + q0 * 3 * dim, ldc: 3 * dim)
-                                head.product(.transposed, .none, m: width, n: headDim, k: rows, alpha: scale,
-                                             head.block(ds, rows: rows, width: width, scale: 1), head.queries(from: q0),
-                                             beta: 1, c: dk, ldc: 3 * dim)
-                            }
-                        }
+        Tensor.withUnsafeBufferPointers(writing: &dProjected,
+                                        reading: projected, logSumExp, dAttended,
+                                        mask) { dqkvBuffer, qkvBuffer, lseBuffer, dcBuffer, maskBuffer in
+            let qkvBase = qkvBuffer.baseAddress!, lseBase = lseBuffer.baseAddress!
+            let dcBase = dcBuffer.baseAddress!, dqkvBase = dqkvBuffer.baseAddress!, maskBase = maskBuffer?.baseAddress
+            SoftmaxAttention.perHead(batch * heads, scratchRows: 2 * block * length) { task, scratch in
+                let (b, h) = (task / heads, task % heads)
+                let keys = KeyMask(maskBase, batch: b, length: length)
+                let offset = b * length * 3 * dim + h * headDim
+                let q = qkvBase + offset
+                let dq = dqkvBase + offset, dk = dq + dim, dv = dq + 2 * dim
+                let rowLSE = lseBase + task * length
+                let p = scratch, ds = scratch + block * length
+                let head = HeadOperands(q: q, dim: dim, headDim: headDim, length: length, block: block,
+                                        scale: scale, outputGradient: dcBase + b * length * dim + h * headDim)
+                for q0 in stride(from: 0, to: length, by: block) {
+                    let rows = min(block, length - q0), width = causal ? q0 + rows : length
+                    // P = exp(S − ℓ), recomputed.
+                    head.product(.none, .transposed, m: rows, n: width, k: headDim, alpha: scale,
+                                 head.queries(from: q0), head.keys, beta: 0, c: p, ldc: width)
+                    for r in 0..<rows {
+                        SoftmaxAttention.recomputeRow(p + r * width, width: width,
+                                                      limit: causal ? q0 + r + 1 : width,
+                                                      logSumExp: rowLSE[q0 + r], keys: keys)
                     }
+                    // dV += Pᵀ dC;  dP = dC Vᵀ;  dS = P ⊙ (dP − rowsum(dP ⊙ P))
+                    head.product(.transposed, .none, m: width, n: headDim, k: rows, alpha: 1,
+                                 head.block(p, rows: rows, width: width, scale: 1), head.outputGradient(from: q0),
+                                 beta: 1, c: dv, ldc: 3 * dim)
+                    head.product(.none, .transposed, m: rows, n: width, k: headDim, alpha: 1,
+                                 head.outputGradient(from: q0), head.values, beta: 0, c: ds, ldc: width)
+                    for r in 0..<rows {
+                        let pr = p + r * width, dr = ds + r * width
+                        let dot = Kernels.rowDot(pr, dr, count: width)
+                        for j in 0..<width { dr[j] = pr[j] * (dr[j] - dot) }
+                    }
+                    // dQ = dS K / √d_h;  dK += dSᵀ Q / √d_h
+                    head.product(.none, .none, m: rows, n: headDim, k: width, alpha: scale,
+                                 head.block(ds, rows: rows, width: width, scale: scale), head.keys,
+                                 beta: 0, c: dq + q0 * 3 * dim, ldc: 3 * dim)
+                    head.product(.transposed, .none, m: width, n: headDim, k: rows, alpha: scale,
+                                 head.block(ds, rows: rows, width: width, scale: 1), head.queries(from: q0),
+                                 beta: 1, c: dk, ldc: 3 * dim)
                 }
             }
         }
@@ -238,8 +232,8 @@ public final class SoftmaxAttention: TokenMixer {
     /// The padding mask's row for one batch element: 1 for a key that may be attended.
     struct KeyMask {
         let valid: UnsafePointer<Float>?
-        init(_ mask: Tensor?, batch: Int, length: Int) {
-            valid = mask.map { UnsafePointer($0.storage.pointer + batch * length) }
+        init(_ mask: UnsafePointer<Float>?, batch: Int, length: Int) {
+            valid = mask.map { $0 + batch * length }
         }
     }
 

@@ -62,18 +62,14 @@ public final class DualEncoder {
         gradientsReady?(headFirstParameter)
         let batch = dFeatures.shape[0], d = configuration.dim
         var dPooled = Tensor(zeros: pooled.shape)
-        pooled.withUnsafeBufferPointer { ps in
-            dFeatures.withUnsafeBufferPointer { gs in
-                dPooled.withUnsafeMutableBufferPointer { ds in
-                    for b in 0..<batch {
-                        let a = ps.baseAddress! + b * d, c = ps.baseAddress! + (batch + b) * d
-                        let g = gs.baseAddress! + b * 4 * d
-                        let da = ds.baseAddress! + b * d, dc = ds.baseAddress! + (batch + b) * d
-                        for j in 0..<d {
-                            da[j] = g[j] + g[2 * d + j] * c[j] + g[3 * d + j]
-                            dc[j] = g[d + j] + g[2 * d + j] * a[j] - g[3 * d + j]
-                        }
-                    }
+        Tensor.withUnsafeBufferPointers(writing: &dPooled, reading: pooled, dFeatures) { ds, ps, gs in
+            for b in 0..<batch {
+                let a = ps.baseAddress! + b * d, c = ps.baseAddress! + (batch + b) * d
+                let g = gs.baseAddress! + b * 4 * d
+                let da = ds.baseAddress! + b * d, dc = ds.baseAddress! + (batch + b) * d
+                for j in 0..<d {
+                    da[j] = g[j] + g[2 * d + j] * c[j] + g[3 * d + j]
+                    dc[j] = g[d + j] + g[2 * d + j] * a[j] - g[3 * d + j]
                 }
             }
         }

@@ -13,7 +13,8 @@ public final class AdamW: Optimizer {
     public var beta2: Float
     public var epsilon: Float
     public var weightDecay: Float
-    /// First and second moments, laid out like the arena.
+    /// First and second moments, laid out like the arena: standalone storage (no `Tensor` shares
+    /// it) that `step` updates in place, as does `restore` through `state.buffers` (the same objects).
     public let firstMoment: TensorStorage
     public let secondMoment: TensorStorage
     public private(set) var stepCount = 0
@@ -36,7 +37,7 @@ public final class AdamW: Optimizer {
         let correction1 = 1 - Float(pow(Double(beta1), Double(t)))
         let correction2 = 1 - Float(pow(Double(beta2), Double(t)))
         let (b1, b2, eps) = (beta1, beta2, epsilon)
-        let p = arena.values.pointer, g = arena.gradients.pointer
+        let p = arena.sharedValues.baseAddress!, g = arena.sharedGradients.baseAddress!
         let m = firstMoment.pointer, v = secondMoment.pointer
         for entry in arena.entries {
             let decay: Float = entry.weightDecay ? 1 - learningRate * weightDecay : 1

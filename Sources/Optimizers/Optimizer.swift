@@ -11,7 +11,9 @@ public protocol Optimizer: AnyObject {
     func restore(_ state: OptimizerState) throws
 }
 
-/// An optimizer's saved state: step count and named buffers the size of the arena.
+/// An optimizer's saved state: step count and named buffers the size of the arena. The buffers
+/// are the optimizer's own storage, not copies: writing into them (a checkpoint load) writes
+/// the optimizer's state.
 public struct OptimizerState {
     public var step: Int
     public var buffers: [String: TensorStorage]
@@ -41,7 +43,7 @@ public struct OptimizerStateError: Error, CustomStringConvertible {
 
 /// The global L2 norm of every gradient in the arena (NaN/∞ if any gradient is not finite).
 public func gradientNorm(_ arena: ParameterArena) -> Float {
-    let gradients = UnsafeBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count)
+    let gradients = UnsafeBufferPointer(arena.sharedGradients)
     return Float(Kernels.dot(gradients, gradients).squareRoot())
 }
 
@@ -52,8 +54,7 @@ public func gradientNorm(_ arena: ParameterArena) -> Float {
 public func clipGradientNorm(_ arena: ParameterArena, maxNorm: Float) -> Float {
     let norm = gradientNorm(arena)
     if norm.isFinite && norm > maxNorm {
-        Kernels.scale(UnsafeMutableBufferPointer(start: arena.gradients.pointer, count: arena.gradients.count),
-                      by: maxNorm / (norm + 1e-6))
+        Kernels.scale(arena.sharedGradients, by: maxNorm / (norm + 1e-6))
     }
     return norm
 }

@@ -7,6 +7,8 @@ public final class SGD: Optimizer {
     public let arena: ParameterArena
     public var momentum: Float
     public var weightDecay: Float
+    /// The momentum buffer, laid out like the arena: standalone storage (no `Tensor` shares it)
+    /// that `step` updates in place, as does `restore` through `state.buffers` (the same object).
     public let velocity: TensorStorage
     public private(set) var stepCount = 0
 
@@ -22,7 +24,7 @@ public final class SGD: Optimizer {
         let first = stepCount == 0
         stepCount += 1
         let mu = momentum
-        let p = arena.values.pointer, g = arena.gradients.pointer, b = velocity.pointer
+        let p = arena.sharedValues.baseAddress!, g = arena.sharedGradients.baseAddress!, b = velocity.pointer
         for entry in arena.entries {
             let lambda = entry.weightDecay ? weightDecay : 0
             let base = entry.offset

@@ -66,6 +66,8 @@ public final class ParameterArena: @unchecked Sendable {
                      "ParameterArena: duplicate name '\(name)'")
         buffers.append(Buffer(name: name, shape: shape, read: read, write: write))
     }
+    /// The parameter values and gradients: standalone storage that no `Tensor` shares. Write
+    /// them through `sharedValues`/`sharedGradients` or `value(_:)`/`gradient(_:)`.
     public private(set) var values = TensorStorage(count: 0)
     public private(set) var gradients = TensorStorage(count: 0)
     public private(set) var isAllocated = false
@@ -130,20 +132,38 @@ public final class ParameterArena: @unchecked Sendable {
 
     public func parameter(named name: String) -> Parameter? { names[name].map(Parameter.init) }
 
-    /// The parameter's values (valid after `allocate`).
+    /// The parameter's values (valid after `allocate`): its slice of `sharedValues`, which
+    /// layers read and the optimizer writes in place.
     @inline(__always)
     public func value(_ parameter: Parameter) -> UnsafeMutablePointer<Float> {
         values.pointer + entries[parameter.index].offset
     }
 
-    /// The parameter's gradient accumulator (backward passes add into it).
+    /// The parameter's gradient accumulator (backward passes add into it): its slice of
+    /// `sharedGradients`.
     @inline(__always)
     public func gradient(_ parameter: Parameter) -> UnsafeMutablePointer<Float> {
         gradients.pointer + entries[parameter.index].offset
     }
 
+    /// Every parameter's values as one buffer (arena layout), writable through a `let` arena on
+    /// purpose: layers read their slices of it in place (`value(_:)`), so what a broadcast, a
+    /// checkpoint load or an optimizer step writes here is what the next forward sees. Safe
+    /// because the arena is a reference-type store outside copy-on-write (no `Tensor` shares
+    /// this storage) and one training step at a time touches it (see the type's doc).
+    public var sharedValues: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: values.pointer, count: values.count)
+    }
+
+    /// Every parameter's gradient as one buffer (arena layout), shared as `sharedValues` is:
+    /// layers accumulate into their slices (`gradient(_:)`), the synchroniser all-reduces and
+    /// scales it, the optimizer reads it.
+    public var sharedGradients: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: gradients.pointer, count: gradients.count)
+    }
+
     public func zeroGradients() {
-        UnsafeMutableBufferPointer(start: gradients.pointer, count: gradients.count).update(repeating: 0)
+        sharedGradients.update(repeating: 0)
     }
 
     /// The values of one parameter as a tensor (a copy).

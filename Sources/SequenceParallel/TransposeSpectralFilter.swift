@@ -76,17 +76,13 @@ final class TransposeSpectralFilter {
         }
         var u = Tensor(uninitialized: z.shape)
         let ortho = 1 / Float(n).squareRoot(), eps = FFTNetMixing.epsilon
-        z.withUnsafeBufferPointer { zs in
-            filter.withUnsafeBufferPointer { ws in
-                u.withUnsafeMutableBufferPointer { us in
-                    let zp = zs.baseAddress!, wp = ws.baseAddress!, up = us.baseAddress!
-                    parallelFor(b * channels, grain: max(1, 4096 / f)) { rows in
-                        for row in rows {
-                            let head = (start + row % channels) / headDim
-                            pv_spectral_filter(zp + 2 * row * f, wp + (row / channels * h + head) * f, bias + head * f, f,
-                                               ortho, eps, up + 2 * row * f)
-                        }
-                    }
+        Tensor.withUnsafeBufferPointers(writing: &u, reading: z, filter) { us, zs, ws in
+            let zp = zs.baseAddress!, wp = ws.baseAddress!, up = us.baseAddress!
+            parallelFor(b * channels, grain: max(1, 4096 / f)) { rows in
+                for row in rows {
+                    let head = (start + row % channels) / headDim
+                    pv_spectral_filter(zp + 2 * row * f, wp + (row / channels * h + head) * f, bias + head * f, f,
+                                       ortho, eps, up + 2 * row * f)
                 }
             }
         }
@@ -119,24 +115,16 @@ final class TransposeSpectralFilter {
         }
         var gw = Tensor(zeros: [b, h, f]), gBias = Tensor(zeros: [h, f])
         let ortho = 1 / Float(n).squareRoot(), eps = FFTNetMixing.epsilon
-        spectrum.withUnsafeBufferPointer { zs in
-            filter.withUnsafeBufferPointer { ws in
-                gu.withUnsafeMutableBufferPointer { us in
-                    gw.withUnsafeMutableBufferPointer { gws in
-                        gBias.withUnsafeMutableBufferPointer { gbs in
-                            let zp = zs.baseAddress!, wp = ws.baseAddress!, gp = us.baseAddress!
-                            let gwp = gws.baseAddress!, gbp = gbs.baseAddress!
-                            // Parallel over bins: each thread owns its bins' W and β gradient entries.
-                            parallelFor(f, grain: max(1, 65_536 / (b * channels))) { binRange in
-                                for row in 0..<(b * channels) {
-                                    let head = (start + row % channels) / headDim, filterRow = (row / channels * h + head) * f
-                                    pv_spectral_filter_backward(zp + 2 * row * f, wp + filterRow, bias + head * f,
-                                                                gp + 2 * row * f, gwp + filterRow, gbp + head * f,
-                                                                binRange.lowerBound, binRange.upperBound, n, ortho, eps)
-                                }
-                            }
-                        }
-                    }
+        Tensor.withUnsafeBufferPointers(writing: &gu, &gw, &gBias, reading: spectrum, filter) { us, gws, gbs, zs, ws in
+            let zp = zs.baseAddress!, wp = ws.baseAddress!, gp = us.baseAddress!
+            let gwp = gws.baseAddress!, gbp = gbs.baseAddress!
+            // Parallel over bins: each thread owns its bins' W and β gradient entries.
+            parallelFor(f, grain: max(1, 65_536 / (b * channels))) { binRange in
+                for row in 0..<(b * channels) {
+                    let head = (start + row % channels) / headDim, filterRow = (row / channels * h + head) * f
+                    pv_spectral_filter_backward(zp + 2 * row * f, wp + filterRow, bias + head * f,
+                                                gp + 2 * row * f, gwp + filterRow, gbp + head * f,
+                                                binRange.lowerBound, binRange.upperBound, n, ortho, eps)
                 }
             }
         }

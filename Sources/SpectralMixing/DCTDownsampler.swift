@@ -71,26 +71,20 @@ public final class DCTDownsampler: SequenceLayer {
         var resized = Tensor(zeros: [b, outCount, d])
         var y = Tensor(zeros: [b, outputLength, d])
         let kept = min(inCount, outCount)
-        x.withUnsafeBufferPointer { xs in
-            spectrum.withUnsafeMutableBufferPointer { ss in
-                resized.withUnsafeMutableBufferPointer { rs in
-                    y.withUnsafeMutableBufferPointer { ys in
-                        let input = xs.baseAddress!, s = ss.baseAddress!, r = rs.baseAddress!, out = ys.baseAddress!
-                        for batch in 0..<b {
-                            (s + batch * inCount * d).update(from: input + (batch * length + skip) * d, count: inCount * d)
-                        }
-                        DCT.forward(input: s, output: s, outer: b, length: inCount, inner: d)
-                        // Truncate (forward) or zero-pad (adjoint) the spectrum to outCount.
-                        for batch in 0..<b {
-                            (r + batch * outCount * d).update(from: s + batch * inCount * d, count: kept * d)
-                        }
-                        DCT.inverse(input: r, output: r, outer: b, length: outCount, inner: d)
-                        for batch in 0..<b {
-                            if keepsFirstToken { (out + batch * outputLength * d).update(from: input + batch * length * d, count: d) }
-                            (out + (batch * outputLength + skip) * d).update(from: r + batch * outCount * d, count: outCount * d)
-                        }
-                    }
-                }
+        Tensor.withUnsafeBufferPointers(writing: &spectrum, &resized, &y, reading: x) { ss, rs, ys, xs in
+            let input = xs.baseAddress!, s = ss.baseAddress!, r = rs.baseAddress!, out = ys.baseAddress!
+            for batch in 0..<b {
+                (s + batch * inCount * d).update(from: input + (batch * length + skip) * d, count: inCount * d)
+            }
+            DCT.forward(input: s, output: s, outer: b, length: inCount, inner: d)
+            // Truncate (forward) or zero-pad (adjoint) the spectrum to outCount.
+            for batch in 0..<b {
+                (r + batch * outCount * d).update(from: s + batch * inCount * d, count: kept * d)
+            }
+            DCT.inverse(input: r, output: r, outer: b, length: outCount, inner: d)
+            for batch in 0..<b {
+                if keepsFirstToken { (out + batch * outputLength * d).update(from: input + batch * length * d, count: d) }
+                (out + (batch * outputLength + skip) * d).update(from: r + batch * outCount * d, count: outCount * d)
             }
         }
         return y

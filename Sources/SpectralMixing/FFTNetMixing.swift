@@ -97,17 +97,13 @@ public final class FFTNetMixing: TokenMixer {
         // U = modReLU(Z ⊙ W), then y = irfft(U) (c2r overwrites U, a scratch copy).
         var u = Tensor(uninitialized: z.shape)
         let bias = arena.value(modReLUBias), eps = FFTNetMixing.epsilon, ortho = 1 / Float(n).squareRoot()
-        z.withUnsafeBufferPointer { zs in
-            filter.withUnsafeBufferPointer { ws in
-                u.withUnsafeMutableBufferPointer { us in
-                    let zp = zs.baseAddress!, wp = ws.baseAddress!, up = us.baseAddress!
-                    parallelFor(b * d, grain: max(1, 4096 / f)) { rows in
-                        for row in rows {
-                            let head = (row % d) / headDim
-                            pv_spectral_filter(zp + 2 * row * f, wp + (row / d * h + head) * f, bias + head * f, f,
-                                               ortho, eps, up + 2 * row * f)
-                        }
-                    }
+        Tensor.withUnsafeBufferPointers(writing: &u, reading: z, filter) { us, zs, ws in
+            let zp = zs.baseAddress!, wp = ws.baseAddress!, up = us.baseAddress!
+            parallelFor(b * d, grain: max(1, 4096 / f)) { rows in
+                for row in rows {
+                    let head = (row % d) / headDim
+                    pv_spectral_filter(zp + 2 * row * f, wp + (row / d * h + head) * f, bias + head * f, f,
+                                       ortho, eps, up + 2 * row * f)
                 }
             }
         }
@@ -149,20 +145,14 @@ public final class FFTNetMixing: TokenMixer {
         var gw = Tensor(zeros: [b, h, f])
         let bias = arena.value(modReLUBias), dBias = arena.gradient(modReLUBias)
         let eps = FFTNetMixing.epsilon, ortho = 1 / Float(n).squareRoot()
-        spectrum.withUnsafeBufferPointer { zs in
-            filter.withUnsafeBufferPointer { ws in
-                gu.withUnsafeMutableBufferPointer { us in
-                    gw.withUnsafeMutableBufferPointer { gws in
-                        let zp = zs.baseAddress!, wp = ws.baseAddress!, gp = us.baseAddress!, gwp = gws.baseAddress!
-                        parallelFor(f, grain: max(1, 65_536 / (b * d))) { binRange in
-                            for row in 0..<(b * d) {
-                                let head = (row % d) / headDim, filterRow = (row / d * h + head) * f
-                                pv_spectral_filter_backward(zp + 2 * row * f, wp + filterRow, bias + head * f,
-                                                            gp + 2 * row * f, gwp + filterRow, dBias + head * f,
-                                                            binRange.lowerBound, binRange.upperBound, n, ortho, eps)
-                            }
-                        }
-                    }
+        Tensor.withUnsafeBufferPointers(writing: &gu, &gw, reading: spectrum, filter) { us, gws, zs, ws in
+            let zp = zs.baseAddress!, wp = ws.baseAddress!, gp = us.baseAddress!, gwp = gws.baseAddress!
+            parallelFor(f, grain: max(1, 65_536 / (b * d))) { binRange in
+                for row in 0..<(b * d) {
+                    let head = (row % d) / headDim, filterRow = (row / d * h + head) * f
+                    pv_spectral_filter_backward(zp + 2 * row * f, wp + filterRow, bias + head * f,
+                                                gp + 2 * row * f, gwp + filterRow, dBias + head * f,
+                                                binRange.lowerBound, binRange.upperBound, n, ortho, eps)
                 }
             }
         }

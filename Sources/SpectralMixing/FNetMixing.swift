@@ -34,26 +34,22 @@ public final class FNetMixing: TokenMixer {
         let bins = d / 2 + 1
         var spectrum = Tensor(uninitialized: [b, n, bins, 2])
         var y = Tensor(uninitialized: x.shape)
-        x.withUnsafeBufferPointer { xs in
-            spectrum.withUnsafeMutableBufferPointer { ss in
-                let s = ss.baseAddress!
-                // Out-of-place r2c leaves its input intact; the planner only wants a mutable pointer.
-                FFT.realForward(input: UnsafeMutablePointer(mutating: xs.baseAddress!), output: s,
-                                outer: b * n, length: d, inner: 1, scaling: .unnormalized)
-                FFT.complex(input: s, output: s, outer: b, length: n, inner: bins, inverse: false,
-                            scaling: .unnormalized)
-                y.withUnsafeMutableBufferPointer { ys in
-                    let out = ys.baseAddress!
-                    parallelFor(b * n, grain: max(1, 4096 / d)) { rows in
-                        for row in rows {
-                            let batch = row / n, token = row % n
-                            let mirrored = batch * n + (n - token) % n
-                            for k in 0..<d {
-                                out[row * d + k] = k < bins
-                                    ? s[2 * (row * bins + k)]
-                                    : s[2 * (mirrored * bins + d - k)]
-                            }
-                        }
+        Tensor.withUnsafeBufferPointers(writing: &spectrum, &y, reading: x) { ss, ys, xs in
+            let s = ss.baseAddress!
+            // Out-of-place r2c leaves its input intact; the planner only wants a mutable pointer.
+            FFT.realForward(input: UnsafeMutablePointer(mutating: xs.baseAddress!), output: s,
+                            outer: b * n, length: d, inner: 1, scaling: .unnormalized)
+            FFT.complex(input: s, output: s, outer: b, length: n, inner: bins, inverse: false,
+                        scaling: .unnormalized)
+            let out = ys.baseAddress!
+            parallelFor(b * n, grain: max(1, 4096 / d)) { rows in
+                for row in rows {
+                    let batch = row / n, token = row % n
+                    let mirrored = batch * n + (n - token) % n
+                    for k in 0..<d {
+                        out[row * d + k] = k < bins
+                            ? s[2 * (row * bins + k)]
+                            : s[2 * (mirrored * bins + d - k)]
                     }
                 }
             }

@@ -4,9 +4,9 @@ import TensorCore
 
 // MARK: - The two products: Toeplitz (RPE or causal) and plain (Performer)
 //
-// The kernels below read their inputs through `Tensor.storage.pointer` (the tensors are
-// arguments, alive for the call) and write only into tensors they create themselves (unique
-// storage, returned) or into scratch storage kept alive by `withScratch`.
+// The kernels below take their tensors' base pointers from one `Tensor.withUnsafeBufferPointers`
+// call (outputs they create themselves and return, inputs read) and their work buffers from
+// `withScratch`.
 
 /// Fresh zeroed work buffers of the given sizes, alive while `body` runs.
 func withScratch<R>(_ counts: [Int], _ body: ([UnsafeMutablePointer<Float>]) -> R) -> R {
@@ -94,31 +94,34 @@ extension KernelizedAttention {
         let toeplitz = ToeplitzFFT(length: n, causal: causal), size = 2 * n
         let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
         let coefficients = relativeCoefficients(length: n)
-        let sums = Tensor(zeros: [b, h, n, width])
-        let q0 = phiQ.storage.pointer, k0 = phiK.storage.pointer, v0 = values.storage.pointer, u0 = sums.storage.pointer
-        withScratch([h * (n + 1) * 2, chunkFloats, chunkFloats, (n + 1) * perChunk * width * 2]) { buffers in
-            let (spectra, padded, product, spectrum) = (buffers[0], buffers[1], buffers[2], buffers[3])
-            toeplitz.coefficientSpectra(coefficients.storage.pointer, groups: h, into: spectra)
-            for batch in 0..<b {
-                for head in 0..<h {
-                    let block = (batch * h + head) * n
-                    let q = q0 + block * m, u = u0 + block * width
-                    for start in stride(from: 0, to: m, by: perChunk) {
-                        let features = start..<min(m, start + perChunk), channels = features.count * width
-                        fillOuterProductChannels(padded, phi: k0 + block * m, vectors: v0 + batch * n * d + head * dh,
-                                                 stride: d, count: dh, length: n, features: features)
-                        toeplitz.transform(padded, groups: 1, channels: channels, into: spectrum)
-                        toeplitz.multiply(spectrum, groups: 1, channels: channels, by: spectra + head * (n + 1) * 2,
-                                          transposed: false)
-                        toeplitz.inverseTransform(spectrum, groups: 1, channels: channels, into: product)
-                        // u_i += Σ_r φ(q_i)_r T_{r,:,i}
-                        forEachRowBlock(n, tileWidth: channels) { rows, tile in
-                            gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
-                            for i in rows {
-                                let row = tile + (i - rows.lowerBound) * channels, ui = u + i * width, qi = q + i * m
-                                for (slot, r) in features.enumerated() {
-                                    let source = row + slot * width, qr = qi[r]
-                                    for c in 0..<width { ui[c] += qr * source[c] }
+        var sums = Tensor(zeros: [b, h, n, width])
+        Tensor.withUnsafeBufferPointers(writing: &sums,
+                                        reading: phiQ, phiK, values, coefficients) { us, qs, ks, vs, cs in
+            let q0 = qs.baseAddress!, k0 = ks.baseAddress!, v0 = vs.baseAddress!, u0 = us.baseAddress!
+            withScratch([h * (n + 1) * 2, chunkFloats, chunkFloats, (n + 1) * perChunk * width * 2]) { buffers in
+                let (spectra, padded, product, spectrum) = (buffers[0], buffers[1], buffers[2], buffers[3])
+                toeplitz.coefficientSpectra(cs.baseAddress!, groups: h, into: spectra)
+                for batch in 0..<b {
+                    for head in 0..<h {
+                        let block = (batch * h + head) * n
+                        let q = q0 + block * m, u = u0 + block * width
+                        for start in stride(from: 0, to: m, by: perChunk) {
+                            let features = start..<min(m, start + perChunk), channels = features.count * width
+                            fillOuterProductChannels(padded, phi: k0 + block * m, vectors: v0 + batch * n * d + head * dh,
+                                                     stride: d, count: dh, length: n, features: features)
+                            toeplitz.transform(padded, groups: 1, channels: channels, into: spectrum)
+                            toeplitz.multiply(spectrum, groups: 1, channels: channels, by: spectra + head * (n + 1) * 2,
+                                              transposed: false)
+                            toeplitz.inverseTransform(spectrum, groups: 1, channels: channels, into: product)
+                            // u_i += Σ_r φ(q_i)_r T_{r,:,i}
+                            forEachRowBlock(n, tileWidth: channels) { rows, tile in
+                                gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
+                                for i in rows {
+                                    let row = tile + (i - rows.lowerBound) * channels, ui = u + i * width, qi = q + i * m
+                                    for (slot, r) in features.enumerated() {
+                                        let source = row + slot * width, qr = qi[r]
+                                        for c in 0..<width { ui[c] += qr * source[c] }
+                                    }
                                 }
                             }
                         }
@@ -142,75 +145,78 @@ extension KernelizedAttention {
         let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
         let spectrumFloats = (n + 1) * perChunk * width * 2
         let coefficients = relativeCoefficients(length: n)
-        let phiQGradient = Tensor(zeros: saved.queryFeatures.shape), phiKGradient = Tensor(zeros: saved.keyFeatures.shape)
-        let valueGradient = Tensor(zeros: saved.values.shape)
-        let q0 = saved.queryFeatures.storage.pointer, k0 = saved.keyFeatures.storage.pointer
-        let v0 = saved.values.storage.pointer, du0 = sumGradient.storage.pointer
-        let dq0 = phiQGradient.storage.pointer, dk0 = phiKGradient.storage.pointer, dv0 = valueGradient.storage.pointer
+        var phiQGradient = Tensor(zeros: saved.queryFeatures.shape), phiKGradient = Tensor(zeros: saved.keyFeatures.shape)
+        var valueGradient = Tensor(zeros: saved.values.shape)
         let correlationFloats = h * (n + 1) * 2
-        withScratch([correlationFloats, correlationFloats, chunkFloats, chunkFloats, chunkFloats,
-                     spectrumFloats, spectrumFloats]) { buffers in
-            let (spectra, correlation, kvIn, gradientIn, product) = (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4])
-            let (kvSpectrum, gradientSpectrum) = (buffers[5], buffers[6])
-            toeplitz.coefficientSpectra(coefficients.storage.pointer, groups: h, into: spectra)
-            for batch in 0..<b {
-                for head in 0..<h {
-                    let block = (batch * h + head) * n
-                    let q = q0 + block * m, k = k0 + block * m, du = du0 + block * width
-                    let dq = dq0 + block * m, dk = dk0 + block * m
-                    let v = v0 + batch * n * d + head * dh, dv = dv0 + batch * n * d + head * dh
-                    let headSpectrum = spectra + head * (n + 1) * 2
-                    for start in stride(from: 0, to: m, by: perChunk) {
-                        let features = start..<min(m, start + perChunk), channels = features.count * width
-                        fillOuterProductChannels(kvIn, phi: k, vectors: v, stride: d, count: dh, length: n,
-                                                 features: features)
-                        fillOuterProductChannels(gradientIn, phi: q, vectors: du, stride: width, count: width,
-                                                 length: n, features: features)
-                        toeplitz.transform(kvIn, groups: 1, channels: channels, into: kvSpectrum)
-                        toeplitz.transform(gradientIn, groups: 1, channels: channels, into: gradientSpectrum)
-                        if usesRelativePositions {
-                            toeplitz.accumulateCorrelation(gradientSpectrum: gradientSpectrum, inputSpectrum: kvSpectrum,
-                                                           groups: 1, channels: channels,
-                                                           into: correlation + head * (n + 1) * 2)
-                        }
-                        // T = C·KV → ∂L/∂φ(q).
-                        toeplitz.multiply(kvSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: false)
-                        toeplitz.inverseTransform(kvSpectrum, groups: 1, channels: channels, into: product)
-                        forEachRowBlock(n, tileWidth: channels) { rows, tile in
-                            gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
-                            for i in rows {
-                                let row = tile + (i - rows.lowerBound) * channels, dui = du + i * width
-                                for (slot, r) in features.enumerated() {
-                                    dq[i * m + r] += Kernels.rowDot(dui, row + slot * width, count: width)
+        Tensor.withUnsafeBufferPointers(writing: &phiQGradient, &phiKGradient, &valueGradient,
+                                        reading: saved.queryFeatures, saved.keyFeatures, saved.values, sumGradient,
+                                        coefficients) { dqs, dks, dvs, qs, ks, vs, dus, cs in
+            let q0 = qs.baseAddress!, k0 = ks.baseAddress!, v0 = vs.baseAddress!, du0 = dus.baseAddress!
+            let dq0 = dqs.baseAddress!, dk0 = dks.baseAddress!, dv0 = dvs.baseAddress!
+            withScratch([correlationFloats, correlationFloats, chunkFloats, chunkFloats, chunkFloats,
+                         spectrumFloats, spectrumFloats]) { buffers in
+                let (spectra, correlation, kvIn, gradientIn, product) = (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4])
+                let (kvSpectrum, gradientSpectrum) = (buffers[5], buffers[6])
+                toeplitz.coefficientSpectra(cs.baseAddress!, groups: h, into: spectra)
+                for batch in 0..<b {
+                    for head in 0..<h {
+                        let block = (batch * h + head) * n
+                        let q = q0 + block * m, k = k0 + block * m, du = du0 + block * width
+                        let dq = dq0 + block * m, dk = dk0 + block * m
+                        let v = v0 + batch * n * d + head * dh, dv = dv0 + batch * n * d + head * dh
+                        let headSpectrum = spectra + head * (n + 1) * 2
+                        for start in stride(from: 0, to: m, by: perChunk) {
+                            let features = start..<min(m, start + perChunk), channels = features.count * width
+                            fillOuterProductChannels(kvIn, phi: k, vectors: v, stride: d, count: dh, length: n,
+                                                     features: features)
+                            fillOuterProductChannels(gradientIn, phi: q, vectors: du, stride: width, count: width,
+                                                     length: n, features: features)
+                            toeplitz.transform(kvIn, groups: 1, channels: channels, into: kvSpectrum)
+                            toeplitz.transform(gradientIn, groups: 1, channels: channels, into: gradientSpectrum)
+                            if usesRelativePositions {
+                                toeplitz.accumulateCorrelation(gradientSpectrum: gradientSpectrum, inputSpectrum: kvSpectrum,
+                                                               groups: 1, channels: channels,
+                                                               into: correlation + head * (n + 1) * 2)
+                            }
+                            // T = C·KV → ∂L/∂φ(q).
+                            toeplitz.multiply(kvSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: false)
+                            toeplitz.inverseTransform(kvSpectrum, groups: 1, channels: channels, into: product)
+                            forEachRowBlock(n, tileWidth: channels) { rows, tile in
+                                gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
+                                for i in rows {
+                                    let row = tile + (i - rows.lowerBound) * channels, dui = du + i * width
+                                    for (slot, r) in features.enumerated() {
+                                        dq[i * m + r] += Kernels.rowDot(dui, row + slot * width, count: width)
+                                    }
                                 }
                             }
-                        }
-                        // ∂L/∂KV = Cᵀ ∂L/∂T → ∂L/∂φ(k), ∂L/∂v.
-                        toeplitz.multiply(gradientSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: true)
-                        toeplitz.inverseTransform(gradientSpectrum, groups: 1, channels: channels, into: product)
-                        forEachRowBlock(n, tileWidth: channels) { rows, tile in
-                            gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
-                            for j in rows {
-                                let row = tile + (j - rows.lowerBound) * channels, vj = v + j * d, dvj = dv + j * d
-                                for (slot, r) in features.enumerated() {
-                                    let source = row + slot * width, kr = k[j * m + r]
-                                    dk[j * m + r] += Kernels.rowDot(source, vj, count: dh) + source[dh]
-                                    for c in 0..<dh { dvj[c] += source[c] * kr }
+                            // ∂L/∂KV = Cᵀ ∂L/∂T → ∂L/∂φ(k), ∂L/∂v.
+                            toeplitz.multiply(gradientSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: true)
+                            toeplitz.inverseTransform(gradientSpectrum, groups: 1, channels: channels, into: product)
+                            forEachRowBlock(n, tileWidth: channels) { rows, tile in
+                                gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
+                                for j in rows {
+                                    let row = tile + (j - rows.lowerBound) * channels, vj = v + j * d, dvj = dv + j * d
+                                    for (slot, r) in features.enumerated() {
+                                        let source = row + slot * width, kr = k[j * m + r]
+                                        dk[j * m + r] += Kernels.rowDot(source, vj, count: dh) + source[dh]
+                                        for c in 0..<dh { dvj[c] += source[c] * kr }
+                                    }
                                 }
                             }
                         }
                     }
                 }
-            }
-            guard let positionBias else { return }
-            // ∂L/∂c (H, 2N − 1), then ∂L/∂b_t += c_t ∂L/∂c_t into the central 2N − 1 biases.
-            withScratch([h * (2 * n - 1)]) { gc in
-                toeplitz.addCoefficientGradient(correlation: correlation, groups: h, into: gc[0])
-                let target = arena.gradient(positionBias), stride = 2 * maxLength - 1, offset = maxLength - n
-                let c = coefficients.storage.pointer
-                for head in 0..<h {
-                    for t in 0..<(2 * n - 1) {
-                        target[head * stride + offset + t] += gc[0][head * (2 * n - 1) + t] * c[head * (2 * n - 1) + t]
+                guard let positionBias else { return }
+                // ∂L/∂c (H, 2N − 1), then ∂L/∂b_t += c_t ∂L/∂c_t into the central 2N − 1 biases.
+                withScratch([h * (2 * n - 1)]) { gc in
+                    toeplitz.addCoefficientGradient(correlation: correlation, groups: h, into: gc[0])
+                    let target = arena.gradient(positionBias), stride = 2 * maxLength - 1, offset = maxLength - n
+                    let c = cs.baseAddress!
+                    for head in 0..<h {
+                        for t in 0..<(2 * n - 1) {
+                            target[head * stride + offset + t] += gc[0][head * (2 * n - 1) + t] * c[head * (2 * n - 1) + t]
+                        }
                     }
                 }
             }
@@ -230,18 +236,20 @@ extension KernelizedAttention {
     /// Performer without positions: sums = φ(Q) (φ(K)ᵀ [V 1]) per (batch, head).
     func linearForward(phiQ: Tensor, phiK: Tensor, values: Tensor) -> Tensor {
         let (b, n, h, m, dh, width, d) = (values.shape[0], values.shape[1], heads, featureCount, headDim, headDim + 1, dim)
-        let sums = Tensor(zeros: [b, h, n, width])
-        let q0 = phiQ.storage.pointer, k0 = phiK.storage.pointer, v0 = values.storage.pointer, u0 = sums.storage.pointer
-        withScratch([n * width, m * width]) { buffers in
-            let (extended, keyValues) = (buffers[0], buffers[1])
-            for batch in 0..<b {
-                for head in 0..<h {
-                    let block = (batch * h + head) * n
-                    extendValues(v0 + batch * n * d + head * dh, length: n, into: extended)
-                    gemm(.transposed, .none, m: m, n: width, k: n, a: k0 + block * m, lda: m,
-                         b: extended, ldb: width, beta: 0, c: keyValues, ldc: width)
-                    gemm(.none, .none, m: n, n: width, k: m, a: q0 + block * m, lda: m,
-                         b: keyValues, ldb: width, beta: 0, c: u0 + block * width, ldc: width)
+        var sums = Tensor(zeros: [b, h, n, width])
+        Tensor.withUnsafeBufferPointers(writing: &sums, reading: phiQ, phiK, values) { us, qs, ks, vs in
+            let q0 = qs.baseAddress!, k0 = ks.baseAddress!, v0 = vs.baseAddress!, u0 = us.baseAddress!
+            withScratch([n * width, m * width]) { buffers in
+                let (extended, keyValues) = (buffers[0], buffers[1])
+                for batch in 0..<b {
+                    for head in 0..<h {
+                        let block = (batch * h + head) * n
+                        extendValues(v0 + batch * n * d + head * dh, length: n, into: extended)
+                        gemm(.transposed, .none, m: m, n: width, k: n, a: k0 + block * m, lda: m,
+                             b: extended, ldb: width, beta: 0, c: keyValues, ldc: width)
+                        gemm(.none, .none, m: n, n: width, k: m, a: q0 + block * m, lda: m,
+                             b: keyValues, ldb: width, beta: 0, c: u0 + block * width, ldc: width)
+                    }
                 }
             }
         }
@@ -253,30 +261,33 @@ extension KernelizedAttention {
     func linearBackward(_ saved: SavedState, sumGradient: Tensor) -> (phiQ: Tensor, phiK: Tensor, values: Tensor) {
         let (b, n, h, m, dh, width, d) = (saved.values.shape[0], saved.values.shape[1], heads, featureCount, headDim,
                                           headDim + 1, dim)
-        let phiQGradient = Tensor(zeros: saved.queryFeatures.shape), phiKGradient = Tensor(zeros: saved.keyFeatures.shape)
-        let valueGradient = Tensor(zeros: saved.values.shape)
-        let q0 = saved.queryFeatures.storage.pointer, k0 = saved.keyFeatures.storage.pointer
-        let v0 = saved.values.storage.pointer, du0 = sumGradient.storage.pointer
-        let dq0 = phiQGradient.storage.pointer, dk0 = phiKGradient.storage.pointer, dv0 = valueGradient.storage.pointer
-        withScratch([n * width, m * width, m * width, n * width]) { buffers in
-            let (extended, keyValues, keyValueGradient, extendedGradient) = (buffers[0], buffers[1], buffers[2], buffers[3])
-            for batch in 0..<b {
-                for head in 0..<h {
-                    let block = (batch * h + head) * n
-                    let q = q0 + block * m, k = k0 + block * m, du = du0 + block * width
-                    extendValues(v0 + batch * n * d + head * dh, length: n, into: extended)
-                    gemm(.transposed, .none, m: m, n: width, k: n, a: k, lda: m, b: extended, ldb: width,
-                         beta: 0, c: keyValues, ldc: width)
-                    gemm(.none, .transposed, m: n, n: m, k: width, a: du, lda: width, b: keyValues, ldb: width,
-                         beta: 0, c: dq0 + block * m, ldc: m)
-                    gemm(.transposed, .none, m: m, n: width, k: n, a: q, lda: m, b: du, ldb: width,
-                         beta: 0, c: keyValueGradient, ldc: width)
-                    gemm(.none, .transposed, m: n, n: m, k: width, a: extended, lda: width, b: keyValueGradient, ldb: width,
-                         beta: 0, c: dk0 + block * m, ldc: m)
-                    gemm(.none, .none, m: n, n: width, k: m, a: k, lda: m, b: keyValueGradient, ldb: width,
-                         beta: 0, c: extendedGradient, ldc: width)
-                    let dv = dv0 + batch * n * d + head * dh
-                    for i in 0..<n { (dv + i * d).update(from: extendedGradient + i * width, count: dh) }
+        var phiQGradient = Tensor(zeros: saved.queryFeatures.shape), phiKGradient = Tensor(zeros: saved.keyFeatures.shape)
+        var valueGradient = Tensor(zeros: saved.values.shape)
+        Tensor.withUnsafeBufferPointers(writing: &phiQGradient, &phiKGradient, &valueGradient,
+                                        reading: saved.queryFeatures, saved.keyFeatures, saved.values,
+                                        sumGradient) { dqs, dks, dvs, qs, ks, vs, dus in
+            let q0 = qs.baseAddress!, k0 = ks.baseAddress!, v0 = vs.baseAddress!, du0 = dus.baseAddress!
+            let dq0 = dqs.baseAddress!, dk0 = dks.baseAddress!, dv0 = dvs.baseAddress!
+            withScratch([n * width, m * width, m * width, n * width]) { buffers in
+                let (extended, keyValues, keyValueGradient, extendedGradient) = (buffers[0], buffers[1], buffers[2], buffers[3])
+                for batch in 0..<b {
+                    for head in 0..<h {
+                        let block = (batch * h + head) * n
+                        let q = q0 + block * m, k = k0 + block * m, du = du0 + block * width
+                        extendValues(v0 + batch * n * d + head * dh, length: n, into: extended)
+                        gemm(.transposed, .none, m: m, n: width, k: n, a: k, lda: m, b: extended, ldb: width,
+                             beta: 0, c: keyValues, ldc: width)
+                        gemm(.none, .transposed, m: n, n: m, k: width, a: du, lda: width, b: keyValues, ldb: width,
+                             beta: 0, c: dq0 + block * m, ldc: m)
+                        gemm(.transposed, .none, m: m, n: width, k: n, a: q, lda: m, b: du, ldb: width,
+                             beta: 0, c: keyValueGradient, ldc: width)
+                        gemm(.none, .transposed, m: n, n: m, k: width, a: extended, lda: width, b: keyValueGradient, ldb: width,
+                             beta: 0, c: dk0 + block * m, ldc: m)
+                        gemm(.none, .none, m: n, n: width, k: m, a: k, lda: m, b: keyValueGradient, ldb: width,
+                             beta: 0, c: extendedGradient, ldc: width)
+                        let dv = dv0 + batch * n * d + head * dh
+                        for i in 0..<n { (dv + i * d).update(from: extendedGradient + i * width, count: dh) }
+                    }
                 }
             }
         }

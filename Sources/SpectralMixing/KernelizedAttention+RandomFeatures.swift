@@ -48,46 +48,41 @@ extension KernelizedAttention {
         var phi = Tensor(zeros: [b, h, n, m])
         var rowMaxima = Tensor(zeros: [n])
         let inputScale = 1 / Float(dh).squareRoot().squareRoot(), featureScale = 1 / Float(m).squareRoot()
-        x.withUnsafeBufferPointer { xs in
-            omega.withUnsafeBufferPointer { os in
-                phi.withUnsafeMutableBufferPointer { ps in
-                    rowMaxima.withUnsafeMutableBufferPointer { ms in
-                        let maxima = ms.baseAddress!
-                        for batch in 0..<b {
-                            let valid = mask.map { $0.storage.pointer + batch * n }  // 0 marks a pad key
-                            for head in 0..<h {
-                                let input = xs.baseAddress! + batch * n * d + head * dh
-                                let block = ps.baseAddress! + (batch * h + head) * n * m
-                                // a = x′ Ωᵀ − |x′|²/2  (N × m)
-                                gemm(.none, .transposed, m: n, n: m, k: dh, alpha: inputScale, a: input, lda: d,
-                                     b: os.baseAddress!, ldb: dh, beta: 0, c: block, ldc: m)
-                                parallelFor(n, grain: max(1, 4096 / m)) { rows in
-                                    for i in rows {
-                                        var squares: Float = 0
-                                        for j in 0..<dh { squares += input[i * d + j] * input[i * d + j] }
-                                        let half = 0.5 * squares * inputScale * inputScale
-                                        var largest = -Float.infinity
-                                        for r in 0..<m {
-                                            block[i * m + r] -= half
-                                            largest = max(largest, block[i * m + r])
-                                        }
-                                        maxima[i] = largest
-                                    }
-                                }
-                                var blockMaximum = -Float.infinity
-                                if !isQuery { for i in 0..<n where valid?[i] != 0 { blockMaximum = max(blockMaximum, maxima[i]) } }
-                                parallelFor(n, grain: max(1, 4096 / m)) { rows in
-                                    for i in rows {
-                                        let row = block + i * m
-                                        if !isQuery && valid?[i] == 0 {
-                                            for r in 0..<m { row[r] = 0 }
-                                            continue
-                                        }
-                                        let shift = isQuery ? maxima[i] : blockMaximum
-                                        for r in 0..<m { row[r] = expf(row[r] - shift) * featureScale }
-                                    }
-                                }
+        Tensor.withUnsafeBufferPointers(writing: &phi, &rowMaxima,
+                                        reading: x, omega, mask) { ps, ms, xs, os, validity in
+            let maxima = ms.baseAddress!
+            for batch in 0..<b {
+                let valid = validity.map { $0.baseAddress! + batch * n }  // 0 marks a pad key
+                for head in 0..<h {
+                    let input = xs.baseAddress! + batch * n * d + head * dh
+                    let block = ps.baseAddress! + (batch * h + head) * n * m
+                    // a = x′ Ωᵀ − |x′|²/2  (N × m)
+                    gemm(.none, .transposed, m: n, n: m, k: dh, alpha: inputScale, a: input, lda: d,
+                         b: os.baseAddress!, ldb: dh, beta: 0, c: block, ldc: m)
+                    parallelFor(n, grain: max(1, 4096 / m)) { rows in
+                        for i in rows {
+                            var squares: Float = 0
+                            for j in 0..<dh { squares += input[i * d + j] * input[i * d + j] }
+                            let half = 0.5 * squares * inputScale * inputScale
+                            var largest = -Float.infinity
+                            for r in 0..<m {
+                                block[i * m + r] -= half
+                                largest = max(largest, block[i * m + r])
                             }
+                            maxima[i] = largest
+                        }
+                    }
+                    var blockMaximum = -Float.infinity
+                    if !isQuery { for i in 0..<n where valid?[i] != 0 { blockMaximum = max(blockMaximum, maxima[i]) } }
+                    parallelFor(n, grain: max(1, 4096 / m)) { rows in
+                        for i in rows {
+                            let row = block + i * m
+                            if !isQuery && valid?[i] == 0 {
+                                for r in 0..<m { row[r] = 0 }
+                                continue
+                            }
+                            let shift = isQuery ? maxima[i] : blockMaximum
+                            for r in 0..<m { row[r] = expf(row[r] - shift) * featureScale }
                         }
                     }
                 }
@@ -103,30 +98,22 @@ extension KernelizedAttention {
         let (b, n, d, h, dh, m) = (x.shape[0], x.shape[1], dim, heads, headDim, featureCount)
         var dx = Tensor(zeros: x.shape)
         let inputScale = 1 / Float(dh).squareRoot().squareRoot()
-        phiGradient.withUnsafeMutableBufferPointer { gs in
-            phi.withUnsafeBufferPointer { ps in
-                x.withUnsafeBufferPointer { xs in
-                    omega.withUnsafeBufferPointer { os in
-                        dx.withUnsafeMutableBufferPointer { dxs in
-                            let e = gs.baseAddress!
-                            Kernels.multiply(UnsafeBufferPointer(gs), ps, into: gs)
-                            for batch in 0..<b {
-                                for head in 0..<h {
-                                    let block = e + (batch * h + head) * n * m
-                                    let input = xs.baseAddress! + batch * n * d + head * dh
-                                    let output = dxs.baseAddress! + batch * n * d + head * dh
-                                    gemm(.none, .none, m: n, n: dh, k: m, alpha: inputScale, a: block, lda: m,
-                                         b: os.baseAddress!, ldb: dh, beta: 0, c: output, ldc: d)
-                                    parallelFor(n, grain: max(1, 4096 / m)) { rows in
-                                        for i in rows {
-                                            var total: Float = 0
-                                            for r in 0..<m { total += block[i * m + r] }
-                                            let factor = total * inputScale * inputScale
-                                            for j in 0..<dh { output[i * d + j] -= factor * input[i * d + j] }
-                                        }
-                                    }
-                                }
-                            }
+        Tensor.withUnsafeBufferPointers(writing: &phiGradient, &dx, reading: phi, x, omega) { gs, dxs, ps, xs, os in
+            let e = gs.baseAddress!
+            Kernels.multiply(UnsafeBufferPointer(gs), ps, into: gs)
+            for batch in 0..<b {
+                for head in 0..<h {
+                    let block = e + (batch * h + head) * n * m
+                    let input = xs.baseAddress! + batch * n * d + head * dh
+                    let output = dxs.baseAddress! + batch * n * d + head * dh
+                    gemm(.none, .none, m: n, n: dh, k: m, alpha: inputScale, a: block, lda: m,
+                         b: os.baseAddress!, ldb: dh, beta: 0, c: output, ldc: d)
+                    parallelFor(n, grain: max(1, 4096 / m)) { rows in
+                        for i in rows {
+                            var total: Float = 0
+                            for r in 0..<m { total += block[i * m + r] }
+                            let factor = total * inputScale * inputScale
+                            for j in 0..<dh { output[i * d + j] -= factor * input[i * d + j] }
                         }
                     }
                 }

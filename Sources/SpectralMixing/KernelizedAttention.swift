@@ -181,24 +181,20 @@ public final class KernelizedAttention: TokenMixer {
 
         // ∂L/∂num_i = g_i / den_i;  ∂L/∂den_i = −g_i·out_i / den_i (0 where the guard holds).
         var gSums = Tensor(zeros: saved.sums.shape)
-        saved.sums.withUnsafeBufferPointer { ss in
-            gAttended.withUnsafeBufferPointer { gs in
-                gSums.withUnsafeMutableBufferPointer { ds in
-                    let s = ss.baseAddress!, g = gs.baseAddress!, out = ds.baseAddress!
-                    parallelFor(b * h * n, grain: max(1, 4096 / width)) { rows in
-                        for row in rows {
-                            let batch = row / (h * n), head = (row / n) % h, i = row % n
-                            let sum = s + row * width, upstream = g + (batch * n + i) * dim + head * dh
-                            let guarded = sum[dh] <= KernelizedAttention.epsilon
-                            let inverse = 1 / max(sum[dh], KernelizedAttention.epsilon)
-                            var dot: Float = 0
-                            for c in 0..<dh {
-                                out[row * width + c] = upstream[c] * inverse
-                                dot += upstream[c] * sum[c]
-                            }
-                            out[row * width + dh] = guarded ? 0 : -dot * inverse * inverse
-                        }
+        Tensor.withUnsafeBufferPointers(writing: &gSums, reading: saved.sums, gAttended) { ds, ss, gs in
+            let s = ss.baseAddress!, g = gs.baseAddress!, out = ds.baseAddress!
+            parallelFor(b * h * n, grain: max(1, 4096 / width)) { rows in
+                for row in rows {
+                    let batch = row / (h * n), head = (row / n) % h, i = row % n
+                    let sum = s + row * width, upstream = g + (batch * n + i) * dim + head * dh
+                    let guarded = sum[dh] <= KernelizedAttention.epsilon
+                    let inverse = 1 / max(sum[dh], KernelizedAttention.epsilon)
+                    var dot: Float = 0
+                    for c in 0..<dh {
+                        out[row * width + c] = upstream[c] * inverse
+                        dot += upstream[c] * sum[c]
                     }
+                    out[row * width + dh] = guarded ? 0 : -dot * inverse * inverse
                 }
             }
         }

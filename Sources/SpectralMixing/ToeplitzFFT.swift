@@ -184,16 +184,12 @@ public struct ToeplitzFFT: Sendable {
     func withPaddedSpectrum(of x: Tensor, channels: Int,
                             _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         var padded = Tensor(zeros: [channels, transformLength]), spectrum = Tensor(zeros: [channels, bins, 2])
-        padded.withUnsafeMutableBufferPointer { ps in
-            spectrum.withUnsafeMutableBufferPointer { ss in
-                x.withUnsafeBufferPointer { xs in
-                    for ch in 0..<channels {
-                        (ps.baseAddress! + ch * transformLength).update(from: xs.baseAddress! + ch * length, count: length)
-                    }
-                }
-                transform(ps.baseAddress!, groups: 1, channels: channels, into: ss.baseAddress!)
-                body(ps.baseAddress!, ss.baseAddress!)
+        Tensor.withUnsafeBufferPointers(writing: &padded, &spectrum, reading: x) { ps, ss, xs in
+            for ch in 0..<channels {
+                (ps.baseAddress! + ch * transformLength).update(from: xs.baseAddress! + ch * length, count: length)
             }
+            transform(ps.baseAddress!, groups: 1, channels: channels, into: ss.baseAddress!)
+            body(ps.baseAddress!, ss.baseAddress!)
         }
     }
 

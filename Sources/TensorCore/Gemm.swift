@@ -118,14 +118,10 @@ extension Tensor {
         let (k2, n) = transposeOther == .none ? (other.shape[0], other.shape[1]) : (other.shape[1], other.shape[0])
         precondition(k == k2, "matmul: inner dimensions differ: \(shape) and \(other.shape)")
         var result = Tensor(uninitialized: [m, n])
-        withUnsafeBufferPointer { a in
-            other.withUnsafeBufferPointer { b in
-                result.withUnsafeMutableBufferPointer { c in
-                    gemm(transposeSelf, transposeOther, m: m, n: n, k: k,
-                         a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
-                         beta: 0, c: c.baseAddress!, ldc: n)
-                }
-            }
+        Tensor.withUnsafeBufferPointers(writing: &result, reading: self, other) { c, a, b in
+            gemm(transposeSelf, transposeOther, m: m, n: n, k: k,
+                 a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
+                 beta: 0, c: c.baseAddress!, ldc: n)
         }
         return result
     }

@@ -29,11 +29,17 @@ public enum MemoryStatistics {
 /// A 64-byte-aligned buffer of Float32 values, taken from `StoragePool` and given back to it.
 ///
 /// 64-byte alignment satisfies FFTW's SIMD alignment and keeps rows cache-line aligned.
-/// `@unchecked Sendable`: the buffer is only written through `Tensor`'s mutating accessors,
-/// which copy first unless the storage is uniquely referenced (copy-on-write), so no two
-/// threads can write the same storage through value semantics.
+/// A storage either backs a `Tensor` (whose `storage` is internal to TensorCore and written
+/// only through its mutating accessors, which copy first unless the storage is uniquely
+/// referenced) or stands alone as a reference-type buffer with one owner: `ParameterArena`'s
+/// values and gradients, optimizer moments, FFT and transpose plan scratch.
+/// `@unchecked Sendable`: copy-on-write keeps two threads from writing a tensor's storage
+/// through value semantics; a standalone buffer's owner orders its own writes.
 public final class TensorStorage: @unchecked Sendable {
-    public let pointer: UnsafeMutablePointer<Float>
+    /// The first element. Package-only, so code outside Parseval cannot write around
+    /// copy-on-write; in the package, writing through it is for standalone storage (the
+    /// owner's buffer, shared with no `Tensor`) and for `Tensor`'s own accessors.
+    package let pointer: UnsafeMutablePointer<Float>
     public let count: Int
     let capacity: Int
 
@@ -74,7 +80,9 @@ public final class TensorStorage: @unchecked Sendable {
 /// a complex tensor of logical shape `[a, b]` is a `Tensor` of shape `[a, b, 2]`.
 public struct Tensor: Sendable {
     public private(set) var shape: [Int]
-    public private(set) var storage: TensorStorage
+    /// Internal: other modules reach the values only through `withUnsafeBufferPointer`,
+    /// `withUnsafeMutableBufferPointer` (copy-on-write) and `withUnsafeBufferPointers`.
+    private(set) var storage: TensorStorage
 
     /// A tensor of zeros.
     public init(zeros shape: [Int]) {
@@ -137,8 +145,15 @@ public struct Tensor: Sendable {
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
     ) rethrows -> R {
+        try body(uniqueBuffer())
+    }
+
+    /// The values for writing, after copying the storage if another tensor shares it. Valid
+    /// while this tensor is neither mutated nor released, so callers scope it to a closure
+    /// (`withUnsafeMutableBufferPointer`, `Tensor.withUnsafeBufferPointers`).
+    mutating func uniqueBuffer() -> UnsafeMutableBufferPointer<Float> {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+        return UnsafeMutableBufferPointer(start: storage.pointer, count: count)
     }
 
     /// Element at a flat row-major index.

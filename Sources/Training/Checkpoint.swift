@@ -70,7 +70,7 @@ public enum Checkpoint {
                         "checksum": String(parameterChecksum(arena), radix: 16)]
         let parameters = arena.entries.map { entry in
             SafeTensors.Entry(name: entry.name, shape: entry.shape,
-                              values: Array(UnsafeBufferPointer(start: arena.values.pointer + entry.offset, count: entry.count)))
+                              values: Array(arena.sharedValues[entry.offset..<(entry.offset + entry.count)]))
         } + arena.buffers.map { SafeTensors.Entry(name: $0.name, shape: $0.shape, values: $0.read()) }
         let modelBytes = try SafeTensors.write(parameters, metadata: metadata, to: "\(directory)/model.safetensors")
         let optimizerState = optimizer.state
@@ -196,7 +196,7 @@ public enum Checkpoint {
                                      + "`parseval checkpoint seal`, docs/checkpoints.md)" : ""))
         }
         let bufferNames = Set(arena.buffers.map(\.name))
-        try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: modelPath) { $0.values.pointer }
+        try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: modelPath) { $0.sharedValues.baseAddress! }
         let expected = metadata["checksum"] ?? ""
         let actual = String(parameterChecksum(arena), radix: 16)
         guard expected == actual else {
@@ -237,7 +237,7 @@ public enum Checkpoint {
                             optimizer: any Optimizer, run: String, step: Int, configurationJSON: String) throws -> String {
         let entries = try source.translate(try SafeTensors.read(weightsPath).entries)
         let bufferNames = Set(arena.buffers.map(\.name))
-        try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: weightsPath) { $0.values.pointer }
+        try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: weightsPath) { $0.sharedValues.baseAddress! }
         try restoreBuffers(entries, into: arena, step: step, path: weightsPath)
         var state = TrainingState()
         state.step = step
@@ -284,7 +284,7 @@ public enum Checkpoint {
 /// (or in two files) exactly when the parameters are bit-identical, with high probability.
 public func parameterChecksum(_ arena: ParameterArena) -> UInt64 {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    let values = UnsafeBufferPointer(start: arena.values.pointer, count: arena.values.count)
+    let values = UnsafeBufferPointer(arena.sharedValues)
     for value in values { hash = (hash ^ UInt64(value.bitPattern)) &* 0x0000_0100_0000_01B3 }
     return hash
 }

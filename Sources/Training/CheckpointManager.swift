@@ -115,7 +115,7 @@ public final class CheckpointManager {
         guard world.size > 1 else { return loaded! }
         let stateJSON = try world.broadcast(world.isRoot ? String(decoding: try JSONEncoder().encode(loaded!), as: UTF8.self) : "")
         let state = try JSONDecoder().decode(TrainingState.self, from: Data(stateJSON.utf8))
-        try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
+        try world.broadcast(arena.sharedValues)
         for buffer in arena.buffers {
             var values = world.isRoot ? buffer.read() : [Float](repeating: 0, count: buffer.shape.reduce(1, *))
             try values.withUnsafeMutableBufferPointer { try world.broadcast($0) }

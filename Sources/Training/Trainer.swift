@@ -77,7 +77,7 @@ public final class Trainer {
             }
         }
         let arena = model.arena
-        try world.broadcast(UnsafeMutableBufferPointer(start: arena.values.pointer, count: arena.values.count))
+        try world.broadcast(arena.sharedValues)
 
         let o = configuration.optimizer
         optimizer = o.name.make(arena: arena, o)
@@ -277,8 +277,8 @@ public final class Trainer {
         guard let directory = try checkpoints.resolve("best") ?? checkpoints.resolve("latest") else { return nil }
         // The model keeps its final parameters: the best ones are loaded for this evaluation only.
         let arena = model.arena
-        let final = Array(UnsafeBufferPointer(start: arena.values.pointer, count: arena.values.count))
-        defer { final.withUnsafeBufferPointer { arena.values.pointer.update(from: $0.baseAddress!, count: $0.count) } }
+        let final = Array(UnsafeBufferPointer(arena.sharedValues))
+        defer { final.withUnsafeBufferPointer { arena.sharedValues.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
         let tested = try CollectiveWatchdog.patience(10, "loading the best checkpoint") {
             try checkpoints.load(directory, into: arena)
         }
@@ -304,7 +304,7 @@ public final class Trainer {
         let step = state.step + 1
         fault?.strikeProcess(step: step, rank: world.rank)
         arena.zeroGradients()
-        if fault?.isDue([.nanGradient], step: step, rank: world.rank) == true { arena.gradients.pointer[0] = .nan }
+        if fault?.isDue([.nanGradient], step: step, rank: world.rank) == true { arena.sharedGradients.baseAddress![0] = .nan }
         var finite = true
         for micro in 0..<t.accumulation {
             let batch = try nextBatch()

@@ -21,15 +21,15 @@ final class StoragePoolTests: XCTestCase {
     }
 
     func testFreedStorageServesTheNextRequestOfItsClass() {
-        var address: UnsafeMutablePointer<Float>?
+        var address: UnsafePointer<Float>?
         do {
             let first = Tensor(zeros: [300_000])
-            address = first.storage.pointer
+            address = first.storageAddress
         }
         let before = StoragePool.statistics
         let second = Tensor(zeros: [299_990])  // same size class
         let after = StoragePool.statistics
-        XCTAssertEqual(second.storage.pointer, address, "the cached block must be reused")
+        XCTAssertEqual(second.storageAddress, address, "the cached block must be reused")
         XCTAssertEqual(after.hits - before.hits, 1)
         XCTAssertEqual(after.misses, before.misses)
         XCTAssertTrue(second.scalars.allSatisfy { $0 == 0 }, "a reused block is zeroed for Tensor(zeros:)")
@@ -39,7 +39,7 @@ final class StoragePoolTests: XCTestCase {
         do { _ = Tensor(shape: [1000], repeating: 7) }
         let t = Tensor(uninitialized: [1000])
         XCTAssertEqual(t.count, 1000)
-        XCTAssertEqual(Int(bitPattern: t.storage.pointer) % 64, 0)
+        XCTAssertEqual(Int(bitPattern: t.storageAddress) % 64, 0)
         #if DEBUG
         XCTAssertTrue(t.scalars.allSatisfy(\.isNaN), "unwritten elements must read as NaN in debug builds")
         #endif
