@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Parameters", "ParsevalTestSupport", "Layers", "TensorCore"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Parameters", "Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "ModelsTests", dependencies: ["Parameters", "Models", "Optimizers", "Layers", "SpectralMixing", "TensorCore"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Parameters", "ParsevalTestSupport", "Training", "Models", "Optimizers", "Layers", "TensorCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Parameters", "ParsevalTestSupport", "Training", "Datasets", "Models", "Optimizers", "Layers", "TensorCore"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Parameters", "Datasets", "TensorCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Parameters", "Distributed", "Layers", "TensorCore"]),
         .testTarget(name: "ParallelTrainingTests", dependencies: ["Parameters", "Training", "Datasets", "Distributed", "Models", "TensorCore"]),

@@ -30,8 +30,9 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     public var block: BlockKind = .preNorm
     /// Every LayerNorm's ε; 0: the block kind's (1e-5, or each paper's). timm's ViT uses 1e-6.
     public var normEpsilon = 0.0
-    /// Token vocabulary including the padding id 0 (LRA bytes: 257).
-    public var vocabularySize = 257
+    /// Token ids the embedding holds, padding included; 0: the task's (`TaskKind.vocabularySize`),
+    /// else at least the task's.
+    public var vocabularySize = 0
     /// Longest sequence the positional table holds.
     public var maxLength = 1024
     public var dim = 256
@@ -39,7 +40,8 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     public var heads = 8
     public var mlpHidden = 1024
     public var dropout: Float = 0.1
-    public var classes = 10
+    /// Output classes; 0: the task's (`TaskKind.classes`, or ImageNet's folders), else equal to them.
+    public var classes = 0
     public var pooling: Pooling.Kind = .mean
     /// Token id that marks padding (embeds to zeros, no gradient); -1: none (pixel tokens).
     public var paddingIndex = 0
@@ -64,12 +66,13 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
         func require(_ condition: Bool, _ message: String) throws(ModelConfigurationError) {
             if !condition { throw ModelConfigurationError(message: message) }
         }
-        try require(vocabularySize >= 2, "model.vocabulary_size must be at least 2, got \(vocabularySize)")
+        try require(vocabularySize == 0 || vocabularySize >= 2,
+                    "model.vocabulary_size must be at least 2 (0: the task's), got \(vocabularySize)")
         try require(maxLength >= 1, "model.max_length must be at least 1, got \(maxLength)")
         try require(dim >= 1 && depth >= 1 && heads >= 1 && mlpHidden >= 1,
                     "model.dim, depth, heads and mlp_hidden must be positive")
         try require(dim % heads == 0, "model.dim \(dim) is not divisible by model.heads \(heads)")
-        try require(classes >= 2, "model.classes must be at least 2, got \(classes)")
+        try require(classes == 0 || classes >= 2, "model.classes must be at least 2 (0: the task's), got \(classes)")
         try require(dropout >= 0 && dropout < 1, "model.dropout must be in [0, 1), got \(dropout)")
         try require(filterKnots >= 0 && filterKnots <= maxLength / 2 + 1,
                     "model.filter_knots must be in 0...\(maxLength / 2 + 1) (0: one per frequency), got \(filterKnots)")

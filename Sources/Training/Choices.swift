@@ -1,3 +1,4 @@
+import Datasets
 import Layers
 import Optimizers
 import Parameters
@@ -22,6 +23,26 @@ public enum TaskKind: String, Sendable, Codable, CaseIterable {
     public var paired: Bool { self == .retrieval }
     /// Sequence parallelism splits single sequences: not images, not pairs.
     public var supportsSequenceParallel: Bool { !images && !paired }
+
+    /// The task's classes; nil where its data says (ImageNet: one per training folder).
+    public var classes: Int? {
+        switch self {
+        case .listops: return ListOpsLoader.classCount
+        case .text, .retrieval, .pathfinder: return 2
+        case .image, .cifar10: return CIFAR10Loader.classCount
+        case .imagenet: return nil
+        }
+    }
+
+    /// Distinct token ids the task's examples hold, padding included; 0 for image tasks (no tokens).
+    public var vocabularySize: Int {
+        switch self {
+        case .listops: return ListOpsLoader.vocabulary.count
+        case .text, .retrieval: return ByteTokenizer.vocabularySize
+        case .image, .pathfinder: return PathfinderDataset.vocabularySize  // 8-bit pixel tokens
+        case .cifar10, .imagenet: return 0
+        }
+    }
 }
 
 /// `optimizer.name`.

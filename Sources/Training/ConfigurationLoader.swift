@@ -9,8 +9,10 @@ import Yams
 /// overrides go through the same check. The merged tree is then decoded, so a wrong type
 /// is reported with its key and line too.
 public enum ConfigurationLoader {
-    /// Loads `path` (nil: defaults only) and applies `overrides` (`key.path=value`).
-    public static func load(path: String?, overrides: [String] = []) throws -> TrainingConfiguration {
+    /// Loads `path` (nil: defaults only) and applies `overrides` (`key.path=value`); then, unless
+    /// `resolvingTask` is false (a model section used alone), fills in and checks the model's task
+    /// facts (`TrainingConfiguration.resolvingTaskFacts`).
+    public static func load(path: String?, overrides: [String] = [], resolvingTask: Bool = true) throws -> TrainingConfiguration {
         var tree = try defaultsTree()
         var lines: [String: Int] = [:]
         let source = path.map { ($0 as NSString).lastPathComponent } ?? "defaults"
@@ -38,7 +40,8 @@ public enum ConfigurationLoader {
             let value = try Yams.compose(yaml: valueText) ?? Node.scalar(.init(""))
             tree = try set(value, at: keys, in: tree, source: "--set \(override)", lines: &lines)
         }
-        return try decode(tree, source: source, lines: lines)
+        let decoded = try decode(tree, source: source, lines: lines)
+        return resolvingTask ? try decoded.resolvingTaskFacts() : decoded
     }
 
     // MARK: - Tree

@@ -38,27 +38,28 @@ public final class Evaluator {
     /// The evaluator `parseval eval` runs: the grid and model of `configuration`, its engine
     /// settings, and `split`'s examples — the validation split loaded without the training one,
     /// or the test split. Collective.
-    public static func standalone(configuration: TrainingConfiguration, world: Communicator, split: EvaluationSplit) throws
+    public static func standalone(configuration requested: TrainingConfiguration, world: Communicator, split: EvaluationSplit) throws
         -> (evaluator: Evaluator, dataset: any Dataset) {
-        try configuration.validate()
+        try requested.validate()
+        var configuration = try requested.resolvingTaskFacts()
         let (sharding, _) = try prepareEngine(configuration, world: world)
         let localBatch = try configuration.localBatchSize(ranks: sharding.grid.dataParallel)
-        let dataset = try world.allOrNone { () -> any Dataset in
+        let (dataset, classes) = try world.allOrNone { () -> (any Dataset, Int?) in
             switch split {
             case .val:
                 let data = try TaskData.load(configuration.data, training: false)
-                try data.check(against: configuration)
-                return data.validation
+                return (data.validation, data.classes)
             case .test:
-                return try TaskData.loadTest(configuration.data)
+                return (try TaskData.loadTest(configuration.data), nil)
             }
         }
-        let shape = configuration.data.taskShape
-        let model = try world.allOrNone {
-            try makeModel(configuration.model, images: shape.images, paired: shape.paired,
-                          seed: UInt64(bitPattern: Int64(configuration.training.seed)), sharding: sharding)
+        configuration = try configuration.resolvingTaskFacts(classes: classes)
+        let shape = configuration.data.taskShape, model = configuration.model
+        let seed = UInt64(bitPattern: Int64(configuration.training.seed))
+        let built = try world.allOrNone {
+            try makeModel(model, images: shape.images, paired: shape.paired, seed: seed, sharding: sharding)
         }
-        let evaluator = Evaluator(configuration: configuration, world: world, sharding: sharding, model: model,
+        let evaluator = Evaluator(configuration: configuration, world: world, sharding: sharding, model: built,
                                   batchSize: localBatch * configuration.training.accumulation)
         return (evaluator, dataset)
     }

@@ -14,15 +14,23 @@ import Foundation
 /// | imagenet | `train/<class>/*.{jpg,png}` | `val/<class>/…` | none (ImageNet's test labels are not public) |
 /// | pathfinder | `metadata/*.npy` + `imgs/`, LRA's first 80% | next 10% | last 10% |
 public struct TaskData {
+    public let task: TaskKind
     public var train: any Dataset
     public var validation: any Dataset
-    /// Distinct token ids the task can produce, and its classes.
-    public var vocabularySize: Int
-    public var classes: Int
+    /// The task's classes (`TaskKind.classes`; ImageNet: its training folders).
+    public let classes: Int
+    /// Distinct token ids the task can produce (`TaskKind.vocabularySize`).
+    public var vocabularySize: Int { task.vocabularySize }
     /// Two sequences per example (retrieval: a dual encoder).
-    public var paired: Bool
+    public var paired: Bool { task.paired }
     /// Examples are (H, W, 3) images (a vision classifier).
-    public var images = false
+    public var images: Bool { task.images }
+
+    init(task: TaskKind, train: any Dataset, validation: any Dataset, classes: Int? = nil) {
+        (self.task, self.train, self.validation) = (task, train, validation)
+        guard let count = classes ?? task.classes else { preconditionFailure("\(task): its classes come from its data") }
+        self.classes = count
+    }
 
     /// The task's training and validation splits; with `training: false` (evaluation alone) the
     /// training split is left empty and its files unread — except LRA's Image, whose validation
@@ -47,53 +55,47 @@ public struct TaskData {
         }
         switch data.task {
         case .listops:
-            return TaskData(
+            return TaskData(task: data.task,
                 train: try nonEmpty(ListOpsLoader.load(file: "\(directory)/basic_train.tsv", maxLength: length, skipBadExamples: skip),
                                    "\(directory)/basic_train.tsv", "training"),
                 validation: try nonEmpty(ListOpsLoader.load(file: "\(directory)/basic_val.tsv", maxLength: length, skipBadExamples: skip),
-                                        "\(directory)/basic_val.tsv", "validation"),
-                vocabularySize: ListOpsLoader.vocabulary.count, classes: ListOpsLoader.classCount, paired: false)
+                                        "\(directory)/basic_val.tsv", "validation"))
         case .text:
-            return TaskData(
+            return TaskData(task: data.task,
                 train: try nonEmpty(TextClassificationLoader.aclImdb(root: directory, split: "train", maxLength: length, skipBadExamples: skip),
                                    "\(directory)/train", "training"),
                 validation: try nonEmpty(TextClassificationLoader.aclImdb(root: directory, split: "test", maxLength: length, skipBadExamples: skip),
-                                        "\(directory)/test", "validation"),
-                vocabularySize: 257, classes: 2, paired: false)
+                                        "\(directory)/test", "validation"))
         case .retrieval:
-            return TaskData(
+            return TaskData(task: data.task,
                 train: try nonEmpty(RetrievalLoader.load(file: "\(directory)/new_aan_pairs.train.tsv", maxLength: length, skipBadExamples: skip),
                                    "\(directory)/new_aan_pairs.train.tsv", "training"),
                 validation: try nonEmpty(RetrievalLoader.load(file: "\(directory)/new_aan_pairs.eval.tsv", maxLength: length, skipBadExamples: skip),
-                                        "\(directory)/new_aan_pairs.eval.tsv", "validation"),
-                vocabularySize: 257, classes: 2, paired: true)
+                                        "\(directory)/new_aan_pairs.eval.tsv", "validation"))
         case .image:
             // LRA trains on the training batches' first 90% and validates on the rest.
             let all = try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), skipBadExamples: skip)
             let cut = all.count - all.count / 10
-            return TaskData(
+            return TaskData(task: data.task,
                 train: try nonEmpty(InMemoryDataset(examples: Array(all.examples[..<cut]), badExamples: all.badExamples),
                                     "\(directory)/data_batch_1..5.bin", "training"),
                 validation: try nonEmpty(InMemoryDataset(examples: Array(all.examples[cut...])),
-                                         "\(directory)/data_batch_1..5.bin (last 10%)", "validation"),
-                vocabularySize: 256, classes: 10, paired: false)
+                                         "\(directory)/data_batch_1..5.bin (last 10%)", "validation"))
         case .pathfinder:
             // Images must be side × side = sequence_length pixels (checked per image).
             let side = Int(Double(length).squareRoot().rounded())
             let difficulty = data.difficulty
-            return TaskData(
+            return TaskData(task: data.task,
                 train: try nonEmpty(PathfinderDataset(root: directory, split: .train, size: side, difficulty: difficulty,
                                                       skipBadExamples: skip), directory, "training"),
                 validation: try nonEmpty(PathfinderDataset(root: directory, split: .validation, size: side, difficulty: difficulty,
-                                                           skipBadExamples: skip), directory, "validation"),
-                vocabularySize: PathfinderDataset.vocabularySize, classes: 2, paired: false)
+                                                           skipBadExamples: skip), directory, "validation"))
         case .cifar10:
             let encoding = CIFAR10Loader.Encoding.rgb(mean: data.mean, standardDeviation: data.standardDeviation)
-            return TaskData(
+            return TaskData(task: data.task,
                 train: training ? try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), encoding: encoding,
                                                          skipBadExamples: skip) : InMemoryDataset(examples: []),
-                validation: try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), encoding: encoding, skipBadExamples: skip),
-                vocabularySize: 0, classes: 10, paired: false, images: true)
+                validation: try CIFAR10Loader.load(files: CIFAR10Loader.testFiles(root: directory), encoding: encoding, skipBadExamples: skip))
         case .imagenet:
             let train = try ImageFolderDataset(
                 root: "\(directory)/train",
@@ -102,10 +104,8 @@ public struct TaskData {
                 root: "\(directory)/val",
                 transform: .evaluation(size: data.imageSize, mean: data.mean, standardDeviation: data.standardDeviation),
                 classNames: train.classNames)
-            return TaskData(train: try nonEmpty(train, "\(directory)/train", "training"),
-                            validation: try nonEmpty(validation, "\(directory)/val", "validation"),
-                            vocabularySize: 0, classes: train.classNames.count,
-                            paired: false, images: true)
+            return TaskData(task: data.task, train: try nonEmpty(train, "\(directory)/train", "training"),
+                            validation: try nonEmpty(validation, "\(directory)/val", "validation"), classes: train.classNames.count)
         }
     }
 
@@ -141,14 +141,4 @@ public struct TaskData {
         return dataset
     }
 
-    /// Checks that the model can take this task's tokens and labels.
-    public func check(against configuration: TrainingConfiguration) throws {
-        if configuration.model.vocabularySize < vocabularySize {
-            throw ConfigurationError("model.vocabulary_size \(configuration.model.vocabularySize) is smaller than the "
-                                     + "\(configuration.data.task) vocabulary (\(vocabularySize))")
-        }
-        if configuration.model.classes != classes {
-            throw ConfigurationError("model.classes is \(configuration.model.classes), the \(configuration.data.task) task has \(classes)")
-        }
-    }
 }

@@ -46,9 +46,9 @@ public final class Trainer {
     /// The fault `PARSEVAL_FAULT` asks for (tests only; docs/reliability.md).
     let fault: FaultInjection?
 
-    public init(configuration: TrainingConfiguration, world: Communicator) throws {
-        try configuration.validate()
-        self.configuration = configuration
+    public init(configuration requested: TrainingConfiguration, world: Communicator) throws {
+        try requested.validate()
+        var configuration = try requested.resolvingTaskFacts()
         self.world = world
         runDirectory = configuration.output.directory
         (sharding, matmulSummary) = try Evaluator.prepareEngine(configuration, world: world)
@@ -63,13 +63,12 @@ public final class Trainer {
         }
 
         // Ranks load data and build the model at their own pace: the stall times stretch tenfold.
+        let requestedData = configuration.data
         data = try CollectiveWatchdog.patience(10, "loading data") {
-            try world.allOrNone {
-                let data = try TaskData.load(configuration.data)
-                try data.check(against: configuration)
-                return data
-            }
+            try world.allOrNone { try TaskData.load(requestedData) }
         }
+        configuration = try configuration.resolvingTaskFacts(classes: data.classes)
+        self.configuration = configuration
         let (taskData, sharding) = (data, sharding)
         model = try CollectiveWatchdog.patience(10, "building the model") {
             try world.allOrNone {

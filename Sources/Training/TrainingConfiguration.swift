@@ -201,6 +201,33 @@ extension TrainingConfiguration {
         try validateSequenceParallelism()
     }
 
+    /// The model's task facts filled in from the task (`TaskKind`): `model.classes` and
+    /// `model.vocabulary_size` left at 0 take the task's; set, they are checked — the classes
+    /// must equal the task's, the vocabulary must cover it. `classes`: the count the task's
+    /// data gives (ImageNet's training folders), else the task's fixed count. ImageNet's classes
+    /// stay 0 until its data is read.
+    public func resolvingTaskFacts(classes dataClasses: Int? = nil) throws -> TrainingConfiguration {
+        var resolved = self
+        let task = data.task
+        if let classes = dataClasses ?? task.classes {
+            if model.classes == 0 {
+                resolved.model.classes = classes
+            } else if model.classes != classes {
+                throw ConfigurationError("model.classes is \(model.classes), the \(task.rawValue) task has \(classes) "
+                                         + "(leave model.classes out to take the task's)")
+            }
+        }
+        if !task.images {
+            if model.vocabularySize == 0 {
+                resolved.model.vocabularySize = task.vocabularySize
+            } else if model.vocabularySize < task.vocabularySize {
+                throw ConfigurationError("model.vocabulary_size \(model.vocabularySize) is smaller than the \(task.rawValue) "
+                                         + "vocabulary (\(task.vocabularySize)); leave it out to take the task's")
+            }
+        }
+        return resolved
+    }
+
     /// What `parallel.seq_parallel` > 1 supports: `SequenceSharding.check`, with this run's task.
     func validateSequenceParallelism() throws {
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import Training
 import XCTest
 
@@ -52,10 +53,14 @@ final class ReportTests: TrainingRunTestCase {
         XCTAssertEqual(curves.count, 1 + 3 * 3, "validation at steps 10, 20, 30 for three runs")
         XCTAssertTrue(report.output.contains("| listops | fnet | pre_norm |"), report.summary)
         XCTAssertTrue(report.output.contains("| listops | attention | pre_norm |"), report.summary)
+        // The machine behind the timing: rank 0's CPU and threads (PARSEVAL_THREADS=1 here).
+        let machine = "\(Machine.cpuModel), 1 thread"
+        XCTAssertTrue(fnet.map { $0.joined(separator: ",").contains("\"\(machine)\"") } ?? false, "\(String(describing: fnet))")
+        XCTAssertTrue(report.output.contains("Timed on \(machine)."), report.summary)
     }
 }
 
 /// The header `parseval report` writes (kept here so the test reads without the executable's module).
 enum RunResult {
-    static let header = "task,mixer,block,seed,params,steps,tokens,wall_seconds,tokens_per_s,peak_memory_mb,val_accuracy,test_accuracy,run"
+    static let header = "task,mixer,block,seed,params,steps,tokens,wall_seconds,tokens_per_s,peak_memory_mb,val_accuracy,test_accuracy,machine,run"
 }

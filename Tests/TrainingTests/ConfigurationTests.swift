@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Models
 import Training
@@ -47,7 +48,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.training.steps, 20)
         XCTAssertEqual(configuration.training.seed, 7)
         XCTAssertEqual(configuration.model.heads, ModelConfiguration().heads, "unset keys keep their defaults")
-        XCTAssertEqual(try ConfigurationLoader.load(path: nil), TrainingConfiguration())
+        XCTAssertEqual(try ConfigurationLoader.load(path: nil), try TrainingConfiguration().resolvingTaskFacts())
     }
 
     func testUnknownKeyNamesFileLineSuggestionAndValidKeys() {
@@ -125,6 +126,31 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertTrue(text.contains("\"mlp_hidden\" : 77"))
         XCTAssertTrue(text.contains("\"first_bucket_megabytes\" : 3"))
         let path = write(text, name: "resolved.yaml")  // JSON is YAML
-        XCTAssertEqual(try ConfigurationLoader.load(path: path), configuration)
+        XCTAssertEqual(try ConfigurationLoader.load(path: path), try configuration.resolvingTaskFacts())
+    }
+
+    /// `model.classes` and `model.vocabulary_size` come from the task; set, they are checked.
+    func testTheModelTakesClassesAndVocabularyFromTheTask() throws {
+        for task in TaskKind.allCases {
+            let resolved = try ConfigurationLoader.load(path: nil, overrides: ["data.task=\(task.rawValue)"])
+            XCTAssertEqual(resolved.model.classes, task.classes ?? 0, "\(task): classes (ImageNet's come from its folders)")
+            XCTAssertEqual(resolved.model.vocabularySize, task.images ? 0 : task.vocabularySize, "\(task): vocabulary")
+        }
+        XCTAssertEqual(try ConfigurationLoader.load(path: nil, overrides: ["data.task=listops"]).model.vocabularySize,
+                       ListOpsLoader.vocabulary.count)
+        XCTAssertEqual(try ConfigurationLoader.load(path: nil, overrides: ["data.task=text", "model.vocabulary_size=300"])
+                        .model.vocabularySize, 300, "a larger vocabulary is a checked override")
+        XCTAssertThrowsError(try ConfigurationLoader.load(path: nil, overrides: ["data.task=pathfinder", "model.classes=10"])) {
+            XCTAssertEqual("\($0)", "model.classes is 10, the pathfinder task has 2 (leave model.classes out to take the task's)")
+        }
+        XCTAssertThrowsError(try ConfigurationLoader.load(path: nil, overrides: ["data.task=text", "model.vocabulary_size=100"])) {
+            XCTAssertTrue("\($0)".contains("model.vocabulary_size 100 is smaller than the text vocabulary (257)"), "\($0)")
+        }
+        // ImageNet: the folders decide.
+        var imagenet = TrainingConfiguration()
+        imagenet.data.task = .imagenet
+        XCTAssertEqual(try imagenet.resolvingTaskFacts(classes: 1000).model.classes, 1000)
+        imagenet.model.classes = 100
+        XCTAssertThrowsError(try imagenet.resolvingTaskFacts(classes: 1000))
     }
 }

@@ -70,12 +70,13 @@ final class ReferenceStateTests: XCTestCase {
         let (entries, metadata) = try SafeTensors.read(path)
         let fixture = Fixture(tensors: Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
                               metadata: metadata)
-        // The fixture's model section becomes `--set model.KEY=VALUE` overrides, validated as a user's would be.
+        // The fixture's model section becomes `--set model.KEY=VALUE` overrides, validated as a user's
+        // would be; it stands alone (no task), so its classes are not the default task's.
         let settings = try fixture.json("config").map { key, value -> String in
             let encoded = try JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])
             return "model.\(key)=\(String(decoding: encoded, as: UTF8.self))"
         }
-        let configuration = try ConfigurationLoader.load(path: nil, overrides: settings).model
+        let configuration = try ConfigurationLoader.load(path: nil, overrides: settings, resolvingTask: false).model
         let model = EncoderClassifier(configuration, seed: 0)
         let arena = model.arena
 
