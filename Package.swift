@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["TensorCore", "CImageCodecs", "CJPEGDecoding"]),
         .target(name: "Distributed", dependencies: ["TensorCore", "Parameters", "CMPI", "CFFTW"]),
         .target(name: "SpectralMixing", dependencies: ["TensorCore", "Parameters", "Layers", "CKernels"]),
-        .target(name: "SequenceParallel", dependencies: ["TensorCore", "Parameters", "Layers", "SpectralMixing", "Distributed", "CFFTW", "CKernels"]),
+        .target(name: "SequenceParallel", dependencies: ["TensorCore", "Parameters", "Layers", "SpectralMixing", "Distributed", "CFFTW"]),
         .target(
             name: "Training",
             dependencies: ["TensorCore", "Parameters", "Layers", "Models", "Optimizers", "Datasets", "Distributed", "SequenceParallel",

@@ -1,4 +1,3 @@
-import CKernels
 import Foundation
 import Layers
 import Parameters
@@ -42,6 +41,8 @@ public final class FFTNetMixing: TokenMixer {
     public var baseFilter: Parameter { filterNetwork.base }
     public let modReLUBias: Parameter
     let contextMean = Pooling(.mean)  // c: the mean over valid tokens
+    /// rfft → modReLU(Z ⊙ W) → irfft on all D channel sequences.
+    let spectral: ChannelSpectralFilter
     package static let epsilon: Float = 1e-6
 
     // Kept by forward for backward.
@@ -69,6 +70,7 @@ public final class FFTNetMixing: TokenMixer {
                                               filterKnots: self.filterKnots)
         modReLUBias = arena.register("\(name).modrelu.bias", shape: [heads, bins], initializer: .constant(initialBias),
                                      weightDecay: false)
+        spectral = ChannelSpectralFilter(length: sequenceLength, dim: dim, heads: heads, channels: dim, channelStart: 0)
     }
 
     // MARK: - Forward
@@ -77,98 +79,28 @@ public final class FFTNetMixing: TokenMixer {
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         precondition(x.rank == 3 && x.shape[1] == sequenceLength && x.shape[2] == dim,
                      "FFTNetMixing: (B, \(sequenceLength), \(dim)) input expected, got \(x.shape)")
-        let (b, n, d, f, h) = (x.shape[0], sequenceLength, dim, bins, heads)
-        let headDim = d / h
-
-        // Z = rfft(x) along N, ortho: (B, D, F) complex. Kept unnormalised (Ẑ = √N · Z): the
-        // ortho factors 1/√N of both transforms are folded into the filter pass below.
-        var z = Tensor(uninitialized: [b, d, f, 2])
-        var sequences = MatrixTranspose.transposed(x)  // (B, D, N)
-        sequences.withUnsafeMutableBufferPointer { xs in
-            z.withUnsafeMutableBufferPointer { zs in
-                FFT.realForward(input: xs.baseAddress!, output: zs.baseAddress!, outer: b * d, length: n, inner: 1,
-                                scaling: .unnormalized)
-            }
-        }
-
         // c = mean of x over valid tokens, and the filter W = base + interp(MLP(c)).
         filter = filterNetwork.forward(contextMean.forward(x, mask: context.mask), context: context)
-
-        // U = modReLU(Z ⊙ W), then y = irfft(U) (c2r overwrites U, a scratch copy).
-        var u = Tensor(uninitialized: z.shape)
-        let bias = arena.value(modReLUBias), eps = FFTNetMixing.epsilon, ortho = 1 / Float(n).squareRoot()
-        Tensor.withUnsafeBufferPointers(writing: &u, reading: z, filter) { us, zs, ws in
-            let zp = zs.baseAddress!, wp = ws.baseAddress!, up = us.baseAddress!
-            parallelFor(b * d, grain: max(1, 4096 / f)) { rows in
-                for row in rows {
-                    let head = (row % d) / headDim
-                    pv_spectral_filter(zp + 2 * row * f, wp + (row / d * h + head) * f, bias + head * f, f,
-                                       ortho, eps, up + 2 * row * f)
-                }
-            }
-        }
-        var output = Tensor(uninitialized: [b, d, n])
-        u.withUnsafeMutableBufferPointer { us in
-            output.withUnsafeMutableBufferPointer { ys in
-                FFT.realInverse(input: us.baseAddress!, output: ys.baseAddress!, outer: b * d, length: n, inner: 1,
-                                scaling: .unnormalized)
-            }
-        }
+        // The spectral half on (B, D, N): one real FFT plan over B·D contiguous sequences.
+        var sequences = MatrixTranspose.transposed(x)
+        let (output, z) = spectral.forward(&sequences, filter: filter, bias: arena.value(modReLUBias))
         spectrum = z
         return MatrixTranspose.transposed(output)
     }
 
     // MARK: - Backward
 
-    /// Reverse order of forward. The adjoint of irfft_ortho is rfft_ortho with the interior
-    /// bins doubled (each stands for itself and its conjugate twin; DC and Nyquist do not), and
-    /// the adjoint of rfft_ortho is irfft_ortho with the interior bins halved.
+    /// Reverse order of forward (`ChannelSpectralFilter.backward` for the spectral half).
     public func backward(_ gradient: Tensor) -> Tensor {
-        let (b, n, d, f, h) = (spectrum.shape[0], sequenceLength, dim, bins, heads)
-        let headDim = d / h
+        let (b, n, d) = (spectrum.shape[0], sequenceLength, dim)
         precondition(gradient.shape == [b, n, d], "FFTNetMixing.backward: gradient \(gradient.shape), expected \([b, n, d])")
-
-        // G_U = rfft_ortho(g) · w_k, w = 2 on interior bins; (B, D, F) like Z.
-        var gu = Tensor(uninitialized: spectrum.shape)
         var gradientSequences = MatrixTranspose.transposed(gradient)
-        gradientSequences.withUnsafeMutableBufferPointer { gs in
-            gu.withUnsafeMutableBufferPointer { us in
-                FFT.realForward(input: gs.baseAddress!, output: us.baseAddress!, outer: b * d, length: n, inner: 1,
-                                scaling: .unnormalized)  // its 1/√N is applied where G_U is read
-            }
-        }
-
-        // Through modReLU and Z' = Z ⊙ W. With z = Z'·, r = |z|, s = (r + β)/(r + ε) where r + β > 0:
-        //   ∂L/∂z = s G + (G·z)(ε − β) / ((r + ε)² r) · z,   ∂L/∂β += (G·z)/(r + ε)
-        //   ∂L/∂Z = W ∂L/∂z,   ∂L/∂W += ∂L/∂z · Z   (real dot products of (re, im) pairs)
-        // Parallel over bins k: each thread owns its bins' β and W gradient entries.
-        var gw = Tensor(zeros: [b, h, f])
-        let bias = arena.value(modReLUBias), dBias = arena.gradient(modReLUBias)
-        let eps = FFTNetMixing.epsilon, ortho = 1 / Float(n).squareRoot()
-        Tensor.withUnsafeBufferPointers(writing: &gu, &gw, reading: spectrum, filter) { us, gws, zs, ws in
-            let zp = zs.baseAddress!, wp = ws.baseAddress!, gp = us.baseAddress!, gwp = gws.baseAddress!
-            parallelFor(f, grain: max(1, 65_536 / (b * d))) { binRange in
-                for row in 0..<(b * d) {
-                    let head = (row % d) / headDim, filterRow = (row / d * h + head) * f
-                    pv_spectral_filter_backward(zp + 2 * row * f, wp + filterRow, bias + head * f,
-                                                gp + 2 * row * f, gwp + filterRow, dBias + head * f,
-                                                binRange.lowerBound, binRange.upperBound, n, ortho, eps)
-                }
-            }
-        }
-
-        // dx = irfft_ortho(∂L/∂Z / w_k) (already divided above), back to (B, N, D).
-        var dxSequences = Tensor(uninitialized: [b, d, n])
-        gu.withUnsafeMutableBufferPointer { us in
-            dxSequences.withUnsafeMutableBufferPointer { dxs in
-                FFT.realInverse(input: us.baseAddress!, output: dxs.baseAddress!, outer: b * d, length: n, inner: 1,
-                                scaling: .unnormalized)
-            }
-        }
-        var dx = MatrixTranspose.transposed(dxSequences)
+        let result = spectral.backward(&gradientSequences, spectrum: spectrum, filter: filter, bias: arena.value(modReLUBias),
+                                       biasGradient: arena.gradient(modReLUBias))
+        var dx = MatrixTranspose.transposed(result.input)
 
         // Filter: ∂L/∂W (B, H, F) → base, knots (B, H·K) → fc2 → GELU → fc1 → ∂L/∂c (B, D).
-        let gc = filterNetwork.backward(gw)
+        let gc = filterNetwork.backward(result.filter)
 
         // c = mean over valid tokens → dx += its backward.
         contextMean.backward(gc).withUnsafeBufferPointer { fromContext in

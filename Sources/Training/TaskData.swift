@@ -53,25 +53,25 @@ public struct TaskData {
             }
             return dataset
         }
+        /// Two splits read by one loader from their files.
+        func splits(train: String, validation: String, _ load: (String) throws -> any Dataset) throws -> TaskData {
+            TaskData(task: data.task, train: try nonEmpty(load(train), train, "training"),
+                     validation: try nonEmpty(load(validation), validation, "validation"))
+        }
         switch data.task {
         case .listops:
-            return TaskData(task: data.task,
-                train: try nonEmpty(ListOpsLoader.load(file: "\(directory)/basic_train.tsv", maxLength: length, skipBadExamples: skip),
-                                   "\(directory)/basic_train.tsv", "training"),
-                validation: try nonEmpty(ListOpsLoader.load(file: "\(directory)/basic_val.tsv", maxLength: length, skipBadExamples: skip),
-                                        "\(directory)/basic_val.tsv", "validation"))
+            return try splits(train: "\(directory)/basic_train.tsv", validation: "\(directory)/basic_val.tsv") {
+                try ListOpsLoader.load(file: $0, maxLength: length, skipBadExamples: skip)
+            }
         case .text:
-            return TaskData(task: data.task,
-                train: try nonEmpty(TextClassificationLoader.aclImdb(root: directory, split: "train", maxLength: length, skipBadExamples: skip),
-                                   "\(directory)/train", "training"),
-                validation: try nonEmpty(TextClassificationLoader.aclImdb(root: directory, split: "test", maxLength: length, skipBadExamples: skip),
-                                        "\(directory)/test", "validation"))
+            return try splits(train: "\(directory)/train", validation: "\(directory)/test") {
+                try TextClassificationLoader.aclImdb(root: directory, split: ($0 as NSString).lastPathComponent, maxLength: length,
+                                                     skipBadExamples: skip)
+            }
         case .retrieval:
-            return TaskData(task: data.task,
-                train: try nonEmpty(RetrievalLoader.load(file: "\(directory)/new_aan_pairs.train.tsv", maxLength: length, skipBadExamples: skip),
-                                   "\(directory)/new_aan_pairs.train.tsv", "training"),
-                validation: try nonEmpty(RetrievalLoader.load(file: "\(directory)/new_aan_pairs.eval.tsv", maxLength: length, skipBadExamples: skip),
-                                        "\(directory)/new_aan_pairs.eval.tsv", "validation"))
+            return try splits(train: "\(directory)/new_aan_pairs.train.tsv", validation: "\(directory)/new_aan_pairs.eval.tsv") {
+                try RetrievalLoader.load(file: $0, maxLength: length, skipBadExamples: skip)
+            }
         case .image:
             // LRA trains on the training batches' first 90% and validates on the rest.
             let all = try CIFAR10Loader.load(files: CIFAR10Loader.trainingFiles(root: directory), skipBadExamples: skip)

@@ -107,8 +107,12 @@ final class BadInputTests: TrainingRunTestCase {
                    mentions: ["must be a square"])
         assertExit(try train(run: "easy", pathfinder + ["data.sequence_length=1024", "model.max_length=1024", "data.difficulty=easy"]), 3,
                    mentions: ["curv_baseline/metadata"])
-        assertExit(try train(run: "image", ["data.task=image", "data.sequence_length=2048", "model.max_length=2048"]), 2,
+        assertExit(try train(run: "image", ["data.task=image", "model.vocabulary_size=0", "data.sequence_length=2048",
+                                            "model.max_length=2048"]), 2,
                    mentions: ["data.sequence_length must be 1024"])
+        // The base config's vocabulary (ListOps, 16 ids) cannot hold LRA Image's 256 pixel values.
+        assertExit(try train(run: "image-vocabulary", ["data.task=image", "data.sequence_length=1024", "model.max_length=1024"]), 2,
+                   mentions: ["model.vocabulary_size 16 is smaller than the image vocabulary (256)"])
     }
 
     /// Skipped examples are reported with file and line, and counted in metrics.jsonl.
