@@ -15,98 +15,31 @@ import TensorCore
 /// group get the same examples and each runs its block of N/P tokens; their partial gradients
 /// are summed over the whole world and divided by the number of data-parallel groups.
 public final class Trainer {
-    public let configuration: TrainingConfiguration
-    public let world: Communicator
-    /// data_parallel × seq_parallel (the data group's rank picks the examples), and what follows
-    /// from it for sequence parallelism.
-    public let sharding: SequenceSharding
-    public var grid: ProcessGrid { sharding.grid }
-    public let runDirectory: String
-    public let data: TaskData
-    public let model: any TrainableModel
-    let optimizer: any Optimizer
-    let schedule: LearningRateSchedule
-    let lossFunction: SoftmaxCrossEntropy
-    let synchronizer: GradientSynchronizer
-    let trainBatcher: Batcher
-    /// Evaluation, shared with `parseval eval` (which uses it alone).
-    let evaluator: Evaluator
-    /// The run folder's lock, checkpoints and resume choice (rank 0 reads and writes).
-    public let checkpoints: CheckpointManager
-    let log: TrainingLog
-    /// Wall time, tokens and memory behind each metrics record (`timeline.jsonl`).
-    let timeline: Timeline
-    let configurationJSON: String
-    /// What the matrix products run on and in which precision (`Matmul.request`'s line).
-    public let matmulSummary: String
+    /// Everything the run is built from its configuration.
+    public let run: RunAssembly
     public private(set) var state = TrainingState()
     var prefetcher: BatchPrefetcher?
     /// Bad examples of the current prefetcher already reported.
     var reportedBatchSkips = 0
-    /// The fault `PARSEVAL_FAULT` asks for (tests only; docs/reliability.md).
-    let fault: FaultInjection?
 
-    public init(configuration requested: TrainingConfiguration, world: Communicator) throws {
-        try requested.validate()
-        var configuration = try requested.resolvingTaskFacts()
-        self.world = world
-        runDirectory = configuration.output.directory
-        (sharding, matmulSummary) = try Evaluator.prepareEngine(configuration, world: world)
-        let (shards, shard) = (sharding.grid.dataParallel, sharding.grid.dataRank)
-        let localBatch = try configuration.localBatchSize(ranks: shards)
-        try MemoryEstimate(configuration, dataParallelRanks: shards).check(ranksOnHost: Threading.ranksOnThisHost())
-        let seed = UInt64(bitPattern: Int64(configuration.training.seed))
-        fault = try FaultInjection.fromEnvironment()
-        if world.size > 1 {
-            CollectiveWatchdog.arm(rank: world.rank, warningSeconds: configuration.parallel.stallWarningSeconds,
-                                   abortSeconds: configuration.parallel.stallAbortSeconds)
-        }
-
-        // Ranks load data and build the model at their own pace: the stall times stretch tenfold.
-        let requestedData = configuration.data
-        data = try CollectiveWatchdog.patience(10, "loading data") {
-            try world.allOrNone { try TaskData.load(requestedData) }
-        }
-        configuration = try configuration.resolvingTaskFacts(classes: data.classes)
-        self.configuration = configuration
-        let (taskData, sharding) = (data, sharding)
-        model = try CollectiveWatchdog.patience(10, "building the model") {
-            try world.allOrNone {
-                try makeModel(configuration.model, for: taskData, seed: seed, sharding: sharding)
-            }
-        }
-        let arena = model.arena
-        try world.broadcast(arena.sharedValues)
-
-        let o = configuration.optimizer
-        optimizer = o.name.make(arena: arena, o)
-        schedule = configuration.schedule.kind.make(configuration.schedule, peak: o.learningRate, steps: configuration.training.steps)
-        lossFunction = SoftmaxCrossEntropy(labelSmoothing: configuration.training.labelSmoothing)
-        synchronizer = GradientSynchronizer(communicator: world, arena: arena,
-                                            bucketBytes: configuration.parallel.bucketMegabytes << 20,
-                                            firstBucketBytes: configuration.parallel.firstBucketMegabytes << 20,
-                                            averagingRanks: shards)
-        let d = configuration.data
-        trainBatcher = Batcher(
-            dataset: data.train,
-            sampler: DistributedSampler(count: data.train.count, ranks: shards, rank: shard, shuffle: true, seed: seed),
-            batchSize: localBatch, sequenceLength: d.sequenceLength, dropLastBatch: true,
-            skipBadExamples: d.skipBadExamples, seed: seed, decodeThreads: d.effectiveDecodeThreads)
-        guard trainBatcher.batchesPerEpoch > 0 else {
-            throw ConfigurationError("training.batch_size \(configuration.training.batchSize): the training split "
-                                     + "(\(data.train.count) examples) has no full batch of \(localBatch) per rank")
-        }
-        evaluator = Evaluator(configuration: configuration, world: world, sharding: sharding, model: model,
-                              batchSize: localBatch * configuration.training.accumulation)
-        configurationJSON = try ConfigurationLoader.encode(configuration)
-        log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
-        checkpoints = CheckpointManager(world: world, runDirectory: runDirectory, message: log.message)
-        timeline = Timeline(runDirectory: runDirectory, active: world.isRoot, ranks: world.size)
-        for (name, split) in [("training", data.train), ("validation", data.validation)] {
-            if let report = split.badExamples.report() { log.message("\(name) split: \(report)") }
-        }
-        try world.barrier()
+    /// Assembles the run (`RunAssembly`). Collective.
+    public init(configuration: TrainingConfiguration, world: Communicator) throws {
+        run = try RunAssembly(configuration: configuration, world: world)
     }
+
+    public var configuration: TrainingConfiguration { run.configuration }
+    public var world: Communicator { run.world }
+    public var sharding: SequenceSharding { run.sharding }
+    public var grid: ProcessGrid { run.sharding.grid }
+    public var runDirectory: String { run.runDirectory }
+    public var data: TaskData { run.data }
+    public var model: any TrainableModel { run.model }
+    public var checkpoints: CheckpointManager { run.checkpoints }
+    public var matmulSummary: String { run.matmulSummary }
+    var optimizer: any Optimizer { run.optimizer }
+    var log: TrainingLog { run.log }
+    var timeline: Timeline { run.timeline }
+    var loop: LoopSettings { run.loop }
 
     // MARK: - Resume
 
@@ -120,7 +53,7 @@ public final class Trainer {
     }
 
     func resume() throws -> Int? {
-        let chosen = try checkpoints.chooseForResume(conflicts: configuration.resumeConflicts(withSaved:))
+        let chosen = try checkpoints.chooseForResume(conflicts: run.resumeConflicts(withSaved:))
         guard let directory = chosen else {
             // No checkpoint: lines in metrics.jsonl come from a run killed before its first one.
             try log.truncate(after: 0)
@@ -150,14 +83,14 @@ public final class Trainer {
     /// Trains to `training.steps` (or to `stopStep`, as if interrupted there: the schedule
     /// still runs to `training.steps`), evaluating and checkpointing as configured.
     public func run(until stopStep: Int? = nil) throws -> Summary {
-        let t = configuration.training
+        let t = loop.training
         let endStep = min(stopStep ?? t.steps, t.steps)
         let start = Date()
         let startStep = state.step
         var window = state.window ?? MetricsWindow()
         var windowTokens = 0.0  // progress line only: its tokens/s is not a metric
         var windowStart = Date()
-        log.message("training \(configuration.model.mixer.rawValue) on \(configuration.data.task.rawValue): "
+        log.message("training \(loop.title): "
                     + "\(data.train.count) examples, \(model.arena.count) parameters, \(world.size) rank(s), "
                     + "global batch \(t.batchSize), \(t.steps) steps → \(runDirectory)")
         var lastValidation = (accuracy: -1.0, loss: Double.nan)
@@ -165,11 +98,11 @@ public final class Trainer {
         // and a run that failed to start leave the folder's config.json as it was.
         if world.isRoot {
             try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-            try AtomicFile.write(Data(configurationJSON.utf8), to: "\(runDirectory)/config.json")
+            try AtomicFile.write(Data(run.configurationJSON.utf8), to: "\(runDirectory)/config.json")
         }
         while state.step < endStep {
             CollectiveWatchdog.setContext("step \(state.step + 1)")
-            let learningRate = schedule.learningRate(at: state.step)
+            let learningRate = run.schedule.learningRate(at: state.step)
             let outcome = try trainStep(learningRate: learningRate)
             var checkpointWritten = false
             if outcome.skipped {
@@ -210,7 +143,7 @@ public final class Trainer {
                 windowStart = Date()
             }
             state.window = window  // a checkpoint of this step carries the open window
-            if configuration.parallel.checkEvery > 0 && state.step % configuration.parallel.checkEvery == 0 {
+            if loop.checkEvery > 0 && state.step % loop.checkEvery == 0 {
                 guard try world.agree(on: parameterChecksum(model.arena)) else {
                     MPIRuntime.abort("parameters diverged across ranks at step \(state.step)")
                 }
@@ -233,13 +166,13 @@ public final class Trainer {
             }
             if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == endStep {
                 try checkpoints.save(arena: model.arena, optimizer: optimizer, state: state,
-                                     configurationJSON: configurationJSON, isBest: isBest)
+                                     configurationJSON: run.configurationJSON, isBest: isBest)
                 checkpointWritten = true
             }
             if outcome.stopRequested {
                 if !checkpointWritten {
                     try checkpoints.save(arena: model.arena, optimizer: optimizer, state: state,
-                                         configurationJSON: configurationJSON, isBest: false)
+                                         configurationJSON: run.configurationJSON, isBest: false)
                 }
                 let signal = StopSignals.pending.map(StopSignals.name) ?? "a stop signal on another rank"
                 throw StoppedBySignal(step: state.step, signal: signal,
@@ -267,7 +200,7 @@ public final class Trainer {
         let test: any Dataset
         do {
             test = try CollectiveWatchdog.patience(10, "loading the test split") {
-                try world.allOrNone { try TaskData.loadTest(configuration.data) }
+                try world.allOrNone { try run.loadTestSplit() }
             }
         } catch let error as DatasetError {
             log.message("test split not evaluated: \(error)")
@@ -298,12 +231,12 @@ public final class Trainer {
 
     /// One optimizer step over `accumulation` micro-batches; metrics are global (all ranks).
     func trainStep(learningRate: Float) throws -> StepOutcome {
-        let t = configuration.training, arena = model.arena
+        let t = loop.training, arena = model.arena
         var outcome = StepOutcome()
         let step = state.step + 1
-        fault?.strikeProcess(step: step, rank: world.rank)
+        run.fault?.strikeProcess(step: step, rank: world.rank)
         arena.zeroGradients()
-        if fault?.isDue([.nanGradient], step: step, rank: world.rank) == true { arena.sharedGradients.baseAddress![0] = .nan }
+        if run.fault?.isDue([.nanGradient], step: step, rank: world.rank) == true { arena.sharedGradients.baseAddress![0] = .nan }
         var finite = true
         for micro in 0..<t.accumulation {
             let batch = try nextBatch()
@@ -314,21 +247,22 @@ public final class Trainer {
                 step: state.step)
             let logits = model.logits(for: batch, context: context)
             try sharding.throwIfFailed()
-            var result = lossFunction.forward(logits: logits, labels: batch.labels)
-            if micro == 0 && fault?.isDue([.nanLoss], step: step, rank: world.rank) == true { result.loss = .nan }
+            var result = run.lossFunction.forward(logits: logits, labels: batch.labels)
+            if micro == 0 && run.fault?.isDue([.nanLoss], step: step, rank: world.rank) == true { result.loss = .nan }
             finite = finite && result.loss.isFinite
             outcome.lossSum += result.loss * Double(result.count)
             outcome.correct += Double(result.correct)
             outcome.count += Double(result.count)
             outcome.tokens += Double(batch.mask.reduce(0, +) + (batch.pairedMask?.reduce(0, +) ?? 0))
-            var dLogits = lossFunction.backward()
+            var dLogits = run.lossFunction.backward()
             if t.accumulation > 1 { dLogits.withUnsafeMutableBufferPointer { Kernels.scale($0, by: 1 / Float(t.accumulation)) } }
             if micro == t.accumulation - 1 {
-                synchronizer.begin()
-                model.backward(dLogits) { [synchronizer] first in
+                run.synchronizer.begin()
+                let synchronizer = run.synchronizer
+                model.backward(dLogits) { first in
                     do { try synchronizer.gradientsReady(from: first) } catch { MPIRuntime.abort("\(error)") }
                 }
-                try synchronizer.finish()
+                try run.synchronizer.finish()
             } else {
                 model.backward(dLogits, gradientsReady: nil)
             }
@@ -342,7 +276,7 @@ public final class Trainer {
         var counted = Array(totals[0..<4])
         sharding.countOnce(&counted)
         (outcome.lossSum, outcome.correct, outcome.count, outcome.tokens) = (counted[0], counted[1], counted[2], counted[3])
-        let clip = configuration.optimizer.gradientClip
+        let clip = loop.gradientClip
         let norm = clip > 0 ? clipGradientNorm(arena, maxNorm: clip) : gradientNorm(arena)
         outcome.gradientNorm = Double(norm)
         if totals[4] > 0 || !norm.isFinite {
@@ -364,8 +298,8 @@ public final class Trainer {
         while true {
             if prefetcher == nil {
                 reportedBatchSkips = 0
-                prefetcher = BatchPrefetcher(batcher: trainBatcher, epoch: state.epoch, firstBatch: state.batchInEpoch,
-                                             depth: max(1, configuration.data.prefetch))
+                prefetcher = BatchPrefetcher(batcher: run.trainBatcher, epoch: state.epoch, firstBatch: state.batchInEpoch,
+                                             depth: loop.prefetch)
             }
             if let batch = try prefetcher!.next() {
                 state.batchInEpoch += 1
@@ -384,7 +318,7 @@ public final class Trainer {
     /// Accuracy and loss over the validation split, or `split` (`Evaluator.evaluate`).
     public func evaluate(split: (any Dataset)? = nil, maxBatches: Int? = nil, parametersStep: Int? = nil,
                          logits: ((Batch, Tensor) -> Void)? = nil) throws -> Evaluation {
-        try evaluator.evaluate(split ?? data.validation, maxBatches: maxBatches, parametersStep: parametersStep ?? state.step,
+        try run.evaluator.evaluate(split ?? data.validation, maxBatches: maxBatches, parametersStep: parametersStep ?? state.step,
                                logits: logits)
     }
 }

@@ -13,7 +13,7 @@ extension Parseval {
                 the machine and the command.
                 """,
             subcommands: [GemmBench.self, FFTBench.self, StepBench.self, MixersBench.self, AllreduceBench.self,
-                          SeqParBench.self])
+                          SeqParBench.self, DataBench.self])
     }
 }
 
@@ -54,6 +54,7 @@ struct BenchOptions: ParsableArguments {
 
 extension MatmulEngine: ExpressibleByArgument {}
 extension MatmulPrecision: ExpressibleByArgument {}
+extension FFTPlanningEffort: ExpressibleByArgument {}
 
 /// The matrix engine and precision of a benchmark (the defaults are what `parseval train` uses).
 struct MatmulOptions: ParsableArguments {
@@ -73,13 +74,10 @@ struct MatmulOptions: ParsableArguments {
 
 /// MPI and the thread count for a benchmark that plans FFTs, and FFTW's planner effort
 /// (`--planning estimate|measure`); returns the world.
-func startFFTBenchmark(_ runtime: RuntimeOptions, planning: String) throws -> Communicator {
+func startFFTBenchmark(_ runtime: RuntimeOptions, planning: FFTPlanningEffort) throws -> Communicator {
     let world = MPIRuntime.initialize()
     if let threads = runtime.threads { Threading.configure(threads: threads) }
-    guard let effort = FFTPlanningEffort(rawValue: planning) else {
-        throw ValidationError("--planning must be 'estimate' or 'measure', got '\(planning)'")
-    }
-    FFTPlanner.effort = effort
+    FFTPlanner.effort = planning
     return world
 }
 

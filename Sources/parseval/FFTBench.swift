@@ -16,13 +16,13 @@ extension Parseval.Bench {
 
         @OptionGroup var runtime: RuntimeOptions
         @OptionGroup var options: BenchOptions
-        @Option(help: "FFTW planner effort: estimate or measure.") var planning = "measure"
+        @Option(help: "FFTW planner effort.") var planning: FFTPlanningEffort = .measure
 
         func run() throws {
             let world = try startFFTBenchmark(runtime, planning: planning)
             let o = options
             if world.isRoot {
-                printBenchHeader("bench fft: FFTW \(planning), median of \(o.repeats)", world: world)
+                printBenchHeader("bench fft: FFTW \(planning.rawValue), median of \(o.repeats)", world: world)
                 print(formatRow(["transform", "batch", "n", "dim", "ms", "GFLOP/s"], widths: [10, 5, 8, 5, 9, 8]))
             }
             for n in [o.sequence, 2 * o.sequence, 4 * o.sequence] {

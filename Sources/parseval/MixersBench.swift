@@ -30,7 +30,7 @@ extension Parseval.Bench {
         @Option(help: "Random features m of kernelized attention (0: d_h).") var features = 0
         @Option(help: "FFTNet filter knots K (0: K = F, the paper's layer).") var filterKnots = 0
         @Option(help: "Stop a mixer at the first n whose median exceeds this many seconds.") var maxSeconds = 60.0
-        @Option(help: "FFTW planner effort: estimate or measure.") var planning = "estimate"
+        @Option(help: "FFTW planner effort.") var planning: FFTPlanningEffort = .estimate
 
         func validate() throws {
             if minLog2 < 1 || maxLog2 < minLog2 || maxLog2 > 30 {
@@ -53,7 +53,7 @@ extension Parseval.Bench {
             if world.isRoot {
                 printBenchHeader("bench mixers: forward+backward, batch \(o.batch), dim \(o.dim), heads \(o.heads), "
                                  + "random features \(m), FFTNet knots \(filterKnots > 0 ? "\(filterKnots)" : "F"), "
-                                 + "FFTW \(planning), median of \(o.repeats) after \(o.warmup) warm-up", world: world)
+                                 + "FFTW \(planning.rawValue), median of \(o.repeats) after \(o.warmup) warm-up", world: world)
             }
             let widths = [28, 9, 11, 8, 10]
             var times: [MixerKind: [Int: Double]] = [:]

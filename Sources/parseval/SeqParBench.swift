@@ -32,7 +32,7 @@ extension Parseval.Bench {
         @Flag(help: "Also print csv,<ranks>,<seconds>,<peak_mb> lines.") var csv = false
         @Option(help: "Timed runs per case (the median is reported).") var repeats = 3
         @Option(help: "Untimed runs before timing.") var warmup = 1
-        @Option(help: "FFTW planner effort: estimate or measure.") var planning = "estimate"
+        @Option(help: "FFTW planner effort.") var planning: FFTPlanningEffort = .estimate
 
         func validate() throws {
             if minLog2 < 2 || maxLog2 < minLog2 || maxLog2 > 30 {
@@ -50,7 +50,7 @@ extension Parseval.Bench {
             if world.isRoot {
                 printBenchHeader("bench seqpar: FFTNet mixing forward+backward, \(weak ? "weak" : "strong") scaling, "
                                  + "batch \(batch), dim \(dim), heads \(heads), knots \(filterKnots > 0 ? "\(filterKnots)" : "F"), "
-                                 + "FFTW \(planning), median of \(repeats) after \(warmup) warm-up", world: world)
+                                 + "FFTW \(planning.rawValue), median of \(repeats) after \(warmup) warm-up", world: world)
                 print(formatRow(["ranks", "n", "n/rank", "ms", "peak MiB/rank"], widths: [5, 9, 9, 10, 13]))
             }
             for log2n in minLog2...maxLog2 {

@@ -29,7 +29,7 @@ extension Parseval.Bench {
         @Option(help: "Encoder layers.") var depth = 4
         @Option(help: "Token vocabulary.") var vocabulary = 257
         @Option(help: "Dropout rate of the encoder blocks (the LRA recipes use 0.1).") var dropout: Float = 0
-        @Option(help: "FFTW planner effort: estimate or measure (parallel.fft_planning).") var planning = "estimate"
+        @Option(help: "FFTW planner effort (parallel.fft_planning).") var planning: FFTPlanningEffort = .estimate
         @Option(help: "Gradient bucket size in MB for the overlapped all-reduce (parallel.bucket_megabytes).")
         var bucketMegabytes = 25
         @Option(help: "Token mixer: \(MixerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -102,7 +102,7 @@ extension Parseval.Bench {
             let (exposedMedian, aloneMedian) = (medians[2], medians[3])
             guard world.isRoot else { return }
             printBenchHeader("bench step: \(kind.rawValue) encoder, \(depth) layers, dim \(o.dim), mlp \(o.mlp), "
-                             + "heads \(o.heads), seq \(o.sequence), batch \(o.batch), dropout \(dropout), FFTW \(planning); "
+                             + "heads \(o.heads), seq \(o.sequence), batch \(o.batch), dropout \(dropout), FFTW \(planning.rawValue); "
                              + "median of \(o.repeats) after \(o.warmup) warm-up", world: world)
             print("# \(products)")
             print("# engine rates: " + measureRates().map { "\($0.0.rawValue) " + String(format: "%.1f GFLOP/s", $0.1) }
