@@ -65,6 +65,22 @@ extension KernelizedAttention {
         pv_transpose_tile(tile, channels, channelMajor + rows.lowerBound, size, rows.count, channels)
     }
 
+    /// T = C·X, or Cᵀ·X when `transposed`, for one head and one chunk of `channels` channels:
+    /// multiplies `spectrum` (the transform of X; overwritten) by the head's Toeplitz spectrum,
+    /// transforms it back into `product` (channel-major, rows 2N apart), and hands each row i < N
+    /// of T — its `channels` values, gathered tile by tile — to `body(i, row)`, rows in parallel.
+    func forEachToeplitzRow(_ toeplitz: ToeplitzFFT, _ spectrum: UnsafeMutablePointer<Float>, by headSpectrum: UnsafePointer<Float>,
+                            transposed: Bool,
+                            channels: Int, product: UnsafeMutablePointer<Float>, length n: Int,
+                            _ body: (Int, UnsafePointer<Float>) -> Void) {
+        toeplitz.multiply(spectrum, groups: 1, channels: channels, by: headSpectrum, transposed: transposed)
+        toeplitz.inverseTransform(spectrum, groups: 1, channels: channels, into: product)
+        forEachRowBlock(n, tileWidth: channels) { rows, tile in
+            gatherRows(product, size: 2 * n, channels: channels, rows: rows, into: tile)
+            for i in rows { body(i, tile + (i - rows.lowerBound) * channels) }
+        }
+    }
+
     /// Channel (slot·(d_h+1) + c) of `padded` [f·(d_h+1), 2N] ← φ_{i,r} · w_{i,c} for i < N and
     /// the features r = features[slot] (one (batch, head) block), where w_i is the `count`
     /// floats at `vectors + i·stride`, followed by a 1 when count = d_h. The Toeplitz products'
@@ -110,18 +126,13 @@ extension KernelizedAttention {
                             fillOuterProductChannels(padded, phi: k0 + block * m, vectors: v0 + batch * n * d + head * dh,
                                                      stride: d, count: dh, length: n, features: features)
                             toeplitz.transform(padded, groups: 1, channels: channels, into: spectrum)
-                            toeplitz.multiply(spectrum, groups: 1, channels: channels, by: spectra + head * (n + 1) * 2,
-                                              transposed: false)
-                            toeplitz.inverseTransform(spectrum, groups: 1, channels: channels, into: product)
                             // u_i += Σ_r φ(q_i)_r T_{r,:,i}
-                            forEachRowBlock(n, tileWidth: channels) { rows, tile in
-                                gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
-                                for i in rows {
-                                    let row = tile + (i - rows.lowerBound) * channels, ui = u + i * width, qi = q + i * m
-                                    for (slot, r) in features.enumerated() {
-                                        let source = row + slot * width, qr = qi[r]
-                                        for c in 0..<width { ui[c] += qr * source[c] }
-                                    }
+                            forEachToeplitzRow(toeplitz, spectrum, by: spectra + head * (n + 1) * 2, transposed: false,
+                                               channels: channels, product: product, length: n) { i, row in
+                                let ui = u + i * width, qi = q + i * m
+                                for (slot, r) in features.enumerated() {
+                                    let source = row + slot * width, qr = qi[r]
+                                    for c in 0..<width { ui[c] += qr * source[c] }
                                 }
                             }
                         }
@@ -179,29 +190,21 @@ extension KernelizedAttention {
                                                                into: correlation + head * (n + 1) * 2)
                             }
                             // T = C·KV → ∂L/∂φ(q).
-                            toeplitz.multiply(kvSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: false)
-                            toeplitz.inverseTransform(kvSpectrum, groups: 1, channels: channels, into: product)
-                            forEachRowBlock(n, tileWidth: channels) { rows, tile in
-                                gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
-                                for i in rows {
-                                    let row = tile + (i - rows.lowerBound) * channels, dui = du + i * width
-                                    for (slot, r) in features.enumerated() {
-                                        dq[i * m + r] += Kernels.rowDot(dui, row + slot * width, count: width)
-                                    }
+                            forEachToeplitzRow(toeplitz, kvSpectrum, by: headSpectrum, transposed: false, channels: channels,
+                                               product: product, length: n) { i, row in
+                                let dui = du + i * width
+                                for (slot, r) in features.enumerated() {
+                                    dq[i * m + r] += Kernels.rowDot(dui, row + slot * width, count: width)
                                 }
                             }
                             // ∂L/∂KV = Cᵀ ∂L/∂T → ∂L/∂φ(k), ∂L/∂v.
-                            toeplitz.multiply(gradientSpectrum, groups: 1, channels: channels, by: headSpectrum, transposed: true)
-                            toeplitz.inverseTransform(gradientSpectrum, groups: 1, channels: channels, into: product)
-                            forEachRowBlock(n, tileWidth: channels) { rows, tile in
-                                gatherRows(product, size: size, channels: channels, rows: rows, into: tile)
-                                for j in rows {
-                                    let row = tile + (j - rows.lowerBound) * channels, vj = v + j * d, dvj = dv + j * d
-                                    for (slot, r) in features.enumerated() {
-                                        let source = row + slot * width, kr = k[j * m + r]
-                                        dk[j * m + r] += Kernels.rowDot(source, vj, count: dh) + source[dh]
-                                        for c in 0..<dh { dvj[c] += source[c] * kr }
-                                    }
+                            forEachToeplitzRow(toeplitz, gradientSpectrum, by: headSpectrum, transposed: true, channels: channels,
+                                               product: product, length: n) { j, row in
+                                let vj = v + j * d, dvj = dv + j * d
+                                for (slot, r) in features.enumerated() {
+                                    let source = row + slot * width, kr = k[j * m + r]
+                                    dk[j * m + r] += Kernels.rowDot(source, vj, count: dh) + source[dh]
+                                    for c in 0..<dh { dvj[c] += source[c] * kr }
                                 }
                             }
                         }
