@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
     --steps) steps=$2; shift 2 ;;
     --set) user_sets+=("$2"); shift 2 ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "lra-study: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
