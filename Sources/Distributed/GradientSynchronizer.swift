@@ -2,7 +2,7 @@ import Parameters
 import TensorCore
 
 /// Data-parallel gradient averaging in buckets, overlapped with backward (PyTorch DDP's
-/// scheme, DISTRIBUTED.md).
+/// scheme, docs/distributed.md).
 ///
 /// The arena lays parameters out in reverse registration order, so backward finalises
 /// gradients from the front of the buffer to the back. Buckets are contiguous ranges of

@@ -56,7 +56,7 @@ public final class TokenEmbedding {
     }
 }
 
-/// Learned absolute positions (MODELS.md: normal(0, 0.02)), added to a (B, N, D) activation.
+/// Learned absolute positions (docs/models.md: normal(0, 0.02)), added to a (B, N, D) activation.
 /// `offset` shifts the positions for a sequence block that starts mid-sequence
 /// (sequence parallelism).
 public final class PositionalEmbedding: SequenceLayer {

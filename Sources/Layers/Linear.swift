@@ -2,7 +2,7 @@ import Parameters
 import TensorCore
 
 /// y = x · Wᵀ + b over the last axis: (…, in) → (…, out). W is stored [out, in] as in
-/// PyTorch; xavier-uniform weight, zero bias (MODELS.md).
+/// PyTorch; xavier-uniform weight, zero bias (docs/models.md).
 public final class Linear: SequenceLayer {
     public let arena: ParameterArena
     public let weight: Parameter

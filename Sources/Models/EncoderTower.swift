@@ -6,7 +6,7 @@ import SpectralMixing
 import TensorCore
 
 /// Inputs → pooled vectors: embedding + learned positions, the encoder blocks, a final
-/// LayerNorm and pooling (MODELS.md "Encoder block"). Shared by the classifier, the dual
+/// LayerNorm and pooling (docs/models.md "Encoder block"). Shared by the classifier, the dual
 /// encoder and (without the token embedding) the vision classifier. Parameter names:
 /// `embedding.weight`, `position`, `blocks.L.…`, `norm.weight`, `norm.bias`.
 ///

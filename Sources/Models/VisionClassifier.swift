@@ -2,7 +2,7 @@ import Layers
 import Parameters
 import TensorCore
 
-/// The FFTNet ViT (MODELS.md): non-overlapping P×P patches → Linear to D, learned positions,
+/// The FFTNet ViT (docs/models.md): non-overlapping P×P patches → Linear to D, learned positions,
 /// encoder blocks over the patch sequence (any mixer), mean pooling, a linear head.
 /// Parameters: `patch_embedding.*`, then the tower's (`position`, `blocks.L.…`, `norm.*`), `head.*`.
 public final class VisionClassifier {

@@ -5,7 +5,7 @@ public struct Parameter: Sendable, Hashable {
     public let index: Int
 }
 
-/// How a parameter is initialised (MODELS.md: xavier-uniform weights, zero biases,
+/// How a parameter is initialised (docs/models.md: xavier-uniform weights, zero biases,
 /// normal(0, 0.02) embeddings, LayerNorm weight 1 and bias 0).
 public enum Initializer: Sendable, Equatable {
     case zeros

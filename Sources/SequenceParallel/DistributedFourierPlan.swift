@@ -11,7 +11,7 @@ import TensorCore
 /// (FFTW's default, unscrambled order). `backward()` maps the frequency block back to the
 /// token block. Both are unnormalised.
 ///
-/// FFTW splits evenly only when N is divisible by P² (DISTRIBUTED.md); any other split is
+/// FFTW splits evenly only when N is divisible by P² (docs/distributed.md); any other split is
 /// refused at construction. Planning and destruction take `FFTPlanner.lock`; planning and
 /// execution are collective over the group.
 /// `@unchecked Sendable`: the plans are immutable after init and used from the thread that owns

@@ -6,7 +6,7 @@ import TensorCore
 /// ranks into the `columns × rows` matrix split by columns: rank r holds rows
 /// `[r·rows/P, (r+1)·rows/P)` of the input in `input` and, after `execute()`, rows
 /// `[r·columns/P, (r+1)·columns/P)` of the transpose in `output`. Equivalent to one
-/// `MPI_Alltoall` plus local transposes (DISTRIBUTED.md).
+/// `MPI_Alltoall` plus local transposes (docs/distributed.md).
 ///
 /// Both buffers have the size `fftwf_mpi_local_size_many_transposed` asks for. Planning and
 /// destruction take `FFTPlanner.lock`; planning and execution are collective over the group.

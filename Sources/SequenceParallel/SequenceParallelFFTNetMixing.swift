@@ -4,7 +4,7 @@ import Parameters
 import SpectralMixing
 import TensorCore
 
-/// FFTNet's adaptive spectral filtering (`FFTNetMixing`, MODELS.md "FFTNet v1") on sequences
+/// FFTNet's adaptive spectral filtering (`FFTNetMixing`, docs/models.md "FFTNet v1") on sequences
 /// split by tokens over a sequence group of P ranks: each rank holds `(B, N/P, D)`, the
 /// tokens `[r·N/P, (r+1)·N/P)` of every sequence, and returns the same block of the
 /// single-rank layer's output:

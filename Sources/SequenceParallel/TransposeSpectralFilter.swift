@@ -2,7 +2,7 @@ import Distributed
 import SpectralMixing
 import TensorCore
 
-/// FFTNet's spectral half by the transpose scheme (DISTRIBUTED.md, scheme 1): an FFTW-MPI
+/// FFTNet's spectral half by the transpose scheme (docs/distributed.md, "The two FFTNet schemes"): an FFTW-MPI
 /// transpose turns each sequence's token block `(N/P, D)` into a channel block `(D/P, N)`, so
 /// every rank holds whole sequences of D/P channels; the real FFTs, the filter and the inverse
 /// run locally through `ChannelSpectralFilter`, the pipeline `FFTNetMixing` runs on all D

@@ -4,7 +4,7 @@ import Parameters
 import TensorCore
 
 /// FFTNet's adaptive spectral filtering (Fein-Ashley, "The FFT Strikes Back: An Efficient
-/// Alternative to Self-Attention", arXiv 2502.18394 v1, §3), the v1 layer of MODELS.md:
+/// Alternative to Self-Attention", arXiv 2502.18394 v1, §3), the v1 layer of docs/models.md:
 ///
 ///     Z  = rfft(x_heads, along N, norm=ortho)          x_heads: (B, H, N, d_h) → Z: (B, H, F, d_h)
 ///     c  = mean over valid tokens of x                  (B, D)

@@ -2,7 +2,7 @@ import Layers
 import Parameters
 import TensorCore
 
-/// FFTNet's filter from the context (MODELS.md "FFTNet v1"), shared by `FFTNetMixing` and the
+/// FFTNet's filter from the context (docs/models.md "FFTNet v1"), shared by `FFTNetMixing` and the
 /// sequence-parallel FFTNet:
 ///
 ///     W = base + interp(W2 · GELU(W1 · c + b1) + b2)     c: (B, D) → W: (B, H, F)

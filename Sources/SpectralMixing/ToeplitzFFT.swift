@@ -7,7 +7,7 @@ import TensorCore
 ///     y = C x,   C_ij = c_{j−i},   t = j − i ∈ [−(N−1), N−1]        x, y: N tokens per channel
 ///
 /// C is the top-left N×N block of the 2N×2N circulant whose first row is
-/// r = [c_0, c_1, …, c_{N−1}, 0, c_{−(N−1)}, …, c_{−1}] (MODELS.md's layout; C_ij = r_{(j−i) mod 2N}).
+/// r = [c_0, c_1, …, c_{N−1}, 0, c_{−(N−1)}, …, c_{−1}] (docs/models.md's layout; C_ij = r_{(j−i) mod 2N}).
 /// A circulant with first row r is a circular cross-correlation, so with x zero-padded to 2N
 /// and R, X their DFTs of length 2N: y = IDFT(conj(R) ⊙ X)[:N]. The causal variant sets
 /// c_t = 0 for t > 0 (token i sees only j ≤ i).

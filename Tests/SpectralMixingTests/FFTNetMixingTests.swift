@@ -7,7 +7,7 @@ import TensorCore
 import XCTest
 
 final class FFTNetMixingTests: XCTestCase {
-    /// MODELS.md's v1 layer written out in Double with explicit DFT sums: the forward
+    /// docs/models.md's v1 layer written out in Double with explicit DFT sums: the forward
     /// reference, the smallest | |Z'| + b | (how far every modReLU is from its kink), and the
     /// magnitudes |Z'| per (head, bin).
     func reference(_ layer: FFTNetMixing, _ x: Tensor, mask: Tensor?)

@@ -79,5 +79,23 @@ final class DocsTests: XCTestCase {
             XCTAssertEqual(listed, expected, "docs/architecture.md: \(name)'s dependencies")
         }
     }
-}
 
+    /// Doc comments point at pages a reader of this repository has: every `docs/….md` they name
+    /// exists, and none names the design notes that live outside it (MODELS.md, DISTRIBUTED.md, DESIGN.md).
+    func testSourcesCiteOnlyPagesThatExist() throws {
+        let sources = FileManager.default.enumerator(atPath: "\(Self.root)/Sources")!.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".swift") || $0.hasSuffix(".c") || $0.hasSuffix(".h") }
+        XCTAssertGreaterThan(sources.count, 50)
+        let cited = try NSRegularExpression(pattern: "docs/[A-Za-z0-9_-]+\\.md")
+        let outside = try NSRegularExpression(pattern: "(?<![A-Za-z/_.-])(MODELS|DISTRIBUTED|DESIGN|STYLE)\\.md")
+        for file in sources {
+            let text = try read("Sources/\(file)")
+            let range = NSRange(text.startIndex..., in: text)
+            for match in cited.matches(in: text, range: range) {
+                let page = String(text[Range(match.range, in: text)!])
+                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(Self.root)/\(page)"), "Sources/\(file) cites \(page), which does not exist")
+            }
+            XCTAssertNil(outside.firstMatch(in: text, range: range), "Sources/\(file) cites a design note outside the repository")
+        }
+    }
+}
