@@ -2,7 +2,7 @@ import Parameters
 import TensorCore
 
 /// An encoder block: a token mixer and an MLP, each with a residual connection and a
-/// LayerNorm, arranged as one of the `Layout`s (docs/models.md, "Blocks"). Parseval's default
+/// LayerNorm, arranged as one of the `Layout`s (docs/models.md, "Paper blocks"). Parseval's default
 /// is pre-norm:
 ///
 ///     h = x + Dropout(Mixer(LN1(x)));  y = h + Dropout(MLP(LN2(h)))

@@ -1,6 +1,6 @@
 import Layers
 
-/// Where each encoder block puts its norms and residuals (docs/models.md, "Blocks").
+/// Where each encoder block puts its norms and residuals (docs/models.md, "Paper blocks").
 public enum BlockKind: String, Sendable, Codable, CaseIterable {
     /// Parseval's pre-norm block for every mixer (PyTorch's LayerNorm ε 1e-5, exact GELU).
     case preNorm = "pre_norm"
