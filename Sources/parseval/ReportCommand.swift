@@ -156,7 +156,10 @@ struct RunResult {
         self.folder = folder
         let configuration = try ConfigurationLoader.load(path: "\(folder)/config.json")
         task = configuration.data.task.rawValue
-        mixer = configuration.model.mixer.rawValue + (configuration.model.downsample.isEmpty ? "" : "+downsample")
+        // Attention with DCT downsampling is the Fourier Transformer (He et al.); other mixers
+        // with downsampling keep their name, marked.
+        let m = configuration.model
+        mixer = m.downsample.isEmpty ? m.mixer.rawValue : m.mixer == .attention ? "fourier_transformer" : m.mixer.rawValue + "+downsample"
         block = configuration.model.block.rawValue
         seed = configuration.training.seed
         let shape = configuration.data.taskShape
