@@ -94,28 +94,49 @@ extension Parseval {
                     try AtomicFile.write(Data((rows.joined(separator: "\n") + "\n").utf8), to: file)
                     series.append((file, "\(run.mixer)\(run.block == "pre_norm" ? "" : " (\(run.block))") s\(run.seed)"))
                 }
-                for (axis, column, label) in [("step", 1, "optimizer step"), ("time", 2, "wall-clock seconds")] {
+                // A uniform guess, for scale: small budgets often end near it.
+                let chance = byTask[task]!.map(\.classes).max().map { $0 > 0 ? 1 / Double($0) : 0 } ?? 0
+                for (axis, column, label) in [("step", 1, "optimizer step"), ("time", 2, "wall-clock seconds (log scale)")] {
                     script += """
                         set output "\(out)/\(task)-accuracy-by-\(axis).png"
                         set title "\(task): validation accuracy by \(label)"
                         set xlabel "\(label)"; set ylabel "validation accuracy"
-                        plot \(series.map { "\"\($0.file)\" using \(column):3 with linespoints title \"\($0.title)\"" }.joined(separator: ", \\\n     "))
+                        \(axis == "time" ? "set logscale x" : "unset logscale x")
+                        plot \(series.map { "\"\($0.file)\" using \(column):3 with linespoints title \"\($0.title)\"" }.joined(separator: ", \\\n     ")), \\
+                             \(format(chance)) with lines dashtype 2 linecolor rgb "gray" title "chance (1/\(Int((1 / max(chance, 1e-9)).rounded())))"
 
                         """
                 }
+                script += "unset logscale x\n"
             }
-            let points = "\(data)/speed-accuracy.dat"
-            try AtomicFile.write(Data((results.compactMap { run in
-                run.test.map { "\(format(run.tokensPerSecond)) \(format($0)) \"\(run.task) \(run.mixer)\"" }
-            }.joined(separator: "\n") + "\n").utf8), to: points)
-            script += """
-                set output "\(out)/speed-accuracy.png"
-                set title "Test accuracy against training throughput (each run)"
-                set xlabel "tokens/s (training)"; set ylabel "test accuracy"; set logscale x
-                plot "\(points)" using 1:2 with points pointtype 7 pointsize 1.4 notitle, \\
-                     "\(points)" using 1:2:3 with labels offset 0,1 font ",8" notitle
+            // One point per task and mixer: the seeds' mean test accuracy against their mean
+            // throughput, with a bar from the lowest seed to the highest.
+            // Colour by mixer, point shape by task, so a mixer reads alike on every task.
+            var speedSeries: [(file: String, title: String, style: String)] = []
+            let tested = results.filter { $0.test != nil }
+            let mixerNames = Set(tested.map { "\($0.mixer)\($0.block == "pre_norm" ? "" : " (\($0.block))")" }).sorted()
+            let taskNames = Set(tested.map(\.task)).sorted()
+            let cells = Dictionary(grouping: tested) { "\($0.task) \($0.mixer)\($0.block == "pre_norm" ? "" : " (\($0.block))")" }
+            for title in cells.keys.sorted() {
+                let runs = cells[title]!, tests = runs.compactMap(\.test)
+                let mixerName = String(title.drop { $0 != " " }.dropFirst())
+                let style = "linetype \((mixerNames.firstIndex(of: mixerName) ?? 0) + 1) pointtype \([7, 5, 9, 11, 13][(taskNames.firstIndex(of: runs[0].task) ?? 0) % 5])"
+                let speed = runs.map(\.tokensPerSecond).reduce(0, +) / Double(runs.count)
+                let mean = tests.reduce(0, +) / Double(tests.count)
+                let file = "\(data)/speed-accuracy-\(title.replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: "(", with: "").replacingOccurrences(of: ")", with: "")).dat"
+                try AtomicFile.write(Data("\(format(speed)) \(format(mean)) \(format(tests.min()!)) \(format(tests.max()!))\n".utf8), to: file)
+                speedSeries.append((file, title, style))
+            }
+            if !speedSeries.isEmpty {
+                script += """
+                    set output "\(out)/speed-accuracy.png"
+                    set title "Test accuracy (mean of seeds, bar: lowest to highest) against training throughput"
+                    set xlabel "tokens/s (training, log scale)"; set ylabel "test accuracy"; set logscale x
+                    plot \(speedSeries.map { "\"\($0.file)\" using 1:2:3:4 with yerrorbars \($0.style) pointsize 1.6 title \"\($0.title)\"" }.joined(separator: ", \\\n     "))
+                    unset logscale x
 
-                """
+                    """
+            }
             let scriptPath = "\(data)/plots.gp"
             try AtomicFile.write(Data(script.utf8), to: scriptPath)
             let process = Process()
@@ -135,6 +156,8 @@ func format(_ value: Double) -> String { String(format: "%.6g", value) }
 struct RunResult {
     let folder: String
     let task, mixer, block: String
+    /// The model's classes: 1/classes is the accuracy of a uniform guess.
+    let classes: Int
     let seed, parameters, steps: Int
     let tokens, seconds, peakMemory: Double
     /// "AMD EPYC (family 26, model 2), 1 thread × 2 ranks": where the timing came from (each
@@ -161,6 +184,7 @@ struct RunResult {
         let m = configuration.model
         mixer = m.downsample.isEmpty ? m.mixer.rawValue : m.mixer == .attention ? "fourier_transformer" : m.mixer.rawValue + "+downsample"
         block = configuration.model.block.rawValue
+        classes = configuration.model.classes
         seed = configuration.training.seed
         let shape = configuration.data.taskShape
         parameters = try makeModel(configuration.model, images: shape.images, paired: shape.paired, seed: 0).arena.count
