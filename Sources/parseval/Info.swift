@@ -24,6 +24,8 @@ extension Parseval {
             guard world.isRoot else { return }
             for entry in lines { print(entry) }
             print("CPU:      \(Machine.cpuModel)")
+            let quota = Machine.cgroupQuota().map { String(format: ", cgroup quota %.2f cores", $0) } ?? ""
+            print("cores:    \(Machine.usableCores()) usable by rank 0 (affinity \(Machine.cpuList(Machine.affinity()))\(quota))")
             print("MPI:      \(MPIRuntime.libraryVersion)")
             print("FFTW:     \(Libraries.fftwVersion)")
             print("OpenBLAS: \(Libraries.openBLASConfig)")
