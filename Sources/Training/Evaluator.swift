@@ -24,15 +24,16 @@ public final class Evaluator {
     /// Examples per rank per evaluation batch.
     let batchSize: Int
 
+    /// `checkpoints`: the run's manager (the trainer's, which logs), else one of its own.
     public init(configuration: TrainingConfiguration, world: Communicator, sharding: SequenceSharding, model: any TrainableModel,
-                batchSize: Int) {
+                batchSize: Int, checkpoints: CheckpointManager? = nil) {
         self.configuration = configuration
         self.world = world
         self.sharding = sharding
         self.model = model
         self.batchSize = batchSize
         runDirectory = configuration.output.directory
-        checkpoints = CheckpointManager(world: world, runDirectory: runDirectory)
+        self.checkpoints = checkpoints ?? CheckpointManager(world: world, runDirectory: runDirectory)
     }
 
     /// The evaluator `parseval eval` runs: the grid and model of `configuration`, its engine

@@ -93,11 +93,11 @@ public final class RunAssembly {
             throw ConfigurationError("training.batch_size \(configuration.training.batchSize): the training split "
                                      + "(\(data.train.count) examples) has no full batch of \(localBatch) per rank")
         }
-        evaluator = Evaluator(configuration: configuration, world: world, sharding: sharding, model: model,
-                              batchSize: localBatch * configuration.training.accumulation)
         configurationJSON = try ConfigurationLoader.encode(configuration)
         log = TrainingLog(runDirectory: runDirectory, active: world.isRoot)
         checkpoints = CheckpointManager(world: world, runDirectory: runDirectory, message: log.message)
+        evaluator = Evaluator(configuration: configuration, world: world, sharding: sharding, model: model,
+                              batchSize: localBatch * configuration.training.accumulation, checkpoints: checkpoints)
         timeline = Timeline(runDirectory: runDirectory, active: world.isRoot, ranks: world.size)
         for (name, split) in [("training", data.train), ("validation", data.validation)] {
             if let report = split.badExamples.report() { log.message("\(name) split: \(report)") }

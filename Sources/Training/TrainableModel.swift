@@ -57,9 +57,12 @@ public func makeModel(_ configuration: ModelConfiguration, images: Bool, paired:
                       sharding: SequenceSharding? = nil) throws -> any TrainableModel {
     if let sharding, sharding.isSharded {
         do {
-            try SequenceSharding.check(configuration.shardingRequest(
-                ranks: sharding.ranks, task: images ? "(an image task)" : paired ? "(a pair task)" : "(a sequence task)",
-                taskSupported: !images && !paired, sequenceLength: configuration.maxLength))
+            // The tower checks the model's side (`EncoderTower.init`); only the task is known here.
+            if images || paired {
+                try SequenceSharding.check(configuration.shardingRequest(
+                    ranks: sharding.ranks, task: images ? "(an image task)" : "(a pair task)",
+                    taskSupported: false, sequenceLength: configuration.maxLength))
+            }
             return try EncoderClassifier(configuration, seed: seed, sharding: sharding)
         } catch let error as SequenceParallelError {
             throw ConfigurationError(error.description)

@@ -92,7 +92,7 @@ extension Parseval {
                     let file = "\(data)/\(task)-\(run.mixer)-\(run.block)-s\(run.seed).dat"
                     let rows = run.validation.map { "\($0.step) \(format($0.seconds)) \(format($0.accuracy))" }
                     try AtomicFile.write(Data((rows.joined(separator: "\n") + "\n").utf8), to: file)
-                    series.append((file, "\(run.mixer)\(run.block == "pre_norm" ? "" : " (\(run.block))") s\(run.seed)"))
+                    series.append((file, "\(run.label) s\(run.seed)"))
                 }
                 // A uniform guess, for scale: small budgets often end near it.
                 let chance = byTask[task]!.map(\.classes).max().map { $0 > 0 ? 1 / Double($0) : 0 } ?? 0
@@ -114,13 +114,12 @@ extension Parseval {
             // Colour by mixer, point shape by task, so a mixer reads alike on every task.
             var speedSeries: [(file: String, title: String, style: String)] = []
             let tested = results.filter { $0.test != nil }
-            let mixerNames = Set(tested.map { "\($0.mixer)\($0.block == "pre_norm" ? "" : " (\($0.block))")" }).sorted()
+            let mixerNames = Set(tested.map(\.label)).sorted()
             let taskNames = Set(tested.map(\.task)).sorted()
-            let cells = Dictionary(grouping: tested) { "\($0.task) \($0.mixer)\($0.block == "pre_norm" ? "" : " (\($0.block))")" }
+            let cells = Dictionary(grouping: tested) { "\($0.task) \($0.label)" }
             for title in cells.keys.sorted() {
                 let runs = cells[title]!, tests = runs.compactMap(\.test)
-                let mixerName = String(title.drop { $0 != " " }.dropFirst())
-                let style = "linetype \((mixerNames.firstIndex(of: mixerName) ?? 0) + 1) pointtype \([7, 5, 9, 11, 13][(taskNames.firstIndex(of: runs[0].task) ?? 0) % 5])"
+                let style = "linetype \((mixerNames.firstIndex(of: runs[0].label) ?? 0) + 1) pointtype \([7, 5, 9, 11, 13][(taskNames.firstIndex(of: runs[0].task) ?? 0) % 5])"
                 let speed = runs.map(\.tokensPerSecond).reduce(0, +) / Double(runs.count)
                 let mean = tests.reduce(0, +) / Double(tests.count)
                 let file = "\(data)/speed-accuracy-\(title.replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: "(", with: "").replacingOccurrences(of: ")", with: "")).dat"
@@ -168,6 +167,8 @@ struct RunResult {
     let test: Double?
 
     var tokensPerSecond: Double { seconds > 0 ? tokens / seconds : 0 }
+    /// "fnet", or "fnet (paper)" for a block other than the default: the run's name in plots.
+    var label: String { block == "pre_norm" ? mixer : "\(mixer) (\(block))" }
 
     static let csvHeader = "task,mixer,block,seed,params,steps,tokens,wall_seconds,tokens_per_s,peak_memory_mb,val_accuracy,test_accuracy,machine,run"
     var csvRow: String {
