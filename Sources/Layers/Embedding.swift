@@ -1,10 +1,26 @@
 import Parameters
 import TensorCore
 
+/// Ids (B, N) → vectors (B, N, D): what a sequence model's tower starts with (`model.embedding`).
+public protocol TokenEmbedder: AnyObject {
+    func forward(tokens: [Int32], batch: Int, length: Int) -> Tensor
+    /// Adds into the parameter gradients; the ids have no gradient.
+    func backward(_ dy: Tensor)
+}
+
+/// How token ids become vectors (`model.embedding`).
+public enum EmbeddingKind: String, Sendable, Codable, CaseIterable {
+    /// A learned row per id (`TokenEmbedding`), PyTorch's `nn.Embedding`.
+    case table
+    /// The id as one number through a Linear(1, D) (`ScalarTokenEmbedding`), as the FFTNet
+    /// code's LRA model embeds tokens (`TokenEmbed(input_dim=1)`).
+    case scalar
+}
+
 /// Token embedding: ids (B, N) → (B, N, D), table (V, D) initialised normal(0, 0.02).
 /// Ids equal to `paddingIndex` embed to zeros and receive no gradient (PyTorch's
 /// `padding_idx`). Ids outside 0..<V are a precondition failure: loaders validate them.
-public final class TokenEmbedding {
+public final class TokenEmbedding: TokenEmbedder {
     public let arena: ParameterArena
     public let table: Parameter
     public let vocabularySize: Int
@@ -50,6 +66,55 @@ public final class TokenEmbedding {
             for (position, id) in tokens.enumerated() where id != paddingIndex {
                 let row = gradients + Int(id) * d, g = gs.baseAddress! + position * d
                 for j in 0..<d { row[j] += g[j] }
+            }
+        }
+        tokens = []
+    }
+}
+
+/// The FFTNet code's LRA token embedding (jacobfa/fft 72d20e1, lra/fftnet.py `TokenEmbed` with
+/// `input_dim` 1): each id read as a number, y = id · w + b, a Linear(1, D). Parameters
+/// `<name>.weight` (D, 1), xavier-uniform as every Linear, and `<name>.bias` (D), zero — the
+/// names and shapes of that `nn.Linear`'s state. Padding is not special (id 0 embeds to b, as
+/// there); the mask still keeps pads out of pooling and attention.
+public final class ScalarTokenEmbedding: TokenEmbedder {
+    public let arena: ParameterArena
+    public let weight: Parameter
+    public let bias: Parameter
+    public let dim: Int
+    var tokens: [Int32] = []
+
+    public init(_ name: String, arena: ParameterArena, dim: Int) {
+        self.arena = arena
+        self.dim = dim
+        weight = arena.register("\(name).weight", shape: [dim, 1], initializer: .xavierUniform(fanIn: 1, fanOut: dim),
+                                weightDecay: true)
+        bias = arena.register("\(name).bias", shape: [dim], initializer: .zeros, weightDecay: false)
+    }
+
+    public func forward(tokens: [Int32], batch: Int, length: Int) -> Tensor {
+        precondition(tokens.count == batch * length, "ScalarTokenEmbedding: \(tokens.count) ids for (\(batch), \(length))")
+        self.tokens = tokens
+        var y = Tensor(uninitialized: [batch, length, dim])
+        let w = arena.value(weight), b = arena.value(bias), d = dim
+        y.withUnsafeMutableBufferPointer { ys in
+            for (position, id) in tokens.enumerated() {
+                let row = ys.baseAddress! + position * d, value = Float(id)
+                for j in 0..<d { row[j] = value * w[j] + b[j] }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) {
+        let dw = arena.gradient(weight), db = arena.gradient(bias), d = dim
+        dy.withUnsafeBufferPointer { gs in
+            for (position, id) in tokens.enumerated() {
+                let g = gs.baseAddress! + position * d, value = Float(id)
+                for j in 0..<d {
+                    dw[j] += value * g[j]
+                    db[j] += g[j]
+                }
             }
         }
         tokens = []

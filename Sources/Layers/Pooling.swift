@@ -5,8 +5,18 @@ public final class Pooling {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         /// Mean over the valid tokens (the mask's 1s; all tokens without a mask).
         case mean
-        /// The first token (a CLS token prepended by the loader or model).
+        /// A learned classification token (`ClassToken`) that the model prepends to every
+        /// sequence; the head reads its final state (LRA, ViT, the FFTNet code).
         case cls
+        /// The first input token's final state (no token is added): for inputs whose first
+        /// token already summarises them.
+        case first
+
+        /// Whether the model prepends a learned `ClassToken` for this pooling.
+        public var addsClassToken: Bool { self == .cls }
+        /// Whether the head reads position 0 (`cls`, `first`): Fourier Transformer
+        /// downsampling keeps that token aside.
+        public var readsFirstPosition: Bool { self != .mean }
     }
 
     public let kind: Kind
@@ -21,7 +31,7 @@ public final class Pooling {
         let valid = mask?.scalars ?? [Float](repeating: 1, count: batch * length)
         for b in 0..<batch {
             switch kind {
-            case .cls:
+            case .cls, .first:
                 weights[b * length] = 1
             case .mean:
                 let row = valid[(b * length)..<((b + 1) * length)]

@@ -5,20 +5,29 @@ import SequenceParallel
 import SpectralMixing
 import TensorCore
 
-/// Inputs → pooled vectors: embedding + learned positions, the encoder blocks, a final
-/// LayerNorm and pooling (docs/models.md "Encoder block"). Shared by the classifier, the dual
-/// encoder and (without the token embedding) the vision classifier. Parameter names:
-/// `embedding.weight`, `position`, `blocks.L.…`, `norm.weight`, `norm.bias`.
+/// Inputs → pooled vectors: embedding, a learned class token with `pooling: cls`, learned
+/// positions, the encoder blocks, a final LayerNorm and pooling (docs/models.md "Encoder
+/// block"). Shared by the classifier, the dual encoder and (without the token embedding) the
+/// vision classifier. Parameter names: `embedding.weight` (and `embedding.bias` for the scalar
+/// embedding), `cls_token`, `position`, `blocks.L.…`, `norm.weight`, `norm.bias`.
+///
+/// With the class token the blocks see N + 1 positions: the token at 0, never masked, its own
+/// row 0 of the positional table (which holds `max_length + 1` rows), kept aside by DCT
+/// downsampling, its final state read by the head.
 ///
 /// With a `sharding` of P ranks (sequence parallelism, docs/distributed.md) the tower
-/// runs on this rank's block of N/P tokens: positions are offset by the block's start, the
-/// FFTNet and FNet mixers are their `SequenceParallel` versions over the group, and pooling
-/// is all-reduced in the group, so every rank of the group gets the pooled vector of the
-/// whole sequences. The parameters and their names are the same.
+/// runs on this rank's block of (N + 1)/P positions (N/P without a class token): positions
+/// are offset by the block's start, the class token is prepended on the group's rank 0 only
+/// (its block holds (N + 1)/P − 1 input tokens), the FFTNet and FNet mixers are their
+/// `SequenceParallel` versions over the group, and pooling is all-reduced in the group, so
+/// every rank of the group gets the pooled vector of the whole sequences. The parameters and
+/// their names are the same.
 public final class EncoderTower {
     public let configuration: ModelConfiguration
     /// nil when the inputs arrive embedded (patches of an image).
-    public let embedding: TokenEmbedding?
+    public let embedding: (any TokenEmbedder)?
+    /// The learned class token (`pooling: cls`); nil otherwise.
+    public let classToken: ClassToken?
     public let positions: PositionalEmbedding
     public let embeddingDropout: Dropout
     public let blocks: [EncoderBlock]
@@ -60,21 +69,25 @@ public final class EncoderTower {
         self.configuration = configuration
         self.sharding = sharding
         shardedPooling = sharding.map { ShardedPooling(configuration.pooling, group: $0.group, failures: $0.failures) }
-        embedding = embedsTokens
-            ? TokenEmbedding("embedding", arena: arena, vocabularySize: c.vocabularySize, dim: c.dim,
-                             paddingIndex: c.paddingIndex >= 0 ? Int32(c.paddingIndex) : nil)
-            : nil
-        positions = PositionalEmbedding("position", arena: arena, maxLength: c.maxLength, dim: c.dim)
+        switch (embedsTokens, c.embedding) {
+        case (false, _): embedding = nil
+        case (true, .table):
+            embedding = TokenEmbedding("embedding", arena: arena, vocabularySize: c.vocabularySize, dim: c.dim,
+                                       paddingIndex: c.paddingIndex >= 0 ? Int32(c.paddingIndex) : nil)
+        case (true, .scalar): embedding = ScalarTokenEmbedding("embedding", arena: arena, dim: c.dim)
+        }
+        classToken = c.pooling.addsClassToken ? ClassToken(arena: arena, dim: c.dim) : nil
+        positions = PositionalEmbedding("position", arena: arena, maxLength: c.modelLength(tokens: c.maxLength), dim: c.dim)
         embeddingDropout = Dropout(rate: c.dropout, streamID: 1)
         var firstParameters: [Int] = []
         var downsamplers: [DCTDownsampler?] = []
-        var length = c.maxLength  // the sequence length each block sees
+        var length = c.modelLength(tokens: c.maxLength)  // the sequence length each block sees
         var mixerError: (any Error)?
         var design = c.mixer.blockDesign(c)
         if c.normEpsilon > 0 { design.epsilon = Float(c.normEpsilon) }
         blocks = (0..<c.depth).map { layer in
             let stage = c.downsample.first { $0.layer == layer }
-            let downsampler = stage.map { DCTDownsampler(ratio: $0.ratio, keepsFirstToken: c.pooling == .cls) }
+            let downsampler = stage.map { DCTDownsampler(ratio: $0.ratio, keepsFirstToken: c.pooling.readsFirstPosition) }
             if let downsampler { length = downsampler.outputLength(forInputLength: length) }
             var layout = design.layout
             if let downsampler, c.block == .paper {
@@ -114,10 +127,19 @@ public final class EncoderTower {
         return forward(embedded: embedding.forward(tokens: tokens, batch: batch, length: length), mask: mask, context: context)
     }
 
-    /// Embedded inputs (batch, length, dim) → pooled (batch, dim).
+    /// Whether this rank's block starts the sequence: where the class token is prepended.
+    var holdsSequenceStart: Bool { sharding.map { $0.group.rank == 0 } ?? true }
+
+    /// Embedded inputs (batch, length, dim) → pooled (batch, dim). With a class token the blocks
+    /// see length + 1 positions (on the group's rank 0 only, under sequence parallelism).
     public func forward(embedded: Tensor, mask: Tensor?, context: ForwardContext) -> Tensor {
         var context = context
+        var embedded = embedded
         context.mask = mask
+        if let classToken, holdsSequenceStart {
+            embedded = classToken.forward(embedded)
+            context.mask = ClassToken.extend(mask: mask)
+        }
         if let sharding { positions.offset = sharding.positionOffset(localLength: embedded.shape[1]) }
         var x = embeddingDropout.forward(positions.forward(embedded, context: context), context: context)
         for ((block, downsampler), shortens) in zip(zip(blocks, downsamplers), shortens) {
@@ -143,7 +165,8 @@ public final class EncoderTower {
             if let downsampler { g = downsampler.backward(g) }
             gradientsReady?(first)
         }
-        let dEmbedded = positions.backward(embeddingDropout.backward(g))
+        var dEmbedded = positions.backward(embeddingDropout.backward(g))
+        if let classToken, holdsSequenceStart { dEmbedded = classToken.backward(dEmbedded) }
         embedding?.backward(dEmbedded)
         if embedding != nil { gradientsReady?(0) }
         return dEmbedded

@@ -122,6 +122,6 @@ extension ModelConfiguration {
         SequenceSharding.Request(ranks: ranks, mixer: mixer.rawValue, mixerSupported: mixer.supportsSequenceParallel,
                                  supportedMixers: MixerKind.allCases.filter(\.supportsSequenceParallel).map(\.rawValue),
                                  downsamples: !downsample.isEmpty, task: task, taskSupported: taskSupported,
-                                 sequenceLength: sequenceLength, maxLength: maxLength)
+                                 sequenceLength: sequenceLength, maxLength: maxLength, classToken: pooling.addsClassToken)
     }
 }

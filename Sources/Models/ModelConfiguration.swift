@@ -42,7 +42,13 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     public var dropout: Float = 0.1
     /// Output classes; 0: the task's (`TaskKind.classes`, or ImageNet's folders), else equal to them.
     public var classes = 0
+    /// `mean` over valid tokens, `cls` (a learned class token prepended to every sequence; the
+    /// positional table then holds `max_length + 1` rows, row 0 the token's) or `first` (the
+    /// first input token).
     public var pooling: Pooling.Kind = .mean
+    /// How token ids become vectors: `table` (a learned row per id) or `scalar` (the id as a
+    /// number through a Linear(1, D), as the FFTNet code's LRA model).
+    public var embedding: EmbeddingKind = .table
     /// Token id that marks padding (embeds to zeros, no gradient); -1: none (pixel tokens).
     public var paddingIndex = 0
     /// Causal masking in the mixers that support it.
@@ -60,6 +66,9 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     public var downsample: [DownsampleStage] = []
 
     public init() {}
+
+    /// The length the blocks see for inputs of `tokens` tokens: one more with a learned class token.
+    public func modelLength(tokens: Int) -> Int { tokens + (pooling.addsClassToken ? 1 : 0) }
 
     /// Checks the combination; the message names the offending keys.
     public func validate() throws(ModelConfigurationError) {

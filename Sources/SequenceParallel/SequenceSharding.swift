@@ -47,18 +47,20 @@ public final class SequenceSharding {
         public var taskSupported: Bool
         public var sequenceLength: Int
         public var maxLength: Int
+        /// A learned class token is prepended: the group splits sequence_length + 1 positions.
+        public var classToken: Bool
 
         public init(ranks: Int, mixer: String, mixerSupported: Bool, supportedMixers: [String], downsamples: Bool,
-                    task: String, taskSupported: Bool, sequenceLength: Int, maxLength: Int) {
+                    task: String, taskSupported: Bool, sequenceLength: Int, maxLength: Int, classToken: Bool = false) {
             (self.ranks, self.mixer, self.mixerSupported, self.supportedMixers) = (ranks, mixer, mixerSupported, supportedMixers)
             (self.downsamples, self.task, self.taskSupported) = (downsamples, task, taskSupported)
-            (self.sequenceLength, self.maxLength) = (sequenceLength, maxLength)
+            (self.sequenceLength, self.maxLength, self.classToken) = (sequenceLength, maxLength, classToken)
         }
     }
 
     /// The rules of sequence parallelism: sequence classification with a mixer that has a
     /// sharded form, no Fourier Transformer downsampling, and a fixed length that splits into P
-    /// equal blocks. (Divisibility a mixer's transforms need beyond that — N by P² for FNet, D by
+    /// equal blocks (counting the class token, which rank 0's block starts with). (Divisibility a mixer's transforms need beyond that — N by P² for FNet, D by
     /// P for FFTNet — is checked when its layer plans them.) P = 1 asks nothing.
     /// - Throws: `SequenceParallelError` naming `parallel.seq_parallel` and the key at fault.
     public static func check(_ request: Request) throws {
@@ -74,16 +76,28 @@ public final class SequenceSharding {
         try require(request.taskSupported, "data.task \(request.task) is not supported (sequence classification tasks are)")
         try require(request.sequenceLength == request.maxLength,
                     "data.sequence_length (\(request.sequenceLength)) must equal model.max_length (\(request.maxLength))")
-        try require(request.sequenceLength % p == 0, "data.sequence_length \(request.sequenceLength) is not divisible by \(p)")
+        if request.classToken {
+            try require((request.sequenceLength + 1) % p == 0,
+                        "data.sequence_length + 1 (\(request.sequenceLength + 1): the tokens and the learned class token of "
+                        + "model.pooling cls) is not divisible by \(p)")
+        } else {
+            try require(request.sequenceLength % p == 0, "data.sequence_length \(request.sequenceLength) is not divisible by \(p)")
+        }
     }
 
     // MARK: - Blocks
 
     /// This rank's block of every example: `tokens` and `mask` are (batch, length) row-major;
-    /// returns the (batch, length/P) block that starts at `positionOffset`.
-    public func block(tokens: [Int32], mask: [Float], batch: Int, length: Int) -> (tokens: [Int32], mask: [Float], length: Int) {
+    /// returns the (batch, length/P) block that starts at `positionOffset`. With `classToken`
+    /// the model prepends a token on rank 0, so the length + 1 positions split into blocks of
+    /// L = (length + 1)/P: rank 0 gets the first L − 1 tokens (the class token completes its
+    /// block), rank r > 0 the tokens r·L − 1 ..< (r + 1)·L − 1.
+    public func block(tokens: [Int32], mask: [Float], batch: Int, length: Int,
+                      classToken: Bool = false) -> (tokens: [Int32], mask: [Float], length: Int) {
         guard isSharded else { return (tokens, mask, length) }
-        let local = length / ranks, start = group.rank * local
+        let lead = classToken ? 1 : 0, positions = (length + lead) / ranks
+        let start = group.rank == 0 ? 0 : group.rank * positions - lead
+        let local = group.rank == 0 ? positions - lead : positions
         var blockTokens: [Int32] = [], blockMask: [Float] = []
         blockTokens.reserveCapacity(batch * local)
         blockMask.reserveCapacity(batch * local)
@@ -95,7 +109,8 @@ public final class SequenceSharding {
         return (blockTokens, blockMask, local)
     }
 
-    /// The position of this rank's first token in the whole sequence, for blocks of `localLength`.
+    /// The position of this rank's first token in the whole sequence (class token included),
+    /// for blocks of `localLength` positions.
     public func positionOffset(localLength: Int) -> Int { group.rank * localLength }
 
     // MARK: - Counting

@@ -7,8 +7,8 @@ import TensorCore
 /// sequences, the same on every rank of the group.
 ///
 /// Mean: each rank sums its valid tokens and counts them; one all-reduce of B·D + B floats
-/// gives the sums and counts of the whole sequences. CLS: the first token lives on the
-/// group's rank 0, whose contribution the all-reduce hands to everyone.
+/// gives the sums and counts of the whole sequences. CLS (or first-token) pooling: position 0
+/// lives on the group's rank 0, whose contribution the all-reduce hands to everyone.
 ///
 /// Backward takes the gradient of the pooled vector — the full value, identical on every rank
 /// — and returns this rank's tokens' share. Layers above a group-reduced value run on every
@@ -33,7 +33,7 @@ public final class ShardedPooling {
         let (batch, length) = (x.shape[0], x.shape[1])
         var weights = [Float](repeating: 0, count: batch * length)
         switch kind {
-        case .cls:
+        case .cls, .first:
             if group.rank == 0 { for b in 0..<batch { weights[b * length] = 1 } }
         case .mean:
             var counts = [Float](repeating: 0, count: batch)

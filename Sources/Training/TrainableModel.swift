@@ -20,7 +20,8 @@ extension EncoderClassifier: TrainableModel {
     /// With a sequence group, this rank's block of the batch's tokens and mask goes in.
     public func logits(for batch: Batch, context: ForwardContext) -> Tensor {
         let sharding = tower.sharding
-        let block = sharding?.block(tokens: batch.tokens, mask: batch.mask, batch: batch.size, length: batch.sequenceLength)
+        let block = sharding?.block(tokens: batch.tokens, mask: batch.mask, batch: batch.size, length: batch.sequenceLength,
+                                    classToken: tower.classToken != nil)
             ?? (tokens: batch.tokens, mask: batch.mask, length: batch.sequenceLength)
         return forward(tokens: block.tokens, mask: Tensor(shape: [batch.size, block.length], values: block.mask),
                        batch: batch.size, length: block.length, context: context)

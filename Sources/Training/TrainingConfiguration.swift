@@ -141,6 +141,7 @@ extension TrainingConfiguration {
         "model.mixer": MixerKind.allCases.map(\.rawValue),
         "model.block": BlockKind.allCases.map(\.rawValue),
         "model.pooling": Pooling.Kind.allCases.map(\.rawValue),
+        "model.embedding": EmbeddingKind.allCases.map(\.rawValue),
         "data.task": TaskKind.allCases.map(\.rawValue),
         "optimizer.name": OptimizerKind.allCases.map(\.rawValue),
         "schedule.kind": ScheduleKind.allCases.map(\.rawValue),

@@ -105,6 +105,66 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// `pooling: cls` adds the learned token (`cls_token`, timm's shape) and a positional row for
+    /// it; the blocks see N + 1 positions; `first` adds nothing. Gradients through the whole
+    /// classifier for each mixer family with the token, the Fourier Transformer keeping it aside,
+    /// and FFTNet's official LRA model (paper block, scalar embedding). Step 1e-4: FFTNet's
+    /// modReLU has kinks (|z| = −b, and z → 0), and a step of 1e-3 on the token or on the
+    /// scalar embedding's weight (times ids up to 10) crosses some, which measures no derivative.
+    func testLearnedClassTokenThroughTheClassifier() {
+        var c = tinyConfiguration()
+        c.pooling = .cls
+        let model = EncoderClassifier(c, seed: 1)
+        let names = Dictionary(model.arena.entries.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(names["cls_token"], [1, 1, c.dim])
+        XCTAssertEqual(names["position"], [c.maxLength + 1, c.dim], "row 0 is the class token's position")
+        var first = tinyConfiguration()
+        first.pooling = .first
+        let plain = EncoderClassifier(first, seed: 1)
+        XCTAssertFalse(plain.arena.entries.contains { $0.name == "cls_token" })
+        XCTAssertEqual(plain.arena.entries.first { $0.name == "position" }?.shape, [first.maxLength, first.dim])
+
+        for mixer in MixerKind.allCases {
+            var c = tinyConfiguration()
+            c.mixer = mixer
+            c.pooling = .cls
+            c.maxLength = 6  // FFTNet and GFNet filter exactly 7 positions: the class token and 6 tokens
+            c.randomFeatures = 16
+            checkClassifierGradients(c, label: "\(mixer.rawValue) with a class token", step: 1e-4)
+        }
+        var fourier = tinyConfiguration()
+        fourier.pooling = .cls
+        fourier.maxLength = 6
+        fourier.downsample = [DownsampleStage(layer: 1, ratio: 0.5)]
+        checkClassifierGradients(fourier, label: "fourier transformer with a class token")
+        var official = tinyConfiguration()
+        official.mixer = .fftnet
+        official.block = .paper
+        official.pooling = .cls
+        official.embedding = .scalar
+        official.maxLength = 6
+        checkClassifierGradients(official, label: "FFTNet LRA (paper block, scalar embedding, class token)", step: 1e-4)
+    }
+
+    /// The class token reads the sequence: its final state depends on every input token, and a
+    /// padded tail changes nothing where the mixer masks (attention).
+    func testClassTokenPoolingSeesTheWholeSequenceAndIgnoresPads() {
+        var c = tinyConfiguration()
+        c.pooling = .cls
+        let model = EncoderClassifier(c, seed: 2)
+        let context = ForwardContext(training: false)
+        let tokens: [Int32] = [3, 4, 5, 6, 7, 8, 0, 0], mask = Tensor(shape: [1, 8], values: [1, 1, 1, 1, 1, 1, 0, 0])
+        let base = model.forward(tokens: tokens, mask: mask, batch: 1, length: 8, context: context)
+        var changedLast = tokens
+        changedLast[5] = 2
+        let moved = model.forward(tokens: changedLast, mask: mask, batch: 1, length: 8, context: context)
+        XCTAssertNotEqual(base.scalars, moved.scalars, "the last valid token reaches the class token")
+        var changedPad = tokens
+        changedPad[7] = 9
+        let padded = model.forward(tokens: changedPad, mask: mask, batch: 1, length: 8, context: context)
+        XCTAssertEqual(base.scalars, padded.scalars, "a masked position does not reach the class token")
+    }
+
     /// What `model.block: paper` builds: FNet's blocks end in their own norm (no final one);
     /// the Fourier Transformer shortens inside its block; ε follows each paper's code.
     func testPaperBlocksFollowTheirOfficialCode() {
@@ -137,7 +197,7 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(arena.value(bias)[0], 0, "modReLU's bias starts at 0 at 72d20e1")
     }
 
-    func checkClassifierGradients(_ configuration: ModelConfiguration, label: String = "attention",
+    func checkClassifierGradients(_ configuration: ModelConfiguration, label: String = "attention", step: Float = 1e-3,
                                   file: StaticString = #filePath, line: UInt = #line,
                                   prepare: (ParameterArena) -> Void = { _ in }) {
         let model = EncoderClassifier(configuration, seed: 1)
@@ -149,7 +209,7 @@ final class ModelTests: XCTestCase {
             let logits = model.forward(tokens: data.tokens, mask: data.mask, batch: 3, length: 6, context: context)
             return lossFunction.forward(logits: logits, labels: data.labels).loss
         }
-        checkParameterGradients(arena: model.arena, loss: loss, label: label, backward: {
+        checkParameterGradients(arena: model.arena, step: step, loss: loss, label: label, backward: {
             _ = loss()
             model.backward(lossFunction.backward())
         }, file: file, line: line)

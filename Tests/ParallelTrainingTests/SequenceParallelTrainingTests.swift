@@ -45,14 +45,17 @@ final class SequenceParallelTrainingTests: XCTestCase {
 
     /// Trains `steps` on the world with seq_parallel P and alone with seq_parallel 1; the
     /// parameters must agree to 1e-4 of the largest, and the validation metrics likewise.
-    func checkEquivalence(mixer: MixerKind, sequenceParallel p: Int) throws {
-        let label = "\(mixer.rawValue), seq_parallel \(p) × data_parallel \(world.size / p)"
-        let parallel = try Trainer(configuration: configuration(mixer: mixer, sequenceParallel: p, run: "sp\(p)-\(mixer)",
-                                                                shared: true), world: world)
+    func checkEquivalence(mixer: MixerKind, sequenceParallel p: Int, variant: String = "",
+                          adjust: (inout TrainingConfiguration) -> Void = { _ in }) throws {
+        let label = "\(mixer.rawValue)\(variant), seq_parallel \(p) × data_parallel \(world.size / p)"
+        var parallelConfiguration = configuration(mixer: mixer, sequenceParallel: p, run: "sp\(p)-\(mixer)\(variant)", shared: true)
+        var aloneConfiguration = configuration(mixer: mixer, sequenceParallel: 1, run: "alone-\(mixer)\(variant)", shared: false)
+        adjust(&parallelConfiguration)
+        adjust(&aloneConfiguration)
+        let parallel = try Trainer(configuration: parallelConfiguration, world: world)
         _ = try parallel.run()
         let parallelEvaluation = try parallel.evaluate()
-        let alone = try Trainer(configuration: configuration(mixer: mixer, sequenceParallel: 1, run: "alone-\(mixer)",
-                                                             shared: false), world: .selfOnly)
+        let alone = try Trainer(configuration: aloneConfiguration, world: .selfOnly)
         _ = try alone.run()
         let aloneEvaluation = try alone.evaluate()
         let p1 = parameters(parallel), q = parameters(alone)
@@ -68,6 +71,19 @@ final class SequenceParallelTrainingTests: XCTestCase {
     func testWholeWorldSequenceGroupTrainsLikeOneProcess() throws {
         for mixer in MixerKind.allCases where mixer.supportsSequenceParallel {
             try checkEquivalence(mixer: mixer, sequenceParallel: world.size)
+        }
+    }
+
+    /// A learned class token lives on the group's rank 0: 143 tokens + the token = 144 positions
+    /// split into P blocks (rank 0's holds the token and 144/P − 1 tokens). FFTNet as its
+    /// official LRA model (paper block, scalar embedding), FNet with its pre-norm block.
+    func testLearnedClassTokenTrainsLikeOneProcess() throws {
+        for mixer in MixerKind.allCases where mixer.supportsSequenceParallel {
+            try checkEquivalence(mixer: mixer, sequenceParallel: world.size, variant: "-cls") { c in
+                c.model.pooling = .cls
+                (c.data.sequenceLength, c.model.maxLength) = (length - 1, length - 1)
+                if mixer == .fftnet { (c.model.block, c.model.embedding) = (.paper, .scalar) }
+            }
         }
     }
 
@@ -93,6 +109,10 @@ final class SequenceParallelTrainingTests: XCTestCase {
         c.model.downsample = []
         c.parallel.seqParallel = 5
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("not divisible"), "\($0)") }
+        c.parallel.seqParallel = 2
+        c.model.pooling = .cls  // 144 tokens + the class token: 145 positions do not split in 2
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("class token"), "\($0)") }
+        c.model.pooling = .mean
         // A rank count the grid cannot use: seq_parallel larger than the world.
         c.parallel.seqParallel = world.size + 1
         c.data.sequenceLength = length * (world.size + 1)

@@ -34,7 +34,8 @@ final class ReferenceStateTests: XCTestCase {
     func testEveryMixerAndBlockKindHasAFixture() throws {
         let present = Set(try fixtures())
         for mixer in ["attention", "attention-causal", "fnet", "fftnet", "fourier-transformer",
-                      "kernelized-rpe", "kernelized-rpe-causal", "performer", "gfnet"] {
+                      "kernelized-rpe", "kernelized-rpe-causal", "performer", "gfnet", "attention-cls", "fftnet-cls",
+                      "fourier-transformer-cls", "fnet-first"] {
             for suffix in ["", "-paper"] {
                 XCTAssertTrue(present.contains("\(mixer)\(suffix).safetensors"), "no fixture \(mixer)\(suffix)")
             }
