@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The results study: every mixer × task × seed trained, its best checkpoint tested, one table.
 #
-#   launch/lra-study.sh [--preset small|lra] [--tasks "listops pathfinder"] [--mixers "…"] [--seeds "1 2"]
+#   launch/lra-study.sh [--preset small|lra] [--tasks "listops pathfinder"] [--mixers "…"] [--seeds "1 2 3"]
 #                       [--runs runs/study] [--results docs/results] [--launcher local|mpirun:N|slurm]
 #                       [--steps N] [--set KEY=VALUE]... [--dry-run]
 #
 # --preset small (default) fits a 2-core machine: it generates the data it needs (ListOps at
 # LRA's lengths, 500–2000 tokens, with LRA's generator; Pathfinder-32 with LRA's hard contours),
-# and trains small models at one equal budget for every mixer (docs/results.md states it).
+# and trains small models at one equal budget for every mixer (docs/results.md states it): the
+# same sizes, steps, batch, learning rate and schedule; each mixer keeps its paper's recipe from
+# configs/lra/TASK-MIXER.yaml — block, pooling (a learned class token where its code has one),
+# embedding, initialisation, Adam's betas and ε, weight decay, clipping.
 # --set KEY=VALUE (repeatable) adds a setting to every run, e.g. --set parallel.threads=1.
 # --preset lra runs the shipped configs/lra/*.yaml unchanged, at LRA's own sizes, on LRA's data
 # (docs/reproducing-lra.md says where to put it); use --launcher mpirun:N or slurm on a cluster.
@@ -20,7 +23,7 @@
 #   .build/release/parseval report docs/results/runs/* --out docs/results --plots
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-preset=small; tasks="listops pathfinder"; seeds="1 2"; runs="$root/runs/study"; results="$root/docs/results"
+preset=small; tasks="listops pathfinder"; seeds="1 2 3"; runs="$root/runs/study"; results="$root/docs/results"
 mixers="attention fnet fftnet fourier-transformer kernelized-rpe performer"; launcher=local; steps=""; dry=0; user_sets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,7 +37,7 @@ while [ $# -gt 0 ]; do
     --steps) steps=$2; shift 2 ;;
     --set) user_sets+=("$2"); shift 2 ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "lra-study: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,9 +46,9 @@ bin="$root/.build/release/parseval"
 case "$preset" in small|lra) ;; *) echo "lra-study: --preset is small or lra, got '$preset'" >&2; exit 2 ;; esac
 data="$root/data/study"
 
-# The small preset's one budget and recipe, the same for every mixer of a task. Sizes are LRA's
-# own for Pathfinder-32 (its config is already small); ListOps keeps LRA's lengths with a
-# narrower, shallower model than LRA's 512 × 6.
+# The small preset's one budget, the same for every mixer of a task. Sizes are LRA's paper-time
+# Pathfinder-32 Transformer's (dim 32, depth 1, 2 heads, MLP 32) for every mixer; ListOps keeps
+# LRA's lengths with a narrower, shallower model than LRA's 512 × 6.
 small_settings() {  # small_settings TASK
   # m = 16 random features (LRA: 256; Parseval's default 64): kernelized RPE's Toeplitz products
   # cost O(B·H·m·d_h·N log N), 8 s a step at m = 64 and N = 2000 on 2 cores, past the budget.
@@ -54,7 +57,7 @@ small_settings() {  # small_settings TASK
   case "$1" in
     listops) echo "${common[*]} model.dim=64 model.depth=2 model.heads=4 model.mlp_hidden=128 training.batch_size=16 training.steps=${steps:-600}" \
                "data.directory=$data/listops" ;;
-    pathfinder) echo "${common[*]} training.batch_size=32 training.steps=${steps:-600} data.directory=$data/pathfinder32" ;;
+    pathfinder) echo "${common[*]} model.dim=32 model.depth=1 model.heads=2 model.mlp_hidden=32 training.batch_size=32 training.steps=${steps:-600} data.directory=$data/pathfinder32" ;;
     *) echo "lra-study: the small preset covers listops and pathfinder (no download), not '$1'" >&2; return 2 ;;
   esac
 }

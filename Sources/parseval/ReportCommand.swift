@@ -30,7 +30,7 @@ extension Parseval {
                 }
             }
             guard !results.isEmpty else { throw ValidationError("no readable run folder among the \(runs.count) given") }
-            results.sort { ($0.task, $0.mixer, $0.block, $0.seed) < ($1.task, $1.mixer, $1.block, $1.seed) }
+            results.sort { ($0.task, $0.mixer, $0.recipe, $0.seed) < ($1.task, $1.mixer, $1.recipe, $1.seed) }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try AtomicFile.write(Data((RunResult.csvHeader + "\n" + results.map(\.csvRow).joined(separator: "\n") + "\n").utf8),
                                  to: "\(out)/results.csv")
@@ -46,9 +46,9 @@ extension Parseval {
 
         /// Mean over seeds per task, mixer and block, with every seed's value.
         func markdown(_ results: [RunResult]) -> String {
-            var lines = ["| task | mixer | block | params | steps | test accuracy: mean (seeds) | best validation: mean (seeds) | tokens/s | wall time |",
+            var lines = ["| task | mixer | recipe | params | steps | test accuracy: mean (seeds) | best validation: mean (seeds) | tokens/s | wall time |",
                          "|---|---|---|---|---|---|---|---|---|"]
-            let groups = Dictionary(grouping: results) { "\($0.task)|\($0.mixer)|\($0.block)" }
+            let groups = Dictionary(grouping: results) { "\($0.task)|\($0.mixer)|\($0.recipe)" }
             for key in groups.keys.sorted() {
                 let runs = groups[key]!.sorted { $0.seed < $1.seed }
                 func summary(_ values: [Double?]) -> String {
@@ -61,7 +61,7 @@ extension Parseval {
                 let first = runs[0]
                 let speed = runs.map(\.tokensPerSecond).reduce(0, +) / Double(runs.count)
                 let wall = runs.map(\.seconds).reduce(0, +) / Double(runs.count)
-                lines.append("| \(first.task) | \(first.mixer) | \(first.block) | \(first.parameters) | \(first.steps) | "
+                lines.append("| \(first.task) | \(first.mixer) | \(first.recipe) | \(first.parameters) | \(first.steps) | "
                              + "\(summary(runs.map(\.test))) | \(summary(runs.map(\.bestValidation))) | "
                              + String(format: "%.0f", speed) + " | " + String(format: "%.0f s", wall) + " |")
             }
@@ -89,7 +89,7 @@ extension Parseval {
             for task in byTask.keys.sorted() {
                 var series: [(file: String, title: String)] = []
                 for run in byTask[task]! {
-                    let file = "\(data)/\(task)-\(run.mixer)-\(run.block)-s\(run.seed).dat"
+                    let file = "\(data)/\(task)-\(run.mixer)-\(run.recipe.replacingOccurrences(of: ", ", with: "-"))-s\(run.seed).dat"
                     let rows = run.validation.map { "\($0.step) \(format($0.seconds)) \(format($0.accuracy))" }
                     try AtomicFile.write(Data((rows.joined(separator: "\n") + "\n").utf8), to: file)
                     series.append((file, "\(run.label) s\(run.seed)"))
@@ -122,7 +122,7 @@ extension Parseval {
                 let style = "linetype \((mixerNames.firstIndex(of: runs[0].label) ?? 0) + 1) pointtype \([7, 5, 9, 11, 13][(taskNames.firstIndex(of: runs[0].task) ?? 0) % 5])"
                 let speed = runs.map(\.tokensPerSecond).reduce(0, +) / Double(runs.count)
                 let mean = tests.reduce(0, +) / Double(tests.count)
-                let file = "\(data)/speed-accuracy-\(title.replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: "(", with: "").replacingOccurrences(of: ")", with: "")).dat"
+                let file = "\(data)/speed-accuracy-\(title.replacingOccurrences(of: ", ", with: "-").replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: "(", with: "").replacingOccurrences(of: ")", with: "")).dat"
                 try AtomicFile.write(Data("\(format(speed)) \(format(mean)) \(format(tests.min()!)) \(format(tests.max()!))\n".utf8), to: file)
                 speedSeries.append((file, title, style))
             }
@@ -155,6 +155,9 @@ func format(_ value: Double) -> String { String(format: "%.6g", value) }
 struct RunResult {
     let folder: String
     let task, mixer, block: String
+    /// The block, then the pooling and embedding where they are not the defaults (mean, table):
+    /// "pre_norm", "paper, cls", "paper, cls, scalar".
+    let recipe: String
     /// The model's classes: 1/classes is the accuracy of a uniform guess.
     let classes: Int
     let seed, parameters, steps: Int
@@ -168,7 +171,7 @@ struct RunResult {
 
     var tokensPerSecond: Double { seconds > 0 ? tokens / seconds : 0 }
     /// "fnet", or "fnet (paper)" for a block other than the default: the run's name in plots.
-    var label: String { block == "pre_norm" ? mixer : "\(mixer) (\(block))" }
+    var label: String { recipe == "pre_norm" ? mixer : "\(mixer) (\(recipe))" }
 
     static let csvHeader = "task,mixer,block,seed,params,steps,tokens,wall_seconds,tokens_per_s,peak_memory_mb,val_accuracy,test_accuracy,machine,run"
     var csvRow: String {
@@ -185,6 +188,8 @@ struct RunResult {
         let m = configuration.model
         mixer = m.downsample.isEmpty ? m.mixer.rawValue : m.mixer == .attention ? "fourier_transformer" : m.mixer.rawValue + "+downsample"
         block = configuration.model.block.rawValue
+        recipe = ([block] + (m.pooling == .mean ? [] : [m.pooling.rawValue]) + (m.embedding == .table ? [] : [m.embedding.rawValue]))
+            .joined(separator: ", ")
         classes = configuration.model.classes
         seed = configuration.training.seed
         let shape = configuration.data.taskShape
