@@ -8,9 +8,9 @@
 # --preset small (default) fits a 2-core machine: it generates the data it needs (ListOps at
 # LRA's lengths, 500–2000 tokens, with LRA's generator; Pathfinder-32 with LRA's hard contours),
 # and trains small models at one equal budget for every mixer (docs/results.md states it): the
-# same sizes, steps, batch, learning rate and schedule; each mixer keeps its paper's recipe from
-# configs/lra/TASK-MIXER.yaml — block, pooling (a learned class token where its code has one),
-# embedding, initialisation, Adam's betas and ε, weight decay, clipping.
+# same sizes, steps, batch and optimizer (AdamW 1e-3, cosine, clip 1.0); each mixer keeps its
+# paper's model recipe from configs/lra/TASK-MIXER.yaml — block, pooling (a learned class token
+# where its code has one), embedding, initialisation, dropout.
 # --set KEY=VALUE (repeatable) adds a setting to every run, e.g. --set parallel.threads=1.
 # --preset lra runs the shipped configs/lra/*.yaml unchanged, at LRA's own sizes, on LRA's data
 # (docs/reproducing-lra.md says where to put it); use --launcher mpirun:N or slurm on a cluster.
@@ -52,7 +52,12 @@ data="$root/data/study"
 small_settings() {  # small_settings TASK
   # m = 16 random features (LRA: 256; Parseval's default 64): kernelized RPE's Toeplitz products
   # cost O(B·H·m·d_h·N log N), 8 s a step at m = 64 and N = 2000 on 2 cores, past the budget.
-  local common=(model.random_features=16 optimizer.learning_rate=0.001 schedule.kind=cosine schedule.warmup_steps=60
+  # One optimizer for every mixer, the LRA Transformer's AdamW (betas 0.9/0.98, ε 1e-9, decay 0.1)
+  # at 1e-3 with a cosine schedule, clipped at 1.0: at this budget a recipe's own optimizer
+  # (FFTNet's: constant 5e-4, no decay, no clipping, tuned for 100 epochs) measures the budget.
+  local common=(model.random_features=16 optimizer.name=adamw optimizer.learning_rate=0.001 optimizer.beta1=0.9
+                optimizer.beta2=0.98 optimizer.epsilon=1e-9 optimizer.weight_decay=0.1 optimizer.gradient_clip=1.0
+                schedule.kind=cosine schedule.warmup_steps=60
                 training.eval_every=100 training.checkpoint_every=100 training.log_every=20 training.final_test=true)
   case "$1" in
     listops) echo "${common[*]} model.dim=64 model.depth=2 model.heads=4 model.mlp_hidden=128 training.batch_size=16 training.steps=${steps:-600}" \

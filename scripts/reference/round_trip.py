@@ -18,7 +18,9 @@ Run by hand (never in CI); needs PyTorch, timm (part 3 only: `pip install timm`)
    sealed into a Fourier Transformer (`downsample` at layer 0, ratio 1.0: the identity) and a plain
    Transformer; compared on a validation set without padding, and on a padded one, where the
    Fourier Transformer legitimately drops the padding mask (docs/models.md, "Weight inheritance").
-3. timm ViT -> Parseval. `VisionTransformer(class_token=False, global_pool="avg", fc_norm=False)`
+3. timm ViT -> Parseval. `VisionTransformer(class_token=False, global_pool="avg", fc_norm=False)`,
+   and timm's default `class_token=True, global_pool="token"` (Parseval's `pooling: cls`: its
+   `cls_token` keeps its name, `pos_embed` holds the token's row), each
    sealed `--from timm-vit` into a cifar10 config, compared on a small CIFAR-10 binary batch
    normalised as CIFAR10Loader does (1e-4).
 
@@ -451,7 +453,14 @@ def part3(parseval: Parseval, table: Table, work: Path):
     except ImportError:
         table.exact("3", "timm ViT", "import timm", False, "timm not installed (pip install timm)")
         return
-    folder = work / "part3"
+    for class_token in (False, True):
+        part3_variant(parseval, table, work / ("part3-cls" if class_token else "part3"), timm, VisionTransformer, class_token)
+
+
+def part3_variant(parseval, table, folder: Path, timm, VisionTransformer, class_token: bool):
+    """timm's average-pooled ViT (no class token), or its default token-pooled ViT
+    (`class_token=True, global_pool="token"`: `cls_token` and a `pos_embed` row for it), which
+    Parseval reads as `model.pooling: cls`."""
     patch, dim, depth, heads, mlp_ratio = 4, TINY["dim"], TINY["depth"], TINY["heads"], 2
     patches = (32 // patch) ** 2
     mean, std = [0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]
@@ -460,13 +469,14 @@ def part3(parseval: Parseval, table: Table, work: Path):
 
     torch.manual_seed(3)
     model = VisionTransformer(img_size=32, patch_size=patch, in_chans=3, num_classes=10, embed_dim=dim, depth=depth,
-                              num_heads=heads, mlp_ratio=mlp_ratio, class_token=False, global_pool="avg", fc_norm=False)
+                              num_heads=heads, mlp_ratio=mlp_ratio, class_token=class_token, global_pool="token" if class_token else "avg", fc_norm=False)
     perturb(model, generator, padding_rows={})
     model = model.double().eval()
     weights = write_plain(folder / "vit.safetensors", model.state_dict())
     config = write_config(folder / "vit.yaml", {
         "model": {"mixer": "attention", "patch_size": patch, "max_length": patches, "dim": dim, "depth": depth,
-                  "heads": heads, "mlp_hidden": dim * mlp_ratio, "dropout": 0, "classes": 10, "norm_epsilon": 1e-6},
+                  "heads": heads, "mlp_hidden": dim * mlp_ratio, "dropout": 0, "classes": 10, "norm_epsilon": 1e-6,
+                  "pooling": "cls" if class_token else "mean"},
         "data": {"task": "cifar10", "directory": folder / "cifar10", "mean": mean, "standard_deviation": std},
         "training": TRAINING,
     })
@@ -478,7 +488,7 @@ def part3(parseval: Parseval, table: Table, work: Path):
     assert labels == true_labels.tolist()
     with torch.no_grad():
         timm_logits = model(images.double())
-    case = f"timm {timm.__version__} ViT P={patch}"
+    case = f"timm {timm.__version__} ViT P={patch}" + (", class token" if class_token else "")
     table.check("3", case, "vs timm (float64)", max_difference(parseval_logits, timm_logits), VISION_TOLERANCE)
     # What the tolerance can see: timm's LayerNorm ε (1e-6) against PyTorch's default 1e-5, the
     # mistake `model.norm_epsilon` exists to avoid, moves these logits by less than it.
