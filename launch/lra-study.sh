@@ -10,7 +10,7 @@
 # and trains small models at one equal budget for every mixer (docs/results.md states it): the
 # same sizes, steps, batch and optimizer (AdamW 1e-3, cosine, clip 1.0); each mixer keeps its
 # paper's model recipe from configs/lra/TASK-MIXER.yaml — block, pooling (a learned class token
-# where its code has one), embedding, initialisation, dropout.
+# where its code has one), initialisation, dropout; token ids are embedded by a table for all.
 # --set KEY=VALUE (repeatable) adds a setting to every run, e.g. --set parallel.threads=1.
 # --preset lra runs the shipped configs/lra/*.yaml unchanged, at LRA's own sizes, on LRA's data
 # (docs/reproducing-lra.md says where to put it); use --launcher mpirun:N or slurm on a cluster.
@@ -55,7 +55,10 @@ small_settings() {  # small_settings TASK
   # One optimizer for every mixer, the LRA Transformer's AdamW (betas 0.9/0.98, ε 1e-9, decay 0.1)
   # at 1e-3 with a cosine schedule, clipped at 1.0: at this budget a recipe's own optimizer
   # (FFTNet's: constant 5e-4, no decay, no clipping, tuned for 100 epochs) measures the budget.
-  local common=(model.random_features=16 optimizer.name=adamw optimizer.learning_rate=0.001 optimizer.beta1=0.9
+  # Token ids through an embedding table for every mixer: FFTNet's code reads ids as numbers
+  # through Linear(1, D) (`embedding: scalar`, its recipe), which stays at the majority class here
+  # (docs/results.md, "FFTNet's embedding").
+  local common=(model.random_features=16 model.embedding=table optimizer.name=adamw optimizer.learning_rate=0.001 optimizer.beta1=0.9
                 optimizer.beta2=0.98 optimizer.epsilon=1e-9 optimizer.weight_decay=0.1 optimizer.gradient_clip=1.0
                 schedule.kind=cosine schedule.warmup_steps=60
                 training.eval_every=100 training.checkpoint_every=100 training.log_every=20 training.final_test=true)

@@ -95,13 +95,20 @@ final class WeightInheritanceTests: XCTestCase {
     }
 
     /// timm's ViT names and layouts (a (D, 3, P, P) patch convolution, pos_embed (1, N, D)) sealed
-    /// into Parseval's vision classifier: the same logits.
+    /// into Parseval's vision classifier: the same logits. Also timm's default token-pooled ViT:
+    /// `cls_token` (1, 1, D) keeps its name, `pos_embed` (1, N + 1, D) holds its row (`pooling: cls`).
     func testTimmViTNamesAndLayoutsAreSealed() throws {
+        try checkTimmViT(pooling: .mean)
+        try checkTimmViT(pooling: .cls)
+    }
+
+    func checkTimmViT(pooling: Pooling.Kind) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parseval-timm-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var c = ModelConfiguration()
         (c.maxLength, c.dim, c.depth, c.heads, c.mlpHidden, c.dropout, c.classes, c.patchSize) = (4, 16, 1, 2, 32, 0, 3, 4)
         c.normEpsilon = 1e-6
+        c.pooling = pooling
         let original = VisionClassifier(c, imageChannels: 3, patchSize: 4, seed: 1)
         let entries = exported(original.arena, rename: { name in
             if name == "position" { return "pos_embed" }
@@ -124,6 +131,10 @@ final class WeightInheritanceTests: XCTestCase {
         let images = Tensor(shape: [2, 8, 8, 3], values: (0..<2 * 8 * 8 * 3).map { _ in stream.uniform(-1, 1) })
         let context = ForwardContext(training: false)
         XCTAssertEqual(imported.forward(images: images, context: context).scalars,
-                       original.forward(images: images, context: context).scalars)
+                       original.forward(images: images, context: context).scalars, "\(pooling) pooling")
+        if pooling == .cls {
+            XCTAssertEqual(entries.first { $0.name == "cls_token" }?.shape, [1, 1, 16])
+            XCTAssertEqual(entries.first { $0.name == "pos_embed" }?.shape, [1, 5, 16], "4 patches and the class token")
+        }
     }
 }
