@@ -4,13 +4,14 @@ import Parameters
 import SequenceParallel
 import TensorCore
 
-/// A sequence classifier: `EncoderTower` then a linear head over the pooled vector
-/// (ListOps, Text, Image, Pathfinder). Parameters `head.weight`, `head.bias` after the tower's.
+/// A sequence classifier: `EncoderTower` then a head over the pooled vector (ListOps, Text,
+/// Image, Pathfinder): `head.weight`, `head.bias`, or with `model.head: mlp` `head.fc1.*`,
+/// `head.fc2.*` (`ClassifierHead`), after the tower's parameters.
 public final class EncoderClassifier {
     public let configuration: ModelConfiguration
     public let arena: ParameterArena
     public let tower: EncoderTower
-    public let head: Linear
+    public let head: ClassifierHead
     let headFirstParameter: Int
 
     public convenience init(_ configuration: ModelConfiguration, seed: UInt64) {
@@ -25,7 +26,8 @@ public final class EncoderClassifier {
         arena = ParameterArena()
         tower = try EncoderTower(configuration, arena: arena, seed: seed, sharding: sharding)
         headFirstParameter = arena.entries.count
-        head = Linear("head", arena: arena, inputSize: configuration.dim, outputSize: configuration.classes)
+        head = ClassifierHead(arena: arena, kind: configuration.head, dim: configuration.dim,
+                              hiddenSize: configuration.mlpHidden, classes: configuration.classes)
         arena.allocate(seed: seed)
     }
 

@@ -49,6 +49,9 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     /// How token ids become vectors: `table` (a learned row per id) or `scalar` (the id as a
     /// number through a Linear(1, D), as the FFTNet code's LRA model).
     public var embedding: EmbeddingKind = .table
+    /// The classifier over the pooled vector: `linear`, or `mlp` (Linear → ReLU → Linear with
+    /// `mlp_hidden` units, LRA's and the LUMIA code's head). Sequence classifiers only.
+    public var head: HeadKind = .linear
     /// Token id that marks padding (embeds to zeros, no gradient); -1: none (pixel tokens).
     public var paddingIndex = 0
     /// Causal masking in the mixers that support it.

@@ -142,6 +142,7 @@ extension TrainingConfiguration {
         "model.block": BlockKind.allCases.map(\.rawValue),
         "model.pooling": Pooling.Kind.allCases.map(\.rawValue),
         "model.embedding": EmbeddingKind.allCases.map(\.rawValue),
+        "model.head": HeadKind.allCases.map(\.rawValue),
         "data.task": TaskKind.allCases.map(\.rawValue),
         "optimizer.name": OptimizerKind.allCases.map(\.rawValue),
         "schedule.kind": ScheduleKind.allCases.map(\.rawValue),
@@ -170,6 +171,11 @@ extension TrainingConfiguration {
             try require(side * side == data.sequenceLength, "data.task pathfinder reads side × side pixels: data.sequence_length "
                         + "must be a square (1024 for Pathfinder-32, 4096 for 64, 16384 for Path-X's 128), got \(data.sequenceLength)")
         }
+        try require(model.head == .linear || !(data.task.images || data.task.paired),
+                    "model.head mlp is for sequence classifiers; data.task \(data.task.rawValue) has its own head "
+                    + (data.task.paired ? "(the dual encoder's two-layer head)" : "(the vision classifier's linear head)"))
+        try require(model.embedding == .table || !data.task.images,
+                    "model.embedding scalar embeds token ids; data.task \(data.task.rawValue) embeds image patches")
         if data.task.images {
             try require(model.patchSize > 0, "data.task \(data.task.rawValue) gives images: set model.patch_size (e.g. 16 at 224 px, 4 at 32 px)")
             let side = data.task == .cifar10 ? 32 : data.imageSize

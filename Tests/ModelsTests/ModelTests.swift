@@ -109,7 +109,7 @@ final class ModelTests: XCTestCase {
     /// it; the blocks see N + 1 positions; `first` adds nothing. Gradients through the whole
     /// classifier for each mixer family with the token, the Fourier Transformer keeping it aside,
     /// and FFTNet's official LRA model (paper block, scalar embedding). Step 1e-4: FFTNet's
-    /// modReLU has kinks (|z| = −b, and z → 0), and a step of 1e-3 on the token or on the
+    /// modReLU has kinks (|z| = −b, and z → 0), as has the MLP head's ReLU, and a step of 1e-3 on the token or on the
     /// scalar embedding's weight (times ids up to 10) crosses some, which measures no derivative.
     func testLearnedClassTokenThroughTheClassifier() {
         var c = tinyConfiguration()
@@ -144,6 +144,12 @@ final class ModelTests: XCTestCase {
         official.embedding = .scalar
         official.maxLength = 6
         checkClassifierGradients(official, label: "FFTNet LRA (paper block, scalar embedding, class token)", step: 1e-4)
+        var lra = tinyConfiguration()
+        (lra.block, lra.pooling, lra.head) = (.paper, .cls, .mlp)
+        checkClassifierGradients(lra, label: "LRA's Transformer classifier (class token, Dense → ReLU → Dense head)", step: 1e-4)
+        let headNames = Set(EncoderClassifier(lra, seed: 1).arena.entries.map(\.name))
+        XCTAssertTrue(headNames.isSuperset(of: ["head.fc1.weight", "head.fc1.bias", "head.fc2.weight", "head.fc2.bias"]), "\(headNames)")
+        XCTAssertFalse(headNames.contains("head.weight"))
     }
 
     /// The class token reads the sequence: its final state depends on every input token, and a

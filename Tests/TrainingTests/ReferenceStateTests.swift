@@ -35,7 +35,7 @@ final class ReferenceStateTests: XCTestCase {
         let present = Set(try fixtures())
         for mixer in ["attention", "attention-causal", "fnet", "fftnet", "fourier-transformer",
                       "kernelized-rpe", "kernelized-rpe-causal", "performer", "gfnet", "attention-cls", "fftnet-cls",
-                      "fourier-transformer-cls", "fnet-first"] {
+                      "fourier-transformer-cls", "fnet-first", "transformer-lra"] {
             for suffix in ["", "-paper"] {
                 XCTAssertTrue(present.contains("\(mixer)\(suffix).safetensors"), "no fixture \(mixer)\(suffix)")
             }

@@ -70,6 +70,7 @@ class ModelConfig:
     classes: int = 4
     pooling: str = "mean"  # mean | cls (a learned class token prepended) | first (the first input token)
     embedding: str = "table"  # table (a row per id) | scalar (the id through a Linear(1, D))
+    head: str = "linear"  # linear | mlp (Linear(D, mlp_hidden) → ReLU → Linear, LRA's and the LUMIA code's head)
     padding_index: int = 0
     causal: bool = False
     random_features: int = 8
@@ -123,6 +124,8 @@ CASES: dict[str, dict] = {
     "fftnet-cls": {"mixer": "fftnet", "pooling": "cls", "embedding": "scalar"},
     "fourier-transformer-cls": {"mixer": "attention", "pooling": "cls", "downsample": [{"layer": 1, "ratio": 0.5}]},
     "fnet-first": {"mixer": "fnet", "pooling": "first"},
+    # LRA's Transformer classifier: the class token and the Dense → ReLU → Dense head.
+    "transformer-lra": {"mixer": "attention", "pooling": "cls", "head": "mlp"},
 }
 
 # ----------------------------------------------------------------------------------------------
@@ -440,6 +443,18 @@ class EncoderBlock(nn.Module):
         return h + self.mlp(self.norm2(h))
 
 
+class MLPHead(nn.Module):
+    """`model.head: mlp` (Sources/Models/ClassifierHead.swift): fc2(ReLU(fc1(x))), `head.fc1.*`, `head.fc2.*`."""
+
+    def __init__(self, dim: int, hidden: int, classes: int):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
 class EncoderClassifier(nn.Module):
     """Parseval's `EncoderClassifier` (Sources/Models/EncoderClassifier.swift, EncoderTower.swift):
     embedding (+ a learned class token in front with pooling cls) + learned positions -> blocks ->
@@ -478,7 +493,10 @@ class EncoderClassifier(nn.Module):
             blocks.append(EncoderBlock(config, length, ratio if self.shortens_inside else None))
         self.blocks = nn.ModuleList(blocks)
         self.norm = nn.LayerNorm(config.dim, eps=design.epsilon) if design.final_norm else None
-        self.head = nn.Linear(config.dim, config.classes)
+        if config.head == "mlp":
+            self.head = MLPHead(config.dim, config.mlp_hidden, config.classes)
+        else:
+            self.head = nn.Linear(config.dim, config.classes)
 
     def forward(self, tokens, mask=None):
         """tokens (B, N) int64 -> logits (B, classes). `mask` (B, N) bool, True at real tokens;
