@@ -111,6 +111,16 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertThrowsError(try ConfigurationLoader.load(path: nil, overrides: ["data.task=lisops"])) {
             XCTAssertTrue("\($0)".contains(TaskKind.allCases.map(\.rawValue).joined(separator: ", ")), "\($0)")
         }
+        // A head or embedding the task's model cannot use is an error naming both.
+        configuration = TrainingConfiguration()
+        (configuration.data.task, configuration.model.head) = (.retrieval, .mlp)
+        XCTAssertThrowsError(try configuration.validate()) { XCTAssertTrue("\($0)".contains("model.head mlp") && "\($0)".contains("retrieval"), "\($0)") }
+        configuration = TrainingConfiguration()
+        (configuration.data.task, configuration.model.patchSize, configuration.model.maxLength) = (.cifar10, 4, 64)
+        configuration.model.embedding = .scalar
+        XCTAssertThrowsError(try configuration.validate()) { XCTAssertTrue("\($0)".contains("model.embedding scalar") && "\($0)".contains("cifar10"), "\($0)") }
+        assertError(nil, overrides: ["model.pooling=token"], contains: ["model.pooling", "mean, cls, first"])
+        XCTAssertNoThrow(try ConfigurationLoader.load(path: nil, overrides: ["model.head=mlp", "model.pooling=cls", "model.embedding=scalar"]))
         configuration = TrainingConfiguration()
         configuration.training.batchSize = 10
         XCTAssertThrowsError(try configuration.localBatchSize(ranks: 3))
