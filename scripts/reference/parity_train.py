@@ -16,6 +16,10 @@ Run by hand (never in CI); needs PyTorch, a checkout of the official code and (f
     python3 scripts/reference/parity_train.py order --parseval .build/debug/parseval \\
         --data data/listops-tiny --out /tmp/parity-order
     python3 scripts/reference/parity_train.py drift --official /work/fft-72d20e1 --data data/listops-tiny
+    python3 scripts/reference/parity_train.py study --model fftnet --official /work/fft-72d20e1 \\
+        --data data/study/listops --seed 1 --out /tmp/official-study/fftnet-s1
+    python3 scripts/reference/parity_train.py study --model transformer \\
+        --official /work/fourier-transformer-cba1dc2 --data data/study/listops --seed 1 --out /tmp/official-study/transformer-s1
 
 Modes
 
@@ -43,6 +47,17 @@ Modes
            loss on `parseval_batches`'s batch for every step, across several epochs.
   drift    Only the float32-vs-float64 drift of the official module on the run's batches (no
            Parseval): the numbers behind the tolerance below.
+  study    An official model at the small study's ListOps cell (launch/lra-study.sh `small_settings
+           listops`), no Parseval: `--model fftnet` is FFTNetLRA (this checkout, 72d20e1),
+           `--model transformer` LUMIA-Group/FourierTransformer cba1dc2's `ModelForSC` with
+           `attn_type softmax` (its LRA/code imported from --official). Sizes dim 64, depth 2, 4 heads,
+           MLP 128, dropout 0.1; each code's own initialisation after torch.manual_seed(--seed);
+           Parseval's batches for training.seed --seed (`parseval_batches`, batch 16, 600 steps);
+           Parseval's optimizer: torch.optim.AdamW (0.9, 0.98), ε 1e-9, decay 0.1 on every
+           nn.Linear weight only, global-norm clipping at 1.0, the `cosine` schedule (warmup 60, final
+           ratio 0) per step; fp32, dropout on; the full validation split every 100 steps, the best
+           (strictly better, so the earlier on a tie) weights tested on the test split. Writes
+           OUT/config.json and OUT/metrics.jsonl (train every 20 steps, validation, test).
 
 Batches (Sources/Training/RunAssembly.swift, Datasets/DistributedSampler.swift, Batcher.swift,
 BatchPrefetcher.swift, Training/Trainer.swift `nextBatch`): seed s = training.seed as UInt64; epoch
@@ -796,6 +811,265 @@ def mode_drift(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------------------------
+# `study`: the official codes at the small study's ListOps cell
+
+
+LUMIA_REPOSITORY = "github.com/LUMIA-Group/FourierTransformer"
+LUMIA_COMMIT = "cba1dc2"
+LUMIA_FILES = ("LRA/code/model_wrapper.py", "LRA/code/model.py", "LRA/code/attention.py")
+
+
+@dataclass
+class StudyRecipe:
+    """launch/lra-study.sh `small_settings listops` with configs/lra/listops-{fftnet,transformer}.yaml:
+    the one budget and optimizer of the small study; only the model code is the official one."""
+
+    sequence_length: int = 2000  # data.sequence_length = model.max_length
+    vocabulary_size: int = 16  # ListOps ids 0 (pad) … 15
+    classes: int = 10
+    dim: int = 64
+    depth: int = 2
+    heads: int = 4
+    mlp_hidden: int = 128
+    dropout: float = 0.1
+    batch_size: int = 16
+    steps: int = 600
+    learning_rate: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.98
+    epsilon: float = 1e-9
+    weight_decay: float = 0.1
+    gradient_clip: float = 1.0
+    warmup_steps: int = 60  # schedule.kind cosine, final ratio 0 (Choices.swift)
+    final_ratio: float = 0.0
+    eval_every: int = 100
+    log_every: int = 20
+
+    def learning_rate_at(self, step: int) -> float:
+        """Sources/Optimizers/LearningRateSchedule.swift `.cosine` at the 0-based step (the
+        Trainer asks for `learningRate(at: state.step)` before step state.step + 1): linear warmup
+        peak·(step+1)/warmup for step < warmup, then peak·(r + (1−r)·½(1 + cos(π·p))) with
+        p = min(1, (step − warmup)/max(1, total − warmup)). Parseval evaluates it in Float."""
+        peak, warmup, total, r = self.learning_rate, self.warmup_steps, self.steps, self.final_ratio
+        if warmup > 0 and step < warmup:
+            return float(torch.tensor(peak * (step + 1) / warmup, dtype=torch.float32))
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return float(torch.tensor(peak * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * progress))), dtype=torch.float32))
+
+
+def import_lumia(path: Path):
+    """`ModelForSC` from a checkout of LUMIA-Group/FourierTransformer at cba1dc2 (its LRA/code
+    folder on sys.path, as run_tasks.py runs from there)."""
+    path = Path(path).resolve()
+    for file in LUMIA_FILES:
+        if not (path / file).is_file():
+            raise FileNotFoundError(f"--official {path}: no {file} (a checkout of {LUMIA_REPOSITORY})")
+    head = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    if not head.startswith(LUMIA_COMMIT):
+        raise RuntimeError(f"--official {path} is at {head or 'an unknown commit'}, not {LUMIA_COMMIT}")
+    dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--", *LUMIA_FILES],
+                           capture_output=True, text=True).stdout.strip()
+    if dirty:
+        raise RuntimeError(f"--official {path}: the official files are modified:\n{dirty}")
+    sys.path.insert(0, str(path / "LRA" / "code"))
+    from model_wrapper import ModelForSC  # noqa: E402  (the official code)
+
+    return ModelForSC
+
+
+def lumia_config(recipe: StudyRecipe) -> dict:
+    """run_tasks.py's model_config for `--model softmax --task listops`: lra_config.py's listops
+    "model" dict updated with extra_attn_config["softmax"], then run_tasks.py's own settings
+    (layers, mixed_precision, attn_type, max_seq_len rounded up to a power of two), with the
+    study's sizes. vocab_size 16 + 1: append_cls writes id vocab_size − 1 = 16, an id no ListOps
+    token has. mixed_precision False (fp32 on CPU; run_tasks.py sets True for its GPU AMP runs);
+    attention_grad_checkpointing False (a memory trade, the same numbers)."""
+    return {
+        "learn_pos_emb": True, "tied_weights": False,
+        "embedding_dim": recipe.dim, "transformer_dim": recipe.dim, "transformer_hidden_dim": recipe.mlp_hidden,
+        "head_dim": recipe.dim // recipe.heads, "num_head": recipe.heads, "num_layers": recipe.depth,
+        "vocab_size": recipe.vocabulary_size + 1,
+        "max_seq_len": int(2 ** math.ceil(math.log2(recipe.sequence_length))),  # run_tasks.py: 2000 → 2048
+        "dropout_prob": recipe.dropout, "attention_dropout": recipe.dropout,
+        "pooling_mode": "CLS", "num_classes": recipe.classes,
+        "attention_grad_checkpointing": False,
+        "layers": [0],  # run_tasks.py's --layers; only dct-* attention reads it
+        "mixed_precision": False, "attn_type": "softmax",
+    }
+
+
+class StudyModel:
+    """The official module behind one interface: `losses(tokens, labels)` → per-example loss
+    and correctness (float), tokens (B, N) Parseval ids."""
+
+    def __init__(self, kind: str, official: Path, recipe: StudyRecipe, seed: int, embedding: str = "scalar"):
+        self.kind = kind
+        self.embedding = embedding
+        if kind == "fftnet":
+            FFTNetLRA = import_official(official)
+            torch.manual_seed(seed)
+            self.module = FFTNetLRA(seq_len=recipe.sequence_length, input_dim=1, num_classes=recipe.classes,
+                                    embed_dim=recipe.dim, depth=recipe.depth, mlp_ratio=recipe.mlp_hidden / recipe.dim,
+                                    dropout=recipe.dropout, num_heads=recipe.heads, adaptive_spectral=True)
+            if embedding == "table":
+                # The study's embedding (launch/lra-study.sh: `model.embedding=table`): the official
+                # module with its TokenEmbed projection replaced by an nn.Embedding(padding_idx=0),
+                # normal(0.02) as Parseval's table (Embedding.swift); everything else official.
+                table = torch.nn.Embedding(recipe.vocabulary_size, recipe.dim, padding_idx=0)
+                with torch.no_grad():
+                    table.weight.normal_(0.0, 0.02)
+                    table.weight[0].zero_()
+                self.module.token_embed = table
+            self.describe = (f"{OFFICIAL_REPOSITORY}@{OFFICIAL_COMMIT} FFTNetLRA(seq_len={recipe.sequence_length}, input_dim=1, "
+                             f"num_classes={recipe.classes}, embed_dim={recipe.dim}, depth={recipe.depth}, "
+                             f"mlp_ratio={recipe.mlp_hidden / recipe.dim}, dropout={recipe.dropout}, "
+                             f"num_heads={recipe.heads}, adaptive_spectral=True)")
+        elif kind == "transformer":
+            ModelForSC = import_lumia(official)
+            self.config = lumia_config(recipe)
+            torch.manual_seed(seed)
+            self.module = ModelForSC(self.config)
+            self.describe = f"{LUMIA_REPOSITORY}@{LUMIA_COMMIT} ModelForSC({json.dumps(self.config)})"
+        else:
+            raise ValueError(f"--model is fftnet or transformer, got {kind}")
+
+    def losses(self, tokens: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.kind == "fftnet" and self.embedding == "table":
+            logits = self.module(tokens.long())  # FFTNetLRA.forward starts with self.token_embed(x)
+            return F.cross_entropy(logits, labels, reduction="none"), (logits.argmax(-1) == labels).float()
+        if self.kind == "fftnet":
+            # The official train.py's input: the ids as floats, (B, N, 1).
+            logits = self.module(tokens.float().unsqueeze(-1))
+            return F.cross_entropy(logits, labels, reduction="none"), (logits.argmax(-1) == labels).float()
+        # run_tasks.py's batch: input_ids_0, mask_0 = (ids != 0) as dataset.py builds it, label.
+        ids = tokens.long()
+        outputs = self.module(ids, (ids != 0).float(), labels)
+        return outputs["loss"], outputs["accu"]
+
+    def parameter_groups(self, weight_decay: float) -> tuple[list[dict], list[str], list[str]]:
+        """Parseval decays exactly the weight matrices of its Linear layers (Linear.swift
+        `weightDecay: true`; also the scalar embedding's Linear(1, D) weight, Embedding.swift),
+        never biases, LayerNorms, embedding tables, positions, the class token, FFTNet's base
+        filter or modReLU bias: here every nn.Linear's weight, and nothing else."""
+        decayed_ids = {id(m.weight) for m in self.module.modules() if isinstance(m, torch.nn.Linear)}
+        decay, rest, decay_names, rest_names = [], [], [], []
+        for name, p in self.module.named_parameters():
+            (decay if id(p) in decayed_ids else rest).append(p)
+            (decay_names if id(p) in decayed_ids else rest_names).append(name)
+        return ([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}],
+                decay_names, rest_names)
+
+
+def study_evaluate(model: StudyModel, tokens: torch.Tensor, labels: torch.Tensor, batch_size: int) -> tuple[float, float]:
+    """Mean loss and accuracy over the whole split, in order, model.eval() (Evaluator.swift: every
+    example once, eval_batches 0)."""
+    model.module.eval()
+    loss_sum, correct = 0.0, 0.0
+    with torch.no_grad():
+        for start in range(0, len(labels), batch_size):
+            losses, right = model.losses(tokens[start:start + batch_size], labels[start:start + batch_size])
+            loss_sum += losses.double().sum().item()
+            correct += right.double().sum().item()
+    model.module.train()
+    return loss_sum / len(labels), correct / len(labels)
+
+
+def mode_study(args) -> int:
+    recipe = StudyRecipe(steps=args.steps, dropout=args.dropout,
+                         weight_decay=0.0 if args.no_decay else StudyRecipe.weight_decay,
+                         gradient_clip=0.0 if args.no_clip else StudyRecipe.gradient_clip)
+    torch.set_num_threads(args.torch_threads)
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    data = args.data.resolve()
+    check_philox()
+    splits = {}
+    for split, file in (("train", "basic_train.tsv"), ("validation", "basic_val.tsv"), ("test", "basic_test.tsv")):
+        tokens, labels, counts = listops_split(data / file, recipe.sequence_length)
+        splits[split] = (tokens, labels)
+        print(f"{split}: {len(labels)} examples from {data / file}, {sum(c > recipe.sequence_length for c in counts)} "
+              f"truncated, {sum(c == recipe.sequence_length for c in counts)} exactly {recipe.sequence_length} tokens")
+    train_tokens, train_labels = splits["train"]
+    plan = parseval_batches(len(train_labels), recipe.batch_size, args.seed, recipe.steps)
+
+    model = StudyModel(args.model, args.official, recipe, args.seed, args.embedding)
+    groups, decay_names, rest_names = model.parameter_groups(recipe.weight_decay)
+    optimizer = torch.optim.AdamW(groups, lr=recipe.learning_rate_at(0), betas=(recipe.beta1, recipe.beta2),
+                                  eps=recipe.epsilon)
+    parameters = [p for g in groups for p in g["params"]]
+    count = sum(p.numel() for p in parameters)
+    print(f"model: {model.describe}")
+    print(f"parameters: {count} in {len(parameters)} tensors; decayed ({recipe.weight_decay}): {', '.join(decay_names)}")
+    print(f"not decayed: {', '.join(rest_names)}")
+    header = {"mode": "study", "model": args.model, "official": model.describe, "embedding": args.embedding, "seed": args.seed,
+              "recipe": asdict(recipe), "data": str(data), "parameters": count, "torch": torch.__version__,
+              "threads": torch.get_num_threads(), "decayed": decay_names, "not_decayed": rest_names}
+    (out / "config.json").write_text(json.dumps(header, indent=2) + "\n")
+    metrics = open(out / "metrics.jsonl", "w")
+
+    def record(entry: dict):
+        metrics.write(json.dumps(entry) + "\n")
+        metrics.flush()
+
+    model.module.train()  # dropout on
+    best = {"accuracy": -1.0, "step": -1, "state": None}
+    window = {"loss": 0.0, "correct": 0.0, "count": 0}
+    start = time.perf_counter()
+    first_loss = None
+    for t, (epoch, indices) in enumerate(plan):
+        lr = recipe.learning_rate_at(t)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        optimizer.zero_grad(set_to_none=True)
+        losses, right = model.losses(train_tokens[indices], train_labels[indices])
+        loss = losses.mean()
+        loss.backward()
+        if recipe.gradient_clip > 0:
+            norm = torch.nn.utils.clip_grad_norm_(parameters, recipe.gradient_clip)
+        else:
+            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in parameters if p.grad is not None]))
+        optimizer.step()
+        step = t + 1
+        if first_loss is None:
+            first_loss = loss.item()
+            print(f"step 1 loss {first_loss:.9f}")
+        window["loss"] += losses.detach().double().sum().item()
+        window["correct"] += right.double().sum().item()
+        window["count"] += len(indices)
+        if step % recipe.log_every == 0 or step == recipe.steps:
+            entry = {"step": step, "epoch": epoch, "split": "train", "loss": window["loss"] / window["count"],
+                     "accuracy": window["correct"] / window["count"], "examples": window["count"],
+                     "learning_rate": lr, "gradient_norm": float(norm), "seconds": time.perf_counter() - start}
+            record(entry)
+            print(f"step {step}/{recipe.steps} | epoch {epoch} | loss {entry['loss']:.4f} | acc {entry['accuracy']:.3f} "
+                  f"| lr {lr:.2e} | {entry['seconds']:.0f} s", flush=True)
+            window = {"loss": 0.0, "correct": 0.0, "count": 0}
+        if step % recipe.eval_every == 0 or step == recipe.steps:
+            loss_v, accuracy_v = study_evaluate(model, *(t[:args.eval_examples] for t in splits["validation"]),
+                                                recipe.batch_size)
+            is_best = accuracy_v > best["accuracy"]  # Trainer.swift: strictly better; a tie keeps the earlier
+            if is_best:
+                best = {"accuracy": accuracy_v, "step": step,
+                        "state": {k: v.detach().clone() for k, v in model.module.state_dict().items()}}
+            record({"step": step, "epoch": epoch, "split": "validation", "loss": loss_v, "accuracy": accuracy_v,
+                    "examples": len(splits["validation"][1][:args.eval_examples]), "seconds": time.perf_counter() - start})
+            print(f"step {step} | validation loss {loss_v:.4f} | accuracy {accuracy_v:.4f}"
+                  + (" | best" if is_best else ""), flush=True)
+    train_seconds = time.perf_counter() - start
+    model.module.load_state_dict(best["state"])
+    loss_t, accuracy_t = study_evaluate(model, *(t[:args.eval_examples] for t in splits["test"]), recipe.batch_size)
+    total = time.perf_counter() - start
+    record({"step": best["step"], "split": "test", "loss": loss_t, "accuracy": accuracy_t,
+            "examples": len(splits["test"][1][:args.eval_examples]), "best_validation_accuracy": best["accuracy"],
+            "seconds": total, "train_seconds": train_seconds})
+    metrics.close()
+    print(f"best validation accuracy {best['accuracy']:.4f} (step {best['step']})")
+    print(f"test accuracy {accuracy_t:.4f} (best checkpoint, step {best['step']})")
+    print(f"wall time {total:.1f} s (training and validation {train_seconds:.1f} s); wrote {out / 'metrics.jsonl'}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     modes = parser.add_subparsers(dest="mode", required=True)
@@ -843,9 +1117,28 @@ def main(argv=None) -> int:
     fixture.add_argument("--out", type=Path, default=FIXTURE_PATH)
     fixture.add_argument("--parseval", type=Path, help="also replay the fixture through this parseval binary's CLI")
 
+    study = modes.add_parser("study", help="train an official model at the small study's ListOps cell")
+    study.add_argument("--model", choices=("fftnet", "transformer"), required=True)
+    study.add_argument("--official", type=Path, required=True,
+                       help=f"fftnet: checkout of {OFFICIAL_REPOSITORY} at {OFFICIAL_COMMIT}; "
+                            f"transformer: checkout of {LUMIA_REPOSITORY} at {LUMIA_COMMIT}")
+    study.add_argument("--data", type=Path, default=REPOSITORY / "data" / "study" / "listops", help="the study's ListOps")
+    study.add_argument("--seed", type=int, required=True, help="training.seed (batch order) and torch.manual_seed (init)")
+    study.add_argument("--out", type=Path, required=True)
+    study.add_argument("--steps", type=int, default=StudyRecipe.steps, help="checks only; the study runs 600")
+    study.add_argument("--dropout", type=float, default=StudyRecipe.dropout, help="checks only; the study runs 0.1")
+    study.add_argument("--no-decay", action="store_true", help="checks only: weight decay 0")
+    study.add_argument("--no-clip", action="store_true", help="checks only: no gradient clipping")
+    study.add_argument("--eval-examples", type=int, default=None, help="checks only: evaluate the first N examples")
+    study.add_argument("--torch-threads", type=int, default=1)
+    study.add_argument("--embedding", choices=("scalar", "table"), default="scalar",
+                       help="fftnet: the official Linear(1, D) on the id (scalar), or an embedding table in its place "
+                            "(table: the study's `model.embedding=table`)")
+
     args = parser.parse_args(argv)
     torch.set_num_threads(getattr(args, "torch_threads", 1))
-    return {"run": mode_run, "order": mode_order, "fixture": mode_fixture, "drift": mode_drift}[args.mode](args)
+    return {"run": mode_run, "order": mode_order, "fixture": mode_fixture, "drift": mode_drift,
+            "study": mode_study}[args.mode](args)
 
 
 if __name__ == "__main__":
