@@ -196,20 +196,27 @@ FIXTURE_STEPS = 8
 # The official module
 
 
-def import_official(path: Path):
-    """`FFTNetLRA` from the checkout at `path` (its lra/ folder on sys.path, as its train.py runs).
-    Refuses a checkout at another commit: the parity is with 72d20e1's code."""
+def verified_checkout(path: Path, files, repository: str, commit: str) -> Path:
+    """`path` resolved, once it is a checkout of `repository` at `commit` whose `files` exist
+    unmodified: the comparison is with that code and no other."""
     path = Path(path).resolve()
-    for file in OFFICIAL_FILES:
+    for file in files:
         if not (path / file).is_file():
-            raise FileNotFoundError(f"--official {path}: no {file} (a checkout of {OFFICIAL_REPOSITORY})")
+            raise FileNotFoundError(f"--official {path}: no {file} (a checkout of {repository})")
     head = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    if not head.startswith(OFFICIAL_COMMIT):
-        raise RuntimeError(f"--official {path} is at {head or 'an unknown commit'}, not {OFFICIAL_COMMIT}")
-    dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--", *OFFICIAL_FILES],
+    if not head.startswith(commit):
+        raise RuntimeError(f"--official {path} is at {head or 'an unknown commit'}, not {commit}")
+    dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--", *files],
                            capture_output=True, text=True).stdout.strip()
     if dirty:
         raise RuntimeError(f"--official {path}: the official files are modified:\n{dirty}")
+    return path
+
+
+def import_official(path: Path):
+    """`FFTNetLRA` from the checkout at `path` (its lra/ folder on sys.path, as its train.py runs).
+    Refuses a checkout at another commit: the parity is with 72d20e1's code."""
+    path = verified_checkout(path, OFFICIAL_FILES, OFFICIAL_REPOSITORY, OFFICIAL_COMMIT)
     sys.path.insert(0, str(path / "lra"))
     from fftnet import FFTNetLRA  # noqa: E402  (the official code)
 
@@ -861,17 +868,7 @@ class StudyRecipe:
 def import_lumia(path: Path):
     """`ModelForSC` from a checkout of LUMIA-Group/FourierTransformer at cba1dc2 (its LRA/code
     folder on sys.path, as run_tasks.py runs from there)."""
-    path = Path(path).resolve()
-    for file in LUMIA_FILES:
-        if not (path / file).is_file():
-            raise FileNotFoundError(f"--official {path}: no {file} (a checkout of {LUMIA_REPOSITORY})")
-    head = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    if not head.startswith(LUMIA_COMMIT):
-        raise RuntimeError(f"--official {path} is at {head or 'an unknown commit'}, not {LUMIA_COMMIT}")
-    dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--", *LUMIA_FILES],
-                           capture_output=True, text=True).stdout.strip()
-    if dirty:
-        raise RuntimeError(f"--official {path}: the official files are modified:\n{dirty}")
+    path = verified_checkout(path, LUMIA_FILES, LUMIA_REPOSITORY, LUMIA_COMMIT)
     sys.path.insert(0, str(path / "LRA" / "code"))
     from model_wrapper import ModelForSC  # noqa: E402  (the official code)
 
