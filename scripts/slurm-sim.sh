@@ -9,17 +9,18 @@
 #   scripts/slurm-sim.sh env        # export SLURM_CONF=…: eval "$(scripts/slurm-sim.sh env)"; sbatch …
 #   scripts/slurm-sim.sh status     # sinfo
 #
-# The configuration lives in /run/parseval-slurm-sim (slurm.conf, state, spool, logs), never in
+# The configuration lives in /run/parseval-slurm-sim (slurm.conf, state, spool), never in
 # /etc/slurm: SLURM's commands find it through SLURM_CONF, which sbatch passes on to the job, so
 # srun inside a job finds it too. Nodes pvsim1 … pvsimN (10.78.0.11 …) have this machine's
 # cores as seen by this script (`nproc`: a `taskset` narrows them), the controller listens on the
 # bridge (10.78.0.1). Jobs run as the submitting user (root here); no accounting database: a
-# finished job stays in `scontrol show job` for MinJobAge (10 minutes). proctrack/linuxproc and
+# finished job stays in `scontrol show job` for MinJobAge (10 minutes). Logs: /var/log/parseval-slurm-sim. proctrack/linuxproc and
 # task/none: no cgroups needed, no CPU binding (every simulated node shares the same cores).
 # Installed by scripts/setup.sh (slurm-wlm, munge). docs/distributed.md, "SLURM".
 set -euo pipefail
 
 state=/run/parseval-slurm-sim
+logs=/var/log/parseval-slurm-sim   # kept after `down`, for a look at what went wrong; `up` clears it
 here=$(cd "$(dirname "$0")" && pwd)
 sim=$here/cluster-sim.sh
 
@@ -72,7 +73,8 @@ cgroup_mounts() {
 
 configure() {
   local n=$1 cpus; cpus=$(nproc)
-  mkdir -p "$state/ctld" "$state/spool" "$state/log"
+  rm -rf "$logs"
+  mkdir -p "$state/ctld" "$state/spool" "$logs"
   {
     echo "# scripts/slurm-sim.sh: a SLURM cluster of $n simulated hosts (scripts/cluster-sim.sh)"
     echo "ClusterName=parseval-sim"
@@ -84,8 +86,8 @@ configure() {
     echo "SlurmdSpoolDir=$state/spool/%n"
     echo "SlurmctldPidFile=$state/slurmctld.pid"
     echo "SlurmdPidFile=$state/slurmd-%n.pid"
-    echo "SlurmctldLogFile=$state/log/slurmctld.log"
-    echo "SlurmdLogFile=$state/log/slurmd-%n.log"
+    echo "SlurmctldLogFile=$logs/slurmctld.log"
+    echo "SlurmdLogFile=$logs/slurmd-%n.log"
     echo "ProctrackType=proctrack/linuxproc"
     echo "TaskPlugin=task/none"
     echo "MpiDefault=none"
@@ -135,8 +137,8 @@ up() {
   done
   if [ "$idle" -ne "$n" ]; then
     sinfo -N -l >&2 || true
-    tail -n 5 "$state"/log/*.log >&2 || true
-    die "only $idle of $n nodes idle after 60 s (logs: $state/log)"
+    tail -n 5 "$logs"/*.log >&2 || true
+    die "only $idle of $n nodes idle after 60 s (logs: $logs)"
   fi
   echo "slurm-sim: $n nodes up (pvsim1…pvsim$n, $(nproc) CPUs each, partition sim); eval \"\$($0 env)\""
 }

@@ -103,10 +103,16 @@ final class SlurmTests: TrainingRunTestCase {
         ["COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED"].contains(state["JobState"] ?? "")
     }
 
-    /// Once the requeued job waits for SLURM's begin time, starts it now.
+    /// Once the requeued job waits for SLURM's begin time and every node has finished with its
+    /// previous run (a node still completing it fails the new launch), starts it now.
     func startRequeued(_ id: String) {
         let pending = waitFor(id) { $0["JobState"] == "PENDING" || self.ended($0) || $0["JobState"] == "RUNNING" && $0["Restarts"] != "0" }
-        if pending["JobState"] == "PENDING" { slurm("scontrol", ["update", "JobId=\(id)", "StartTime=now"]) }
+        guard pending["JobState"] == "PENDING" else { return }
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && slurm("sinfo", ["-h", "-N", "-o", "%T"]).output.split(separator: "\n").contains(where: { $0 != "idle" }) {
+            usleep(200_000)
+        }
+        slurm("scontrol", ["update", "JobId=\(id)", "StartTime=now"])
     }
 
     /// Waits until the run's metrics.jsonl has `lines` lines (one per step with log_every 1).
