@@ -14,9 +14,10 @@
 # srun inside a job finds it too. Nodes pvsim1 … pvsimN (10.78.0.11 …) have this machine's
 # cores as seen by this script (`nproc`: a `taskset` narrows them), the controller listens on the
 # bridge (10.78.0.1). Jobs run as the submitting user (root here); no accounting database: a
-# finished job stays in `scontrol show job` for MinJobAge (10 minutes). Logs: /var/log/parseval-slurm-sim. proctrack/linuxproc and
+# finished job stays in `scontrol show job` for MinJobAge (10 minutes). proctrack/linuxproc and
 # task/none: no cgroups needed, no CPU binding (every simulated node shares the same cores).
-# Installed by scripts/setup.sh (slurm-wlm, munge). docs/distributed.md, "SLURM".
+# Logs: /var/log/parseval-slurm-sim. scripts/setup.sh installs SLURM (slurmctld, slurmd,
+# slurm-client) and munge. docs/distributed.md, "SLURM".
 set -euo pipefail
 
 state=/run/parseval-slurm-sim
