@@ -82,6 +82,9 @@ configure() {
     echo "SlurmctldHost=$(hostname -s)(10.78.0.1)"
     echo "SlurmUser=root"
     echo "AuthType=auth/munge"
+    # A requeued job may start again once its old credential expires (120 s by default; starting
+    # it sooner fails it: "Job credential revoked"): 20 s keeps the tests' requeues short.
+    echo "AuthInfo=cred_expire=20"
     echo "CredType=cred/munge"
     echo "StateSaveLocation=$state/ctld"
     echo "SlurmdSpoolDir=$state/spool/%n"
@@ -93,6 +96,9 @@ configure() {
     echo "TaskPlugin=task/none"
     echo "MpiDefault=none"
     echo "SchedulerType=sched/builtin"
+    # The main scheduling loop every 2 s (60 s by default): a requeued job starts soon after its
+    # begin time instead of at the next minute.
+    echo "SchedulerParameters=sched_interval=2"
     echo "SelectType=select/cons_tres"
     echo "SelectTypeParameters=CR_Core"
     echo "SlurmdParameters=config_overrides"
