@@ -168,8 +168,8 @@ environment() {
   echo "export OMPI_MCA_oob_tcp_if_include=$subnet.0/24"
   echo "export OMPI_MCA_mpi_yield_when_idle=1"
   echo "export OMPI_MCA_hwloc_base_binding_policy=none"
-  # The rig runs as root; mpirun refuses root without these (launch/slurm.sbatch does not pass
-  # --allow-run-as-root: clusters do not run jobs as root).
+  # The rig runs as root; mpirun refuses root without these (for any mpirun line that does not
+  # pass --allow-run-as-root itself).
   if [ "$(id -u)" -eq 0 ]; then
     echo "export OMPI_ALLOW_RUN_AS_ROOT=1"
     echo "export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"

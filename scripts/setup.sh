@@ -11,6 +11,7 @@ packages=(
   pkg-config                          # SwiftPM finds the libraries through it
   gnuplot-nox                         # launch/scaling.sh plots
   iproute2                            # scripts/cluster-sim.sh: namespaces, veth, bridge, tc
+  slurmctld slurmd slurm-client munge # scripts/slurm-sim.sh: a SLURM cluster for SlurmTests
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

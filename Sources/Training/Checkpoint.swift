@@ -41,8 +41,10 @@ public struct MetricsWindow: Codable, Equatable, Sendable {
 /// RUN/checkpoints/latest                               the newest complete step folder's name
 /// RUN/checkpoints/best                                 the step folder with the best validation accuracy
 /// ```
-/// Metadata holds the format, the resolved config (JSON), the training state (step, data
-/// position) and a checksum of the parameters. `manifest.json` covers every byte a resume
+/// Metadata holds the format, the resolved config (JSON, without `output.directory`: a checkpoint
+/// does not name its own folder, so a run folder can move), the training state (step, data
+/// position) and a checksum of the parameters, every JSON object with sorted keys: two identical
+/// runs write byte-identical files. `manifest.json` covers every byte a resume
 /// reads (both files whole: tensors, metadata, optimizer state), so a damaged checkpoint is
 /// recognised and resume falls back to the newest intact one (`chooseForResume`). A step folder
 /// is complete before `latest` names it, so a run killed mid-write resumes from the previous
@@ -65,8 +67,11 @@ public enum Checkpoint {
         where item.hasPrefix(".") && item.contains(".tmp-") {
             try? FileManager.default.removeItem(atPath: "\(directory)/\(item)")
         }
-        let stateJSON = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
-        let metadata = ["format": format, "config": configurationJSON, "state": stateJSON,
+        // Sorted keys and no run folder: the same run writes the same bytes wherever it runs.
+        let stateEncoder = JSONEncoder()
+        stateEncoder.outputFormatting = .sortedKeys
+        let stateJSON = String(decoding: try stateEncoder.encode(state), as: UTF8.self)
+        let metadata = ["format": format, "config": try ConfigurationLoader.withoutRunFolder(configurationJSON), "state": stateJSON,
                         "checksum": String(parameterChecksum(arena), radix: 16)]
         let parameters = arena.entries.map { entry in
             SafeTensors.Entry(name: entry.name, shape: entry.shape,

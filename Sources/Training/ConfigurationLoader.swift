@@ -224,9 +224,26 @@ public enum ConfigurationLoader {
 
     /// The resolved configuration as YAML-compatible JSON (saved beside checkpoints).
     public static func encode(_ configuration: TrainingConfiguration) throws -> String {
+        String(decoding: try jsonEncoder().encode(configuration), as: UTF8.self)
+    }
+
+    /// `json` (a configuration from `encode`) without `output.directory`, as a checkpoint keeps it:
+    /// a checkpoint never names the folder it was written to, so a run folder can move and two
+    /// identical runs write identical files. Text that is not a JSON object comes back unchanged.
+    public static func withoutRunFolder(_ json: String) throws -> String {
+        guard case .object(var tree)? = try? JSONDecoder().decode(Value.self, from: Data(json.utf8)) else { return json }
+        if case .object(var output)? = tree["output"] {
+            output["directory"] = nil
+            tree["output"] = .object(output)
+        }
+        return String(decoding: try jsonEncoder().encode(Value.object(tree)), as: UTF8.self)
+    }
+
+    /// Snake-case keys, sorted, pretty: the same configuration always gives the same text.
+    static func jsonEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(configuration), as: UTF8.self)
+        return encoder
     }
 }

@@ -18,6 +18,7 @@ import Foundation
 /// | `nan_gradient` | one gradient of the step is NaN (before the all-reduce spreads it) |
 /// | `kill_before_pointer` | the step's checkpoint files are written, then SIGKILL before `latest` names them |
 /// | `kill_mid_write` | SIGKILL when half of the step's `model.safetensors` is written |
+/// | `slow` | from the step on, every step starts with a 0.5 s pause: a slow machine, so a run lasts at least that long |
 ///
 /// Unset, every hook is a test of a process-wide constant against nil.
 public struct FaultInjection: Sendable {
@@ -25,6 +26,7 @@ public struct FaultInjection: Sendable {
         case exit, crash, hang
         case nanLoss = "nan_loss", nanGradient = "nan_gradient"
         case killBeforePointer = "kill_before_pointer", killMidWrite = "kill_mid_write"
+        case slow
     }
 
     var kind: Kind
@@ -77,8 +79,13 @@ public struct FaultInjection: Sendable {
 
     // MARK: - Hooks
 
-    /// `exit`, `crash` and `hang`, at the start of a step.
+    /// `exit`, `crash`, `hang` and `slow`, at the start of a step.
     func strikeProcess(step: Int, rank: Int) {
+        if kind == .slow && step >= self.step && (self.rank ?? rank) == rank {
+            if step == self.step { announce("slow from step \(step) (0.5 s per step)", rank: rank) }
+            usleep(500_000)
+            return
+        }
         guard isDue([.exit, .crash, .hang], step: step, rank: rank) else { return }
         announce("\(kind.rawValue) at step \(step)", rank: rank)
         switch kind {

@@ -9,7 +9,7 @@ import Synchronization
 /// with `StopSignals.exitCode`. A second signal ends the process at once (128 + the signal),
 /// for an operator who will not wait. SLURM sends SIGTERM at the time limit and sites send
 /// SIGUSR1 or SIGTERM before preemption; launch/slurm.sbatch asks for SIGUSR1 ahead of the
-/// limit and requeues on this exit code.
+/// limit and requeues on this exit code after SIGUSR1, not after SIGTERM (scancel).
 public enum StopSignals {
     /// The exit status of a run stopped by a signal after its checkpoint was written.
     public static let exitCode: Int32 = 7

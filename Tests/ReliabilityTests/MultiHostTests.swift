@@ -15,16 +15,7 @@ final class MultiHostTests: TrainingRunTestCase {
     nonisolated(unsafe) static var lock: Int32 = -1
 
     static func sim(_ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(ParsevalProcess.packageRoot)/scripts/cluster-sim.sh")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        ParsevalProcess.capture("\(ParsevalProcess.packageRoot)/scripts/cluster-sim.sh", arguments)
     }
 
     override class func setUp() {
@@ -222,7 +213,7 @@ final class MultiHostTests: TrainingRunTestCase {
         let run = runFolder("slurm")
         let arguments = [configuration, "--set", "output.directory=\(run)", "--set", "training.steps=400",
                          "--set", "training.final_test=false", "--set", "data.directory=\(folder!)/data"]
-        let slurm = ["SLURM_JOB_ID": "4242", "SLURM_CPUS_PER_TASK": "1",
+        let slurm = ["SLURM_JOB_ID": "4242", "SLURM_CPUS_PER_TASK": "1", "PARSEVAL_LAUNCHER": "mpirun",
                      "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
         let first = try launch("launch/slurm.sbatch", arguments, extra: slurm, log: "\(folder!)/slurm-1.log")
         // Signal once training is under way (metrics.jsonl has lines).

@@ -128,6 +128,27 @@ final class ParsevalProcess {
     }
 }
 
+extension ParsevalProcess {
+    /// Runs a helper command (the rigs' scripts, SLURM's commands) to its end; returns its status
+    /// and its standard output and error together.
+    static func capture(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                        in folder: String? = nil) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch { return (-1, "\(executable): \(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
 /// The test bundle was built without the `parseval` product beside it.
 struct MissingBinary: Error, CustomStringConvertible {
     let description: String

@@ -61,6 +61,36 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(parameterChecksum(restored.arena), parameterChecksum(model.arena))
     }
 
+    /// The same state saved into two run folders gives the same bytes: the metadata's JSON has
+    /// sorted keys and the configuration leaves out `output.directory`, the folder written to.
+    func testTheSameStateSavedInTwoFoldersGivesIdenticalFilesNamingNoFolder() throws {
+        let model = tinyModel(seed: 1)
+        let adam = AdamW(arena: model.arena)
+        var state = TrainingState()
+        (state.step, state.epoch, state.batchInEpoch) = (3, 2, 5)
+        state.window = MetricsWindow()
+        state.window?.loss = 1.25
+        var bytes: [[Data]] = []
+        for name in ["a", "b"] {
+            let folder = "\(run!)/\(name)"
+            var configuration = TrainingConfiguration()
+            configuration.output.directory = folder
+            try Checkpoint.save(run: folder, arena: model.arena, optimizer: adam, state: state,
+                                configurationJSON: try ConfigurationLoader.encode(configuration))
+            let step = "\(Checkpoint.folder(run: folder))/step-00000003"
+            bytes.append(try ["model.safetensors", "optimizer.safetensors", "manifest.json"].map {
+                try Data(contentsOf: URL(fileURLWithPath: "\(step)/\($0)"))
+            })
+            let metadata = try SafeTensors.read("\(step)/model.safetensors").metadata
+            XCTAssertFalse(try XCTUnwrap(metadata["config"]).contains(folder), "the checkpoint names its folder")
+            XCTAssertTrue(try XCTUnwrap(metadata["config"]).contains("\"model\""), "the configuration is kept")
+            let stateJSON = Data(try XCTUnwrap(metadata["state"]).utf8)
+            let sorted = try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: stateJSON), options: .sortedKeys)
+            XCTAssertEqual(String(decoding: stateJSON, as: UTF8.self), String(decoding: sorted, as: UTF8.self), "state keys are sorted")
+        }
+        XCTAssertEqual(bytes[0], bytes[1])
+    }
+
     func testFileIsSafetensorsWithPyTorchNames() throws {
         _ = try saveTrainedCheckpoint()
         let path = try XCTUnwrap(try Checkpoint.resolve(run: run)) + "/model.safetensors"
