@@ -89,7 +89,7 @@ extension Parseval {
             for task in byTask.keys.sorted() {
                 var series: [(file: String, title: String)] = []
                 for run in byTask[task]! {
-                    let file = "\(data)/\(task)-\(run.mixer)-\(run.recipe.replacingOccurrences(of: ", ", with: "-"))-s\(run.seed).dat"
+                    let file = "\(data)/\(task)-\(run.mixer)-\(run.recipe.replacingOccurrences(of: ", ", with: "-").replacingOccurrences(of: " ", with: "-"))-s\(run.seed).dat"
                     let rows = run.validation.map { "\($0.step) \(format($0.seconds)) \(format($0.accuracy))" }
                     try AtomicFile.write(Data((rows.joined(separator: "\n") + "\n").utf8), to: file)
                     series.append((file, "\(run.label) s\(run.seed)"))
@@ -155,8 +155,8 @@ func format(_ value: Double) -> String { String(format: "%.6g", value) }
 struct RunResult {
     let folder: String
     let task, mixer, block: String
-    /// The block, then the pooling and embedding where they are not the defaults (mean, table):
-    /// "pre_norm", "paper, cls", "paper, cls, scalar".
+    /// The block, then the pooling, head and embedding where they are not the defaults (mean,
+    /// linear, table): "pre_norm", "paper, cls", "paper, cls, mlp head", "paper, cls, scalar embedding".
     let recipe: String
     /// The model's classes: 1/classes is the accuracy of a uniform guess.
     let classes: Int
@@ -188,8 +188,8 @@ struct RunResult {
         let m = configuration.model
         mixer = m.downsample.isEmpty ? m.mixer.rawValue : m.mixer == .attention ? "fourier_transformer" : m.mixer.rawValue + "+downsample"
         block = configuration.model.block.rawValue
-        recipe = ([block] + (m.pooling == .mean ? [] : [m.pooling.rawValue]) + (m.embedding == .table ? [] : [m.embedding.rawValue]))
-            .joined(separator: ", ")
+        recipe = ([block] + (m.pooling == .mean ? [] : [m.pooling.rawValue]) + (m.head == .linear ? [] : ["\(m.head.rawValue) head"])
+                  + (m.embedding == .table ? [] : ["\(m.embedding.rawValue) embedding"])).joined(separator: ", ")
         classes = configuration.model.classes
         seed = configuration.training.seed
         let shape = configuration.data.taskShape
