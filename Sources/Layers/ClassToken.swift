@@ -29,7 +29,7 @@ public final class ClassToken {
         precondition(x.rank == 3 && x.shape[2] == dim, "ClassToken: (B, N, \(dim)) input expected, got \(x.shape)")
         let (batch, length) = (x.shape[0], x.shape[1])
         shape = x.shape
-        var y = Tensor(zeros: [batch, length + 1, dim])
+        var y = Tensor(uninitialized: [batch, length + 1, dim])  // every element is written below
         let token = arena.value(self.token), d = dim
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeMutableBufferPointer { ys in
@@ -61,7 +61,7 @@ public final class ClassToken {
     public func backward(_ dy: Tensor) -> Tensor {
         let (batch, length) = (shape[0], shape[1])
         precondition(dy.shape == [batch, length + 1, dim], "ClassToken: gradient \(dy.shape) for input \(shape)")
-        var dx = Tensor(zeros: shape)
+        var dx = Tensor(uninitialized: shape)  // every element is written below
         let gradient = arena.gradient(token), d = dim
         dy.withUnsafeBufferPointer { gs in
             dx.withUnsafeMutableBufferPointer { dxs in

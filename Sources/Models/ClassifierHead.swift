@@ -13,14 +13,13 @@ public enum HeadKind: String, Sendable, Codable, CaseIterable {
 
 /// Pooled (B, D) → logits (B, classes), as `HeadKind` says.
 public final class ClassifierHead {
-    public let kind: HeadKind
+    public var kind: HeadKind { hidden == nil ? .linear : .mlp }
     /// The hidden layer of `mlp`; nil for `linear`.
     public let hidden: Linear?
     let activation = ReLU()
     public let output: Linear
 
     public init(_ name: String = "head", arena: ParameterArena, kind: HeadKind, dim: Int, hiddenSize: Int, classes: Int) {
-        self.kind = kind
         switch kind {
         case .linear:
             hidden = nil

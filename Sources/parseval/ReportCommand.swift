@@ -89,7 +89,7 @@ extension Parseval {
             for task in byTask.keys.sorted() {
                 var series: [(file: String, title: String)] = []
                 for run in byTask[task]! {
-                    let file = "\(data)/\(task)-\(run.mixer)-\(run.recipe.replacingOccurrences(of: ", ", with: "-").replacingOccurrences(of: " ", with: "-"))-s\(run.seed).dat"
+                    let file = "\(data)/\(task)-\(run.mixer)-\(fileNamePart(run.recipe))-s\(run.seed).dat"
                     let rows = run.validation.map { "\($0.step) \(format($0.seconds)) \(format($0.accuracy))" }
                     try AtomicFile.write(Data((rows.joined(separator: "\n") + "\n").utf8), to: file)
                     series.append((file, "\(run.label) s\(run.seed)"))
@@ -122,7 +122,7 @@ extension Parseval {
                 let style = "linetype \((mixerNames.firstIndex(of: runs[0].label) ?? 0) + 1) pointtype \([7, 5, 9, 11, 13][(taskNames.firstIndex(of: runs[0].task) ?? 0) % 5])"
                 let speed = runs.map(\.tokensPerSecond).reduce(0, +) / Double(runs.count)
                 let mean = tests.reduce(0, +) / Double(tests.count)
-                let file = "\(data)/speed-accuracy-\(title.replacingOccurrences(of: ", ", with: "-").replacingOccurrences(of: " ", with: "-").replacingOccurrences(of: "(", with: "").replacingOccurrences(of: ")", with: "")).dat"
+                let file = "\(data)/speed-accuracy-\(fileNamePart(title)).dat"
                 try AtomicFile.write(Data("\(format(speed)) \(format(mean)) \(format(tests.min()!)) \(format(tests.max()!))\n".utf8), to: file)
                 speedSeries.append((file, title, style))
             }
@@ -152,6 +152,13 @@ extension Parseval {
 func format(_ value: Double) -> String { String(format: "%.6g", value) }
 
 /// What `parseval report` reads from one run folder.
+/// `text` as part of a file name: separators become "-", parentheses go ("fnet (paper, cls)" →
+/// "fnet-paper-cls").
+func fileNamePart(_ text: String) -> String {
+    text.replacingOccurrences(of: ", ", with: "-").replacingOccurrences(of: " ", with: "-")
+        .replacingOccurrences(of: "(", with: "").replacingOccurrences(of: ")", with: "")
+}
+
 struct RunResult {
     let folder: String
     let task, mixer, block: String

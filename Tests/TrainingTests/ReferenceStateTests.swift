@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Models
 import Optimizers
+import Parameters
 import ParsevalTestSupport
 import TensorCore
 import Training
@@ -82,14 +83,7 @@ final class ReferenceStateTests: XCTestCase {
         let arena = model.arena
 
         // Parameters and random features from the fixture; every name must match both ways.
-        let parameterNames = Set(fixture.tensors.keys.filter { $0.hasPrefix("param.") }.map { String($0.dropFirst(6)) })
-        XCTAssertEqual(parameterNames, Set(arena.entries.map(\.name)), "\(label): parameter names")
-        for entry in arena.entries {
-            let saved = try fixture.tensor("param.\(entry.name)")
-            XCTAssertEqual(saved.shape, entry.shape, "\(label): \(entry.name)")
-            guard saved.shape == entry.shape else { return }
-            saved.values.withUnsafeBufferPointer { (arena.values.pointer + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
-        }
+        guard try loadParameters(fixture.tensors, prefix: "param.", into: arena, label: label) else { return }
         for buffer in arena.buffers {
             let saved = try fixture.tensor("buffer.\(buffer.name)")
             XCTAssertEqual(saved.shape, buffer.shape, "\(label): \(buffer.name)")
@@ -163,4 +157,20 @@ final class ReferenceStateTests: XCTestCase {
             }
         }
     }
+}
+
+/// Copies the fixture tensors `prefix` + name into the arena's parameter of that name. Every name
+/// must match both ways and every shape agree (each a test failure); returns false, after the
+/// failure, at the first shape that does not, so the caller stops there.
+func loadParameters(_ tensors: [String: SafeTensors.Entry], prefix: String, into arena: ParameterArena,
+                    label: String) throws -> Bool {
+    let names = Set(tensors.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
+    XCTAssertEqual(names, Set(arena.entries.map(\.name)), "\(label): parameter names")
+    for entry in arena.entries {
+        guard let saved = tensors[prefix + entry.name] else { throw CheckpointError("\(label) lacks \(prefix + entry.name)") }
+        XCTAssertEqual(saved.shape, entry.shape, "\(label): \(entry.name)")
+        guard saved.shape == entry.shape else { return false }
+        saved.values.withUnsafeBufferPointer { (arena.values.pointer + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
+    }
+    return true
 }

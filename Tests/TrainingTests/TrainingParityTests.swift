@@ -62,14 +62,7 @@ final class TrainingParityTests: XCTestCase {
         XCTAssertEqual(configuration.model.dropout, 0, "\(label): parity runs without dropout")
         let model = EncoderClassifier(configuration.model, seed: 0)
         let arena = model.arena
-        let names = Set(tensors.keys.filter { $0.hasPrefix("init.") }.map { String($0.dropFirst(5)) })
-        XCTAssertEqual(names, Set(arena.entries.map(\.name)), "\(label): parameter names")
-        for entry in arena.entries {
-            let saved = try tensor("init.\(entry.name)")
-            XCTAssertEqual(saved.shape, entry.shape, "\(label): \(entry.name)")
-            guard saved.shape == entry.shape else { return }
-            saved.values.withUnsafeBufferPointer { (arena.values.pointer + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
-        }
+        guard try loadParameters(tensors, prefix: "init.", into: arena, label: label) else { return }
 
         let tokenEntry = try tensor("batch.tokens")
         let (steps, batch, length) = (tokenEntry.shape[0], tokenEntry.shape[1], tokenEntry.shape[2])

@@ -505,15 +505,22 @@ def load_split(data: Path, setup: Setup):
     return tokens.to(torch.float64), labels
 
 
-def mode_run(args) -> int:
-    setup = Setup(dim=args.dim, depth=args.depth, heads=args.heads, mlp_hidden=4 * args.dim,
-                  sequence_length=args.sequence_length, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                  seed=args.seed, init_seed=args.init_seed)
+def prepare_run(args) -> tuple[Path, "Parseval", Path]:
+    """The output folder (made), the Parseval binary and the ListOps folder (generated if empty)
+    of a mode that runs Parseval."""
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     parseval = Parseval(args.parseval.resolve())
     data = args.data.resolve()
     ensure_data(parseval, data)
+    return out, parseval, data
+
+
+def mode_run(args) -> int:
+    setup = Setup(dim=args.dim, depth=args.depth, heads=args.heads, mlp_hidden=4 * args.dim,
+                  sequence_length=args.sequence_length, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                  seed=args.seed, init_seed=args.init_seed)
+    out, parseval, data = prepare_run(args)
     FFTNetLRA = import_official(args.official)
     check_philox()
 
@@ -601,11 +608,7 @@ def mode_order(args) -> int:
     check_philox()
     setup = Setup(dim=16, depth=1, heads=2, mlp_hidden=32, sequence_length=args.sequence_length,
                   batch_size=args.batch_size, seed=args.seed)
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    parseval = Parseval(args.parseval.resolve())
-    data = args.data.resolve()
-    ensure_data(parseval, data)
+    out, parseval, data = prepare_run(args)
     tokens, labels = load_split(data, setup)
     tokens = tokens.long()
     per_epoch = len(labels) // setup.batch_size
