@@ -50,6 +50,22 @@ public enum MixerKind: String, Sendable, Codable, CaseIterable {
     /// Whether `model.causal` applies.
     public var supportsCausal: Bool { self == .attention || self == .kernelizedRPE || self == .performer }
 
+    /// A lower bound on the mixer's parameters and on the activation bytes its backward keeps per
+    /// sequence, for a block that sees `length` tokens (`MemoryEstimate`): the weight matrices
+    /// and filters, and the N × N probabilities of softmax attention, the random-feature maps of
+    /// the kernelized mixers, the spectra of the FFT mixers.
+    public func memoryLowerBound(_ c: ModelConfiguration, length: Int) -> (parameters: Double, activationBytes: Double) {
+        let (d, h, n) = (Double(c.dim), Double(c.heads), Double(length))
+        let bins = c.filterKnots > 0 ? Double(c.filterKnots) : n / 2 + 1
+        switch self {
+        case .attention: return (4 * d * d, 4 * h * n * n)
+        case .kernelizedRPE, .performer: return (4 * d * d, 4 * 2 * h * n * Double(c.randomFeatures))
+        case .fftnet: return (d * d + h * bins * d, 8 * (n / 2 + 1) * d)
+        case .gfnet: return (2 * bins * d, 8 * (n / 2 + 1) * d)
+        case .fnet: return (0, 8 * (n / 2 + 1) * d)
+        }
+    }
+
     /// FFTNet's initial modReLU bias: 0 in the paper's v1 layer (72d20e1), −0.1 otherwise (the
     /// official code's later commit).
     static func fftnetModReLUBias(_ c: ModelConfiguration) -> Float { c.block == .paper ? 0 : -0.1 }

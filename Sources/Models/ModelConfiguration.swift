@@ -73,36 +73,34 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     /// The length the blocks see for inputs of `tokens` tokens: one more with a learned class token.
     public func modelLength(tokens: Int) -> Int { tokens + (pooling.addsClassToken ? 1 : 0) }
 
-    /// Checks the combination; the message names the offending keys.
+    /// Checks the combination of keys (each key's own range is checked with every other
+    /// setting's, in `TrainingConfiguration.settingRules`); the message names the keys, `key`
+    /// the one the loader points at.
     public func validate() throws(ModelConfigurationError) {
-        func require(_ condition: Bool, _ message: String) throws(ModelConfigurationError) {
-            if !condition { throw ModelConfigurationError(message: message) }
+        func require(_ condition: Bool, _ key: String, _ message: String) throws(ModelConfigurationError) {
+            if !condition { throw ModelConfigurationError(message: message, key: key) }
         }
-        try require(vocabularySize == 0 || vocabularySize >= 2,
-                    "model.vocabulary_size must be at least 2 (0: the task's), got \(vocabularySize)")
-        try require(maxLength >= 1, "model.max_length must be at least 1, got \(maxLength)")
-        try require(dim >= 1 && depth >= 1 && heads >= 1 && mlpHidden >= 1,
-                    "model.dim, depth, heads and mlp_hidden must be positive")
-        try require(dim % heads == 0, "model.dim \(dim) is not divisible by model.heads \(heads)")
-        try require(classes == 0 || classes >= 2, "model.classes must be at least 2 (0: the task's), got \(classes)")
-        try require(dropout >= 0 && dropout < 1, "model.dropout must be in [0, 1), got \(dropout)")
-        try require(filterKnots >= 0 && filterKnots <= maxLength / 2 + 1,
+        try require(dim % heads == 0, "model.heads", "model.dim \(dim) is not divisible by model.heads \(heads)")
+        try require(filterKnots <= maxLength / 2 + 1, "model.filter_knots",
                     "model.filter_knots must be in 0...\(maxLength / 2 + 1) (0: one per frequency), got \(filterKnots)")
-        try require(patchSize >= 0, "model.patch_size must be ≥ 0, got \(patchSize)")
-        try require(normEpsilon >= 0 && normEpsilon < 1, "model.norm_epsilon must be in [0, 1) (0: the block kind's), got \(normEpsilon)")
-        try require(randomFeatures >= 1, "model.random_features must be at least 1, got \(randomFeatures)")
-        try require(featureRedrawInterval >= 0, "model.feature_redraw_interval must be ≥ 0, got \(featureRedrawInterval)")
+        try require(vocabularySize == 0 || paddingIndex < vocabularySize, "model.padding_index",
+                    "model.padding_index \(paddingIndex) is not a token id below model.vocabulary_size \(vocabularySize)")
+        try require(!causal || mixer.supportsCausal, "model.causal",
+                    "model.causal: the \(mixer.rawValue) mixer has no causal form (causal mixers: "
+                    + MixerKind.allCases.filter(\.supportsCausal).map(\.rawValue).joined(separator: ", ") + ")")
         for (index, stage) in downsample.enumerated() {
-            try require(stage.layer >= 0 && stage.layer < depth,
+            try require(stage.layer >= 0 && stage.layer < depth, "model.downsample.\(index).layer",
                         "model.downsample[\(index)].layer \(stage.layer) is not a block (0..<\(depth))")
-            try require(stage.ratio > 0 && stage.ratio <= 1,
+            try require(stage.ratio > 0 && stage.ratio <= 1, "model.downsample.\(index).ratio",
                         "model.downsample[\(index)].ratio must be in (0, 1], got \(stage.ratio)")
         }
-        try require(Set(downsample.map(\.layer)).count == downsample.count, "model.downsample lists a layer twice")
+        try require(Set(downsample.map(\.layer)).count == downsample.count, "model.downsample", "model.downsample lists a layer twice")
     }
 }
 
 public struct ModelConfigurationError: Error, CustomStringConvertible, Equatable {
     public let message: String
+    /// The dotted key at fault.
+    public var key: String? = nil
     public var description: String { message }
 }

@@ -78,6 +78,13 @@ public final class ParameterArena: @unchecked Sendable {
     /// Total number of parameters (Floats).
     public var count: Int { entries.reduce(0) { $0 + $1.count } }
 
+    /// The name of the first parameter holding a NaN or ±Inf, or nil when all are finite.
+    public func firstNonFiniteParameter() -> String? {
+        let values = UnsafeBufferPointer(sharedValues)
+        guard !Kernels.allFinite(values) else { return nil }
+        return entries.first { !Kernels.allFinite(UnsafeBufferPointer(rebasing: values[$0.offset..<$0.offset + $0.count])) }?.name
+    }
+
     /// Registers a parameter; names must be unique. Call before `allocate`.
     public func register(_ name: String, shape: [Int], initializer: Initializer, weightDecay: Bool) -> Parameter {
         precondition(!isAllocated, "ParameterArena: '\(name)' registered after allocation")

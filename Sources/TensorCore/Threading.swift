@@ -29,7 +29,7 @@ public enum Threading {
     /// `PARSEVAL_THREADS` when set to a positive integer; else the share the MPI runtime
     /// measured; else the usable cores divided by the ranks mpirun placed on this machine.
     public static func defaultCount(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
-        if let text = environment["PARSEVAL_THREADS"], let value = Int(text), value > 0 { return value }
+        if let text = environment["PARSEVAL_THREADS"], let value = Int(text), value > 0 { return min(value, maximum) }
         let share = measuredShare.load(ordering: .relaxed)
         if share > 0 { return share }
         return max(1, Machine.usableCores() / ranksOnThisHost(environment: environment))
@@ -52,11 +52,16 @@ public enum Threading {
         max(1, environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1)
     }
 
-    /// Sets the thread count for matrix products, FFTW plans made from now on, and `parallelFor`.
+    /// The most threads a rank runs (`parallel.threads`, `--threads` and `PARSEVAL_THREADS` are
+    /// held to it; OpenBLAS and FFTW take the count as a C int).
+    public static let maximum = 1024
+
+    /// Sets the thread count for matrix products, FFTW plans made from now on, and `parallelFor`
+    /// (1 … `maximum`; callers check what users give).
     public static func configure(threads: Int) { apply(threads: threads, explicit: true) }
 
     static func apply(threads: Int, explicit: Bool) {
-        precondition(threads >= 1, "Threading.configure: thread count must be at least 1, got \(threads)")
+        precondition((1...maximum).contains(threads), "Threading.configure: thread count must be 1…\(maximum), got \(threads)")
         initializeFFTWThreads()
         openblas_set_num_threads(Int32(threads))
         configured.store(threads, ordering: .relaxed)

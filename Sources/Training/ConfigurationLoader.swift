@@ -13,36 +13,48 @@ public enum ConfigurationLoader {
     /// `resolvingTask` is false (a model section used alone), fills in and checks the model's task
     /// facts (`TrainingConfiguration.resolvingTaskFacts`).
     public static func load(path: String?, overrides: [String] = [], resolvingTask: Bool = true) throws -> TrainingConfiguration {
-        var tree = try defaultsTree()
-        var lines: [String: Int] = [:]
         let source = path.map { ($0 as NSString).lastPathComponent } ?? "defaults"
+        var builder = TreeBuilder(source: source)
+        var tree = try defaultsTree()
         if let path {
             guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
                 throw ConfigurationError("config \(path): cannot read the file (missing, unreadable or not UTF-8)")
             }
             let node: Node?
-            do { node = try Yams.compose(yaml: text) } catch {
+            do { node = try Yams.compose(yaml: text, .basic) } catch {
                 throw ConfigurationError("config \(source): not valid YAML: \(error)")
             }
             if let node {
                 guard case .mapping = node else {
                     throw ConfigurationError("config \(source):\(node.mark?.line ?? 1): expected a mapping of sections at the top level")
                 }
-                tree = try merge(node, onto: tree, path: [], source: source, lines: &lines)
+                tree = try builder.merge(node, onto: tree, kind: TrainingConfiguration.schema, path: [])
             }
         }
         for override in overrides {
             guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
                 throw ConfigurationError("--set '\(override)': expected key.path=value")
             }
-            let keys = override[..<equals].split(separator: ".").map(String.init)
+            let keys = override[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             let valueText = String(override[override.index(after: equals)...])
-            let value = try Yams.compose(yaml: valueText) ?? Node.scalar(.init(""))
-            tree = try set(value, at: keys, in: tree, source: "--set \(override)", lines: &lines)
+            let value: Node
+            do { value = try Yams.compose(yaml: valueText, .basic) ?? Node.scalar(.init("")) } catch {
+                throw ConfigurationError("--set \(override): the value is not valid YAML: \(error)")
+            }
+            builder.source = "--set \(override)"
+            tree = try builder.set(value, at: keys, in: tree, kind: TrainingConfiguration.schema, path: [])
         }
-        let decoded = try decode(tree, source: source, lines: lines)
-        return resolvingTask ? try decoded.resolvingTaskFacts() : decoded
+        let decoded = try decode(tree, source: source, lines: builder.lines)
+        guard resolvingTask else { return decoded }
+        do { try decoded.validate() } catch let error as ConfigurationError {
+            throw error.located(builder.locations[error.key ?? ""] ?? source)
+        }
+        return try decoded.resolvingTaskFacts()
     }
+
+    /// Values a config may expand to, aliases included: a YAML alias repeats its anchor's
+    /// subtree, so a few hundred bytes of nested aliases can stand for billions of values.
+    public static let maximumValues = 100_000
 
     // MARK: - Tree
 
@@ -83,72 +95,170 @@ public enum ConfigurationLoader {
         return try JSONDecoder().decode(Value.self, from: encoder.encode(value))
     }
 
-    static func merge(_ node: Node, onto base: Value, path: [String], source: String,
-                      lines: inout [String: Int]) throws -> Value {
-        let line = node.mark?.line ?? 0
-        let dotted = path.joined(separator: ".")
-        lines[dotted] = line
-        switch (node, base) {
-        case (.mapping(let mapping), .object(var fields)):
-            for (keyNode, valueNode) in mapping {
-                guard let key = keyNode.scalar?.string else {
-                    throw ConfigurationError("config \(source):\(keyNode.mark?.line ?? line): keys must be plain words")
-                }
-                guard let existing = fields[key] else {
-                    throw unknownKey(key, under: dotted, valid: fields.keys.sorted(), at: "\(source):\(keyNode.mark?.line ?? line)")
-                }
-                fields[key] = try merge(valueNode, onto: existing, path: path + [key], source: source, lines: &lines)
+    /// Lays YAML over the defaults, checking every key against the schema and every value
+    /// against its key's kind, and remembering where each key was set.
+    struct TreeBuilder {
+        /// The file name, or the `--set` being applied.
+        var source: String
+        /// The line of each dotted key set by the file.
+        var lines: [String: Int] = [:]
+        /// Where each dotted key was set: "file:line" or "--set key=value".
+        var locations: [String: String] = [:]
+        var visited = 0
+
+        init(source: String) { self.source = source }
+
+        mutating func merge(_ node: Node, onto base: Value, kind: SettingKind, path: [String]) throws -> Value {
+            let line = node.mark?.line ?? 0
+            let dotted = path.joined(separator: ".")
+            let place = source.hasPrefix("--set") ? source : "\(source):\(line)"
+            visited += 1
+            guard visited <= ConfigurationLoader.maximumValues else {
+                throw ConfigurationError("config \(place): the config holds more than \(ConfigurationLoader.maximumValues) values "
+                                         + "(YAML aliases expanding?); a config is a few hundred")
             }
-            return .object(fields)
-        case (_, .object):
-            throw ConfigurationError("config \(source):\(line): '\(dotted)' is a section: expected a mapping of keys under it")
-        case (.scalar(let scalar), _):
-            return scalarValue(scalar)
-        case (.sequence(let sequence), .array):
-            guard let prototype = try TrainingConfiguration.listElements[dotted].map(encodeTree) else { return plainValue(node) }
-            return .array(try sequence.enumerated().map { index, element in
-                try merge(element, onto: prototype, path: path + ["\(index)"], source: source, lines: &lines)
-            })
-        case (.sequence, _):
-            throw ConfigurationError("config \(source):\(line): '\(dotted)' expects a single value, not a list")
-        default:
-            throw ConfigurationError("config \(source):\(line): '\(dotted)' expects a single value")
+            if !source.hasPrefix("--set") { lines[dotted] = line }
+            locations[dotted] = place
+            switch (node, kind) {
+            case (.mapping(let mapping), .section(let fields)):
+                guard case .object(var values) = base else { preconditionFailure("defaults and schema disagree at \(dotted)") }
+                for (keyNode, valueNode) in mapping {
+                    let keyPlace = source.hasPrefix("--set") ? source : "\(source):\(keyNode.mark?.line ?? line)"
+                    guard let key = keyNode.scalar?.string else {
+                        throw ConfigurationError("config \(keyPlace): keys must be plain words")
+                    }
+                    guard let fieldKind = fields[key], let existing = values[key] else {
+                        throw unknownKey(key, under: dotted, valid: fields.keys.sorted(), at: keyPlace)
+                    }
+                    values[key] = try merge(valueNode, onto: existing, kind: fieldKind, path: path + [key])
+                }
+                return .object(values)
+            case (_, .section):
+                throw ConfigurationError("config \(place): '\(dotted)' is a section: expected a mapping of keys under it")
+            case (.sequence(let sequence), .list(let element)):
+                let prototype: Value?
+                if case .section = element {
+                    prototype = try TrainingConfiguration.listElements[dotted].map(encodeTree)
+                } else {
+                    prototype = .null
+                }
+                return .array(try sequence.enumerated().map { index, item in
+                    try merge(item, onto: prototype ?? .null, kind: element, path: path + ["\(index)"])
+                })
+            case (.sequence, _):
+                throw ConfigurationError("config \(place): '\(dotted)' expects a single value, not a list")
+            case (.mapping, _):
+                throw ConfigurationError("config \(place): key '\(dotted)' expects \(kind.expectation), not a mapping")
+            case (.alias, _):
+                throw ConfigurationError("config \(place): key '\(dotted)': an unresolved YAML alias")
+            case (.scalar(let scalar), _):
+                return try ConfigurationLoader.value(of: scalar, as: kind, key: dotted, at: place)
+            }
+        }
+
+        mutating func set(_ value: Node, at keys: [String], in tree: Value, kind: SettingKind, path: [String]) throws -> Value {
+            guard let key = keys.first else { return try merge(value, onto: tree, kind: kind, path: path) }
+            guard case .section(let fields) = kind, case .object(var values) = tree else {
+                throw ConfigurationError("\(source): '\(key)' is below a value, not a section")
+            }
+            guard let fieldKind = fields[key], let existing = values[key] else {
+                throw unknownKey(key, under: path.joined(separator: "."), valid: fields.keys.sorted(), at: source)
+            }
+            values[key] = try set(value, at: Array(keys.dropFirst()), in: existing, kind: fieldKind, path: path + [key])
+            return .object(values)
         }
     }
 
-    /// A YAML subtree as a value, without checking keys (list elements; decoding checks them).
-    static func plainValue(_ node: Node) -> Value {
-        switch node {
-        case .scalar(let scalar): return scalarValue(scalar)
-        case .sequence(let sequence): return .array(sequence.map(plainValue))
-        case .mapping(let mapping):
-            var fields: [String: Value] = [:]
-            for (key, value) in mapping { fields[key.scalar?.string ?? "\(key)"] = plainValue(value) }
-            return .object(fields)
-        case .alias: return .null
+    /// A YAML scalar read as YAML 1.2's core schema reads it, checked against `kind`: quoted
+    /// scalars are strings; `1:30` is a string (YAML 1.1 read it as 90, base 60); `yes`, `on`
+    /// are strings; integers are decimal, 0o octal or 0x hex; `.inf` and `.nan` are refused
+    /// for numbers. A string key takes a plain scalar's text as written (`directory: 2024`).
+    static func value(of scalar: Node.Scalar, as kind: SettingKind, key: String, at place: String) throws -> Value {
+        let text = scalar.string
+        let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
+        let shown = text.count > 60 ? "'\(text.prefix(60))…'" : "'\(text)'"
+        func refuse(_ detail: String = "") -> ConfigurationError {
+            if case .choice(let names) = kind {
+                return ConfigurationError("config \(place): key '\(key)' must be one of \(names.joined(separator: ", ")), got \(shown)")
+            }
+            return ConfigurationError("config \(place): key '\(key)' expects \(kind.expectation), got \(shown)\(detail)")
+        }
+        let core = quoted ? Value.string(text) : coreSchemaValue(text)
+        switch kind {
+        case .string:
+            if !quoted, case .null = core { throw refuse() }
+            return .string(text)
+        case .choice(let names):
+            guard names.contains(text) else { throw refuse() }
+            return .string(text)
+        case .boolean:
+            guard case .bool = core else { throw refuse() }
+            return core
+        case .integer:
+            switch core {
+            case .int: return core
+            case .double(let number) where number.rounded() == number && abs(number) < 9.2e18: return .int(Int(number))
+            case .double(let number) where number.rounded() == number || !number.isFinite: throw refuse(" (out of range)")
+            default:
+                if !quoted, isDecimalInteger(text) { throw refuse(" (out of range: whole numbers reach ±9223372036854775807)") }
+                throw refuse()
+            }
+        case .float, .double:
+            let number: Double
+            switch core {
+            case .int(let value): number = Double(value)
+            case .double(let value): number = value
+            default: throw refuse()
+            }
+            guard number.isFinite else { throw refuse() }
+            if kind == .float && abs(number) > Double(Float.greatestFiniteMagnitude) { throw refuse(" (out of range)") }
+            return .double(number)
+        case .list, .section:
+            throw refuse()
         }
     }
 
-    /// A YAML scalar as the type YAML's core schema gives it (quoted scalars stay strings).
-    static func scalarValue(_ scalar: Node.Scalar) -> Value {
-        if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { return .string(scalar.string) }
-        if let value = Bool.construct(from: scalar) { return .bool(value) }
-        if let value = Int.construct(from: scalar) { return .int(value) }
-        if let value = Double.construct(from: scalar) { return .double(value) }
-        return .string(scalar.string)
+    /// A plain scalar under YAML 1.2's core schema (null, bool, int, float, else string).
+    static func coreSchemaValue(_ text: String) -> Value {
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .double(.infinity)
+        case "-.inf", "-.Inf", "-.INF": return .double(-.infinity)
+        case ".nan", ".NaN", ".NAN": return .double(.nan)
+        default: break
+        }
+        if isDecimalInteger(text) {
+            return Int(text.hasPrefix("+") ? String(text.dropFirst()) : text).map(Value.int) ?? .string(text)
+        }
+        for (prefix, radix, digits) in [("0o", 8, "01234567"), ("0x", 16, "0123456789abcdefABCDEF")]
+        where text.hasPrefix(prefix) && text.count > 2 && text.dropFirst(2).allSatisfy(digits.contains) {
+            return Int(text.dropFirst(2), radix: radix).map(Value.int) ?? .string(text)
+        }
+        // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+        var rest = Substring(text)
+        if rest.first == "-" || rest.first == "+" { rest = rest.dropFirst() }
+        let mantissa = rest.prefix { $0 != "e" && $0 != "E" }
+        let exponent = rest.dropFirst(mantissa.count)
+        let parts = mantissa.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digitsOnly = { (part: Substring) in part.allSatisfy { $0.isASCII && $0.isNumber } }
+        let mantissaOK = parts.count == 1 ? (!parts[0].isEmpty && digitsOnly(parts[0]))
+            : (digitsOnly(parts[0]) && digitsOnly(parts[1]) && !(parts[0].isEmpty && parts[1].isEmpty))
+        var exponentOK = true
+        if !exponent.isEmpty {
+            var digits = exponent.dropFirst()
+            if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
+            exponentOK = !digits.isEmpty && digitsOnly(digits)
+        }
+        if mantissaOK && exponentOK, let number = Double(text) { return .double(number) }
+        return .string(text)
     }
 
-    static func set(_ value: Node, at keys: [String], in tree: Value, source: String,
-                    lines: inout [String: Int]) throws -> Value {
-        guard let key = keys.first else { return try merge(value, onto: tree, path: [], source: source, lines: &lines) }
-        guard case .object(var fields) = tree else {
-            throw ConfigurationError("\(source): '\(key)' is below a value, not a section")
-        }
-        guard let existing = fields[key] else {
-            throw unknownKey(key, under: "", valid: fields.keys.sorted(), at: source)
-        }
-        fields[key] = try set(value, at: Array(keys.dropFirst()), in: existing, source: source, lines: &lines)
-        return .object(fields)
+    /// `[-+]?[0-9]+`.
+    static func isDecimalInteger(_ text: String) -> Bool {
+        let digits = text.first == "-" || text.first == "+" ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     static func unknownKey(_ key: String, under section: String, valid: [String], at location: String) -> ConfigurationError {

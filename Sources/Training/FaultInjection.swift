@@ -16,6 +16,7 @@ import Foundation
 /// | `hang` | at the start of the step the process sleeps forever |
 /// | `nan_loss` | the step's loss is NaN |
 /// | `nan_gradient` | one gradient of the step is NaN (before the all-reduce spreads it) |
+/// | `nan_parameter` | one parameter is NaN after the step's update (an update that overflowed) |
 /// | `kill_before_pointer` | the step's checkpoint files are written, then SIGKILL before `latest` names them |
 /// | `kill_mid_write` | SIGKILL when half of the step's `model.safetensors` is written |
 /// | `slow` | from the step on, every step starts with a 0.5 s pause: a slow machine, so a run lasts at least that long |
@@ -24,7 +25,7 @@ import Foundation
 public struct FaultInjection: Sendable {
     enum Kind: String, CaseIterable, Sendable {
         case exit, crash, hang
-        case nanLoss = "nan_loss", nanGradient = "nan_gradient"
+        case nanLoss = "nan_loss", nanGradient = "nan_gradient", nanParameter = "nan_parameter"
         case killBeforePointer = "kill_before_pointer", killMidWrite = "kill_mid_write"
         case slow
     }

@@ -20,13 +20,31 @@ public enum StopSignals {
     /// The signals that stop a run.
     public static let signals: [Int32] = [SIGTERM, SIGINT, SIGUSR1]
 
+    /// Set once the run's first step has completed: from then on a signal is handled between
+    /// steps. Before it (set-up, data loading, resuming, the first step with its first
+    /// allocations) there is nothing new to save, so a signal ends the process at once with
+    /// `exitCode`, however long set-up would take to reach a step boundary; the same command
+    /// starts or resumes the run as before.
+    static let stepping = Atomic<Bool>(false)
+
+    /// What a signal before the first step prints (a C string: the handler may only write(2)).
+    static let setUpMessage: StaticString = "\nparseval: stopped by a signal before the first step completed; nothing new to save. Run the same command to start or resume\n"
+
+    /// Marks the first step done (`stepping`); idempotent.
+    public static func firstStepDone() { stepping.store(true, ordering: .relaxed) }
+
     /// Installs the handlers (call once, after MPI is initialised: MPI may install its own).
     public static func install() {
-        _ = received.load(ordering: .relaxed)  // initialise the static before a handler can run
+        _ = received.load(ordering: .relaxed)  // initialise the statics before a handler can run
+        _ = stepping.load(ordering: .relaxed)
         for signal in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signal in
-                // Async-signal-safe: one lock-free atomic exchange, or _exit.
+                // Async-signal-safe: lock-free atomics, write(2) and _exit only.
+                if !StopSignals.stepping.load(ordering: .relaxed) {
+                    _ = write(2, StopSignals.setUpMessage.utf8Start, StopSignals.setUpMessage.utf8CodeUnitCount)
+                    _exit(StopSignals.exitCode)
+                }
                 if StopSignals.received.compareExchange(expected: 0, desired: signal, ordering: .relaxed).exchanged == false {
                     _exit(128 + signal)
                 }

@@ -104,6 +104,7 @@ public final class Trainer {
             CollectiveWatchdog.setContext("step \(state.step + 1)")
             let learningRate = run.schedule.learningRate(at: state.step)
             let outcome = try trainStep(learningRate: learningRate)
+            StopSignals.firstStepDone()
             var checkpointWritten = false
             if outcome.skipped {
                 window.skipped += 1  // its non-finite loss or norm stays out of the metrics
@@ -135,7 +136,7 @@ public final class Trainer {
                     reportedBatchSkips = prefetched.count
                 }
                 let lossText = loss.map { String(format: "%.4f", $0) } ?? "n/a", accuracyText = accuracy.map { String(format: "%.3f", $0) } ?? "n/a"
-                log.progress(String(format: "step %d/%d | epoch %d | loss %@ | acc %@ | lr %.2e | %.0f tok/s | ETA %@",
+                log.progress(String(format: "step %ld/%ld | epoch %ld | loss %@ | acc %@ | lr %.2e | %.0f tok/s | ETA %@",
                                     state.step, t.steps, state.epoch, lossText, accuracyText,
                                     learningRate, windowTokens / max(elapsed, 1e-9), formatDuration(eta)))
                 window = MetricsWindow()
@@ -151,6 +152,7 @@ public final class Trainer {
             var isBest = false
             if t.evalEvery > 0 && (state.step % t.evalEvery == 0 || state.step == t.steps) {
                 let result = try evaluate()
+                try requireFinite(result, step: state.step)
                 lastValidation = (result.accuracy, result.loss)
                 isBest = result.accuracy > state.bestAccuracy
                 if isBest {
@@ -161,7 +163,7 @@ public final class Trainer {
                                              accuracy: result.accuracy, examples: result.count,
                                              skippedExamples: result.skipped > 0 ? result.skipped : nil))
                 timeline.record(step: state.step, split: "validation")
-                log.progress(String(format: "step %d | validation loss %.4f | accuracy %.4f (%d examples)%@",
+                log.progress(String(format: "step %ld | validation loss %.4f | accuracy %.4f (%ld examples)%@",
                                     state.step, result.loss, result.accuracy, result.count, isBest ? " | best" : ""), keep: true)
             }
             if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == endStep {
@@ -181,6 +183,7 @@ public final class Trainer {
         }
         if lastValidation.accuracy < 0 {
             let result = try evaluate()
+            try requireFinite(result, step: state.step)
             lastValidation = (result.accuracy, result.loss)
             // With eval_every 0 this is the run's only evaluation: its checkpoint is the best
             // one evaluated, so `eval --checkpoint best` works for every finished run.
@@ -191,6 +194,13 @@ public final class Trainer {
                               checkpoint: try Checkpoint.resolve(run: runDirectory), metrics: "\(runDirectory)/metrics.jsonl")
         if t.finalTest && state.step == t.steps { summary.test = try testBestCheckpoint() }
         return summary
+    }
+
+    /// A validation whose loss is not finite stops the run (exit 5) before it is recorded, marked
+    /// best or checkpointed.
+    func requireFinite(_ result: Evaluation, step: Int) throws {
+        guard !result.loss.isFinite else { return }
+        throw NonFiniteError(step: step, what: "validation loss (\(result.loss))", lastCheckpoint: checkpoints.latest ?? "none yet")
     }
 
     /// Loads the best checkpoint (else the latest) and evaluates it on the test split; records
@@ -215,6 +225,9 @@ public final class Trainer {
             try checkpoints.load(directory, into: arena)
         }
         let result = try evaluate(split: test, maxBatches: Int.max, parametersStep: tested.step)
+        guard result.loss.isFinite else {
+            throw NonFiniteError("the test loss of \(directory) is \(result.loss): not recorded")
+        }
         try log.record(MetricsRecord(step: tested.step, epoch: tested.epoch, split: "test", loss: result.loss,
                                      accuracy: result.accuracy, examples: result.count,
                                      skippedExamples: result.skipped > 0 ? result.skipped : nil))
@@ -290,6 +303,15 @@ public final class Trainer {
             throw NonFiniteError(step: step, what: what, lastCheckpoint: last)
         }
         optimizer.step(learningRate: learningRate)
+        if run.fault?.isDue([.nanParameter], step: step, rank: world.rank) == true { arena.sharedValues[arena.count - 1] = .nan }
+        // A finite gradient can still make a non-finite update (a learning rate or decay far too
+        // large): it cannot be skipped once applied, so every policy stops here, before the
+        // parameters reach a checkpoint.
+        if let tensor = arena.firstNonFiniteParameter() {
+            throw NonFiniteError(step: step, what: "parameter '\(tensor)' after the update (learning rate \(learningRate); "
+                                 + "training.on_nonfinite cannot skip an update already applied)",
+                                 lastCheckpoint: checkpoints.latest ?? "none yet")
+        }
         return outcome
     }
 
@@ -323,12 +345,15 @@ public final class Trainer {
     }
 }
 
-/// A non-finite loss or gradient under `training.on_nonfinite: stop`.
+/// A non-finite loss or gradient under `training.on_nonfinite: stop`, parameters an update made
+/// non-finite, or a checkpoint whose evaluation is not finite (exit 5).
 public struct NonFiniteError: Error, CustomStringConvertible {
-    public let step: Int
-    public let what: String
-    public let lastCheckpoint: String
-    public var description: String {
-        "non-finite \(what) at step \(step); training stopped. The last good checkpoint is \(lastCheckpoint)"
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+
+    /// Training stopped at `step`; `lastCheckpoint` is the newest one written (all finite).
+    public init(step: Int, what: String, lastCheckpoint: String) {
+        description = "non-finite \(what) at step \(step); training stopped. The last good checkpoint is \(lastCheckpoint)"
     }
 }

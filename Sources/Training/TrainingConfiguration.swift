@@ -136,30 +136,28 @@ extension TrainingConfiguration {
     /// checked against these.
     static let listElements: [String: any Encodable & Sendable] = ["model.downsample": DownsampleStage(layer: 0, ratio: 1)]
 
-    /// Keys whose values must come from a fixed set, for error messages.
-    static let choices: [String: [String]] = [
-        "model.mixer": MixerKind.allCases.map(\.rawValue),
-        "model.block": BlockKind.allCases.map(\.rawValue),
-        "model.pooling": Pooling.Kind.allCases.map(\.rawValue),
-        "model.embedding": EmbeddingKind.allCases.map(\.rawValue),
-        "model.head": HeadKind.allCases.map(\.rawValue),
-        "data.task": TaskKind.allCases.map(\.rawValue),
-        "optimizer.name": OptimizerKind.allCases.map(\.rawValue),
-        "schedule.kind": ScheduleKind.allCases.map(\.rawValue),
-        "training.on_nonfinite": NonFinitePolicy.allCases.map(\.rawValue),
-        "parallel.fft_planning": FFTPlanningEffort.allCases.map(\.rawValue),
-        "data.difficulty": PathfinderDataset.Difficulty.allCases.map(\.rawValue),
-        "training.precision": MatmulPrecision.allCases.map(\.rawValue),
-    ]
-
-    /// Checks values that decoding cannot: choices, ranges and combinations.
-    public func validate() throws {
-        do { try model.validate() } catch { throw ConfigurationError(error.message) }
-        func require(_ condition: Bool, _ message: String) throws {
-            if !condition { throw ConfigurationError(message) }
+    /// Keys whose values must come from a fixed set, with the set (from the schema).
+    static var choices: [String: [String]] {
+        var found: [String: [String]] = [:]
+        func walk(_ kind: SettingKind, _ path: String) {
+            switch kind {
+            case .choice(let names): found[path] = names
+            case .section(let fields): for (key, field) in fields { walk(field, path.isEmpty ? key : "\(path).\(key)") }
+            default: break
+            }
         }
-        try require(data.sequenceLength >= 1, "data.sequence_length must be at least 1, got \(data.sequenceLength)")
-        try require(data.decodeThreads >= 0, "data.decode_threads must be ≥ 0 (0: all of the rank's threads for image tasks), got \(data.decodeThreads)")
+        walk(schema, "")
+        return found
+    }
+
+    /// Checks values that decoding cannot: each setting's range (`settingRules`), then the
+    /// combinations. The error's `key` is the setting at fault.
+    public func validate() throws {
+        try validateRanges()
+        do { try model.validate() } catch { throw ConfigurationError(error.message, key: error.key) }
+        func require(_ condition: Bool, _ message: String, key: String = "data.sequence_length") throws {
+            if !condition { throw ConfigurationError(message, key: key) }
+        }
         // Image tasks read every pixel as a token: a length that is not the image's pixel count
         // would silently cut the image (Path-X's 128×128 read as its top 8 rows) or pad it.
         if data.task == .image {
@@ -173,38 +171,27 @@ extension TrainingConfiguration {
         }
         try require(model.head == .linear || !(data.task.images || data.task.paired),
                     "model.head mlp is for sequence classifiers; data.task \(data.task.rawValue) has its own head "
-                    + (data.task.paired ? "(the dual encoder's two-layer head)" : "(the vision classifier's linear head)"))
+                    + (data.task.paired ? "(the dual encoder's two-layer head)" : "(the vision classifier's linear head)"), key: "model.head")
         try require(model.embedding == .table || !data.task.images,
-                    "model.embedding scalar embeds token ids; data.task \(data.task.rawValue) embeds image patches")
+                    "model.embedding scalar embeds token ids; data.task \(data.task.rawValue) embeds image patches", key: "model.embedding")
         if data.task.images {
-            try require(model.patchSize > 0, "data.task \(data.task.rawValue) gives images: set model.patch_size (e.g. 16 at 224 px, 4 at 32 px)")
+            try require(model.patchSize > 0, "data.task \(data.task.rawValue) gives images: set model.patch_size (e.g. 16 at 224 px, 4 at 32 px)", key: "model.patch_size")
             let side = data.task == .cifar10 ? 32 : data.imageSize
-            try require(side % model.patchSize == 0, "image side \(side) is not divisible by model.patch_size \(model.patchSize)")
+            try require(side % model.patchSize == 0, "image side \(side) is not divisible by model.patch_size \(model.patchSize)", key: "model.patch_size")
             let patches = (side / model.patchSize) * (side / model.patchSize)
-            try require(model.maxLength >= patches, "model.max_length \(model.maxLength) is below the \(patches) patches per image")
+            try require(model.maxLength >= patches, "model.max_length \(model.maxLength) is below the \(patches) patches per image", key: "model.max_length")
             try require(!model.mixer.filtersFixedLength || model.maxLength == patches,
-                        "model.mixer \(model.mixer.rawValue) filters a fixed length: model.max_length must equal the \(patches) patches per image")
+                        "model.mixer \(model.mixer.rawValue) filters a fixed length: model.max_length must equal the \(patches) patches per image", key: "model.max_length")
             try require(data.mean.count == 3 && data.standardDeviation.count == 3 && data.standardDeviation.allSatisfy { $0 > 0 },
-                        "data.mean and data.standard_deviation need 3 values (standard deviations positive)")
+                        "data.mean and data.standard_deviation need 3 values (standard deviations positive)", key: "data.mean")
         } else {
-            try require(model.patchSize == 0, "model.patch_size is for image tasks (cifar10, imagenet), not \(data.task.rawValue)")
+            try require(model.patchSize == 0, "model.patch_size is for image tasks (cifar10, imagenet), not \(data.task.rawValue)", key: "model.patch_size")
             try require(data.sequenceLength <= model.maxLength,
                         "data.sequence_length \(data.sequenceLength) exceeds model.max_length \(model.maxLength)")
             try require(!model.mixer.filtersFixedLength || data.sequenceLength == model.maxLength,
                         "model.mixer \(model.mixer.rawValue) filters a fixed length: data.sequence_length (\(data.sequenceLength)) must "
                         + "equal model.max_length (\(model.maxLength))")
         }
-        try require(training.steps >= 1, "training.steps must be at least 1, got \(training.steps)")
-        try require(training.batchSize >= 1, "training.batch_size must be at least 1, got \(training.batchSize)")
-        try require(training.accumulation >= 1, "training.accumulation must be at least 1, got \(training.accumulation)")
-        try require(training.evalEvery >= 0 && training.checkpointEvery >= 0 && training.logEvery >= 1,
-                    "training.eval_every and checkpoint_every must be ≥ 0 and log_every ≥ 1")
-        try require(optimizer.learningRate > 0, "optimizer.learning_rate must be positive, got \(optimizer.learningRate)")
-        try require(parallel.threads >= 0, "parallel.threads must be ≥ 0, got \(parallel.threads)")
-        try require(parallel.stallWarningSeconds >= 0 && parallel.stallAbortSeconds >= 0,
-                    "parallel.stall_warning_seconds and stall_abort_seconds must be ≥ 0 (0: never)")
-        try require(parallel.bucketMegabytes >= 1 && parallel.firstBucketMegabytes >= 1,
-                    "parallel.bucket_megabytes and first_bucket_megabytes must be at least 1")
         try validateSequenceParallelism()
     }
 

@@ -117,7 +117,7 @@ extension Parseval.Generate {
             let start = Date()
             let generator = PathfinderGenerator(settings: settings)
             let batches = try generator.write(count: count, to: out, seed: seed, imagesPerBatch: imagesPerBatch, threads: threads) { done in
-                print(String(format: "  %d/%d images, %.1f s", done, count, Date().timeIntervalSince(start)))
+                print(String(format: "  %ld/%ld images, %.1f s", done, count, Date().timeIntervalSince(start)))
             }
             let positives = batches.flatMap(\.labels).reduce(0, +)
             print("wrote \(batches.count) batch(es) under \((out as NSString).appendingPathComponent(settings.splitName)): "

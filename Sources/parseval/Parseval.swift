@@ -28,6 +28,8 @@ struct RuntimeOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads, !(1...Threading.maximum).contains(threads) {
+            throw ValidationError("--threads must be 1 … \(Threading.maximum), got \(threads)")
+        }
     }
 }

@@ -61,7 +61,7 @@ extension Parseval.Bench {
                 print(formatRow(["\(world.size)", "\(n)", "\(n / world.size)",
                                  String(format: "%.1f", seconds * 1e3), String(format: "%.1f", megabytes)],
                                 widths: [5, 9, 9, 10, 13]))
-                if csv { print(String(format: "csv,%d,%.6f,%.1f", world.size, seconds, megabytes)) }
+                if csv { print(String(format: "csv,%ld,%.6f,%.1f", world.size, seconds, megabytes)) }
             }
         }
 

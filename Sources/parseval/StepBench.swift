@@ -117,7 +117,7 @@ extension Parseval.Bench {
                 let overlapped = min(max(aloneMedian - exposedMedian, 0), aloneMedian)
                 print(String(format: "compute              %.3f s", median - exposedMedian))
                 print(String(format: "exposed comm         %.3f s (%.1f%% of the step)", exposedMedian, 100 * exposedMedian / median))
-                print(String(format: "all-reduce alone     %.3f s (%.1f MB in %d bucket(s) of ≤ %d MB)", aloneMedian,
+                print(String(format: "all-reduce alone     %.3f s (%.1f MB in %ld bucket(s) of ≤ %ld MB)", aloneMedian,
                              Double(model.arena.count) * 4 / 1e6, synchronizer.buckets.count, bucketMegabytes))
                 print(String(format: "overlapped comm      %.3f s (%.0f%% of the all-reduce hidden)", overlapped,
                              aloneMedian > 0 ? 100 * overlapped / aloneMedian : 0))
@@ -125,7 +125,7 @@ extension Parseval.Bench {
             if Matmul.bf16FallbackCount > 0 {
                 print("bf16 fallbacks       \(Matmul.bf16FallbackCount) products ran in fp32 (no bf16 kernel for their shape)")
             }
-            print(String(format: "parameters           %d (%.1f MB)", model.arena.count, Double(model.arena.count) * 4 / 1e6))
+            print(String(format: "parameters           %ld (%.1f MB)", model.arena.count, Double(model.arena.count) * 4 / 1e6))
             print(String(format: "peak tensor memory   %.1f MB (pool reserves %.1f MB)", Double(MemoryStatistics.peak) / 1e6,
                          Double(poolAfter.reservedBytes) / 1e6))
             let requests = (poolAfter.hits + poolAfter.misses) - (poolBefore.hits + poolBefore.misses)

@@ -35,10 +35,10 @@ extension Parseval {
                 if fresh { try trainer.checkpoints.discardHistory() } else { try trainer.resumeIfPossible() }
                 let summary = try trainer.run()
                 if world.isRoot {
-                    print(String(format: "validation accuracy %.4f (loss %.4f) after %d steps",
+                    print(String(format: "validation accuracy %.4f (loss %.4f) after %ld steps",
                                  summary.validationAccuracy, summary.validationLoss, summary.steps))
                     if let test = summary.test {
-                        print(String(format: "test accuracy %.4f (best checkpoint, step %d)", test.accuracy, test.step))
+                        print(String(format: "test accuracy %.4f (best checkpoint, step %ld)", test.accuracy, test.step))
                     }
                     print("checkpoint: \(summary.checkpoint ?? "none")")
                     print("metrics:    \(summary.metrics)")
@@ -88,6 +88,10 @@ extension Parseval {
                         lines.append("\(index)\t\(batch.labels[k])\t\(row)")
                     }
                 }
+                guard result.loss.isFinite else {
+                    throw NonFiniteError("checkpoint \(directory) (step \(state.step)) gives a non-finite loss (\(result.loss)) "
+                                         + "on the \(split == .test ? "test" : "validation") split")
+                }
                 if let logits {
                     // Each rank holds its shard; gather them to rank 0 in rank order.
                     let shards = try world.gather(lines.joined(separator: "\n"))
@@ -97,7 +101,7 @@ extension Parseval {
                     }
                 }
                 if world.isRoot {
-                    print(String(format: "checkpoint %@ (step %d): %@ accuracy %.4f, loss %.4f over %d examples",
+                    print(String(format: "checkpoint %@ (step %ld): %@ accuracy %.4f, loss %.4f over %ld examples",
                                  directory, state.step, split == .test ? "test" : "validation", result.accuracy, result.loss,
                                  result.count))
                     if let logits { print("logits: \(logits)") }

@@ -279,8 +279,10 @@ final class ModelTests: XCTestCase {
             XCTAssertEqual("\(error)", "model.dim 8 is not divisible by model.heads 3")
         }
         c = tinyConfiguration()
-        c.classes = 1
-        XCTAssertThrowsError(try c.validate())
+        (c.mixer, c.causal) = (.fnet, true)
+        XCTAssertThrowsError(try c.validate()) { error in
+            XCTAssertEqual((error as? ModelConfigurationError)?.key, "model.causal", "\(error)")
+        }
         XCTAssertNoThrow(try tinyConfiguration().validate())
     }
 }

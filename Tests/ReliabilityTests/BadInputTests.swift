@@ -87,10 +87,14 @@ final class BadInputTests: TrainingRunTestCase {
 
     /// Sizes no machine holds are configuration errors that say what the run would need.
     func testARunThatCannotFitIsAConfigurationErrorWithTheEstimate() throws {
-        for settings in [["model.dim=1000000000"],
-                         ["model.max_length=1000000000", "data.sequence_length=1000000000"]] {
+        // Within every key's range (SettingRules), beyond any machine: attention's 4·D² weights at
+        // D = 10⁶ (the fuzzed case that aborted allocating 4 TB), and 16 M positions.
+        for settings in [["model.dim=1000000", "model.heads=8"],
+                         ["model.max_length=16000000", "data.sequence_length=16000000"]] {
             assertExit(try train(run: "huge", settings), 2, mentions: ["the run needs at least", "GB per rank", "this machine has"])
         }
+        // Sizes past a key's range are refused by the range, naming it.
+        assertExit(try train(run: "huge", ["model.dim=1000000000"]), 2, mentions: ["model.dim must be 1 … 1048576, got 1000000000"])
     }
 
     /// Image tasks read every pixel: a length that is not the image's pixel count, or a

@@ -28,6 +28,28 @@ final class NonFiniteTests: TrainingRunTestCase {
         XCTAssertTrue(try finalParameters(run: "skip").allSatisfy { $0.values.allSatisfy(\.isFinite) })
     }
 
+    /// An update that makes a parameter non-finite (here injected after step 6's update) stops
+    /// the run under either policy, naming the step and the tensor, before the parameters reach a
+    /// checkpoint: the last one stays the newest, and it is finite.
+    func testANonFiniteUpdateStopsUnderEitherPolicyBeforeAnyCheckpoint() throws {
+        for policy in ["stop", "skip"] {
+            let run = "update-\(policy)"
+            let outcome = try train(run: run, ["training.on_nonfinite=\(policy)"], fault: "step:6,kind:nan_parameter")
+            assertExit(outcome, 5, mentions: ["non-finite parameter '", "at step 6", "step-00000004"])
+            XCTAssertEqual(try latestName(run: run), "step-00000004", policy)
+            XCTAssertTrue(try finalParameters(run: run).allSatisfy { $0.values.allSatisfy(\.isFinite) }, policy)
+        }
+    }
+
+    /// A decay far too large for its learning rate (1 − lr·λ = −99 each step) overflows the
+    /// parameters within a few steps: the run ends with exit 5, not 0, and never saves them.
+    func testAnOverflowingRunExitsFiveAndKeepsItsCheckpointsFinite() throws {
+        let outcome = try train(run: "overflow", ["optimizer.learning_rate=1", "optimizer.weight_decay=100", "training.checkpoint_every=1"])
+        assertExit(outcome, 5, mentions: ["non-finite"])
+        XCTAssertFalse(outcome.output.contains("test accuracy"), outcome.summary)
+        XCTAssertTrue(try finalParameters(run: "overflow").allSatisfy { $0.values.allSatisfy(\.isFinite) })
+    }
+
     /// One rank's gradient is poisoned before the all-reduce: every rank sees it after, and
     /// every rank stops in the same step.
     func testNaNGradientOnOneRankStopsEveryRank() throws {

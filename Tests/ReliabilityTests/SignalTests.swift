@@ -64,6 +64,21 @@ final class SignalTests: TrainingRunTestCase {
                    mentions: ["resumed from"])
     }
 
+    /// Before the first step completes there is nothing new to save: a signal ends the run at
+    /// once with exit 7, however long set-up would take (here step 1 never ends: an injected
+    /// hang), and the run folder holds no checkpoint; the same command then trains normally.
+    func testASignalBeforeTheFirstStepStopsAtOnce() throws {
+        let job = try ParsevalProcess(trainArguments(run: "setup", ["training.steps=5"]), fault: "kind:hang,step:1", in: folder)
+        while job.isRunning && !((try? String(contentsOfFile: job.outputPath, encoding: .utf8)) ?? "").contains("hang at step 1") {
+            usleep(5_000)
+        }
+        job.send(SIGTERM)
+        let stopped = job.wait(timeout: 60)
+        assertExit(stopped, StopSignals.exitCode, mentions: ["stopped by a signal before the first step completed"])
+        XCTAssertNil(try Checkpoint.resolve(run: runFolder("setup")))
+        assertExit(try train(run: "setup", ["training.steps=5"]), 0)
+    }
+
     /// A second signal does not wait for the step: here the step never ends (an injected hang).
     func testASecondSignalStopsAtOnce() throws {
         let job = try ParsevalProcess(trainArguments(run: "hang", ["training.steps=50"]),
