@@ -81,14 +81,14 @@ public final class EncoderTower {
         embeddingDropout = Dropout(rate: c.dropout, streamID: 1)
         var firstParameters: [Int] = []
         var downsamplers: [DCTDownsampler?] = []
-        var length = c.modelLength(tokens: c.maxLength)  // the sequence length each block sees
+        let lengths = c.blockLengths  // the sequence length each block sees
         var mixerError: (any Error)?
         var design = c.mixer.blockDesign(c)
         if c.normEpsilon > 0 { design.epsilon = Float(c.normEpsilon) }
         blocks = (0..<c.depth).map { layer in
             let stage = c.downsample.first { $0.layer == layer }
             let downsampler = stage.map { DCTDownsampler(ratio: $0.ratio, keepsFirstToken: c.pooling.readsFirstPosition) }
-            if let downsampler { length = downsampler.outputLength(forInputLength: length) }
+            let length = lengths[layer]
             var layout = design.layout
             if let downsampler, c.block == .paper {
                 layout = .shortenedResidual(downsampler)

@@ -1,4 +1,5 @@
 import Layers
+import SpectralMixing
 
 /// Where each encoder block puts its norms and residuals (docs/models.md, "Paper blocks").
 public enum BlockKind: String, Sendable, Codable, CaseIterable {
@@ -73,6 +74,19 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     /// The length the blocks see for inputs of `tokens` tokens: one more with a learned class token.
     public func modelLength(tokens: Int) -> Int { tokens + (pooling.addsClassToken ? 1 : 0) }
 
+    /// The length each block sees, in order: the model's length (`modelLength`), shortened by
+    /// each `downsample` stage from its block on.
+    public var blockLengths: [Int] {
+        var length = modelLength(tokens: maxLength)
+        return (0..<depth).map { layer in
+            if let stage = downsample.first(where: { $0.layer == layer }) {
+                length = DCTDownsampler(ratio: stage.ratio, keepsFirstToken: pooling.readsFirstPosition)
+                    .outputLength(forInputLength: length)
+            }
+            return length
+        }
+    }
+
     /// Checks the combination of keys (each key's own range is checked with every other
     /// setting's, in `TrainingConfiguration.settingRules`); the message names the keys, `key`
     /// the one the loader points at.
@@ -81,8 +95,6 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
             if !condition { throw ModelConfigurationError(message: message, key: key) }
         }
         try require(dim % heads == 0, "model.heads", "model.dim \(dim) is not divisible by model.heads \(heads)")
-        try require(filterKnots <= maxLength / 2 + 1, "model.filter_knots",
-                    "model.filter_knots must be in 0...\(maxLength / 2 + 1) (0: one per frequency), got \(filterKnots)")
         try require(vocabularySize == 0 || paddingIndex < vocabularySize, "model.padding_index",
                     "model.padding_index \(paddingIndex) is not a token id below model.vocabulary_size \(vocabularySize)")
         try require(!causal || mixer.supportsCausal, "model.causal",
@@ -95,6 +107,12 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
                         "model.downsample[\(index)].ratio must be in (0, 1], got \(stage.ratio)")
         }
         try require(Set(downsample.map(\.layer)).count == downsample.count, "model.downsample", "model.downsample lists a layer twice")
+        // FFTNet's filter has one value per frequency of the block's length: after DCT
+        // downsampling, of the shortened length.
+        let shortest = blockLengths.min() ?? maxLength
+        try require(filterKnots <= shortest / 2 + 1, "model.filter_knots",
+                    "model.filter_knots must be in 0...\(shortest / 2 + 1) (0: one per frequency), got \(filterKnots): the "
+                    + (downsample.isEmpty ? "blocks see \(shortest) tokens" : "shortest block sees \(shortest) tokens after model.downsample"))
     }
 }
 

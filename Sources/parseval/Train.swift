@@ -14,9 +14,10 @@ extension Parseval {
                 output.directory. A run whose folder holds a checkpoint resumes from it unless \
                 --fresh is given. Example:
                   mpirun -np 2 parseval train --config configs/quickstart.yaml --set training.steps=200
-                Exit codes: 2 config, 3 data, 4 checkpoint, 5 non-finite loss, 6 MPI, 7 stopped by \
-                SIGTERM, SIGINT or SIGUSR1 after writing a checkpoint (run the same command to resume; a \
-                second signal stops at once), 1 other.
+                Exit codes: 2 config, 3 data, 4 checkpoint, 5 non-finite loss, gradient or parameters, \
+                6 MPI, 7 stopped by SIGTERM, SIGINT or SIGUSR1 after writing a checkpoint, or before the \
+                first step with nothing to save (run the same command to resume; a second signal stops \
+                at once), 1 other.
                 """)
 
         @Option(help: "YAML config (configs/ has one per LRA task and model).") var config: String

@@ -149,6 +149,17 @@ final class HostileConfigurationTests: XCTestCase {
         XCTAssertNoThrow(try ConfigurationLoader.load(path: nil, overrides: ["model.mixer=attention", "model.causal=true"]))
     }
 
+    /// Issue 27: FFTNet's knots with DCT downsampling trapped in FFTNetMixing when the knots
+    /// outnumbered the shortened block's frequencies; the limit is the shortest block's.
+    func testFilterKnotsAreCheckedAgainstTheShortestBlock() throws {
+        let settings = ["model.mixer=fftnet", "data.sequence_length=1024", "model.depth=2", "model.downsample=[{layer: 1, ratio: 0.1}]"]
+        assertRefused(nil, settings + ["model.filter_knots=100"],
+                      mentions: ["model.filter_knots must be in 0...52", "shortest block sees 103 tokens"])
+        let configuration = try ConfigurationLoader.load(path: nil, overrides: settings + ["model.filter_knots=52", "model.dim=16", "model.heads=2"])
+        XCTAssertEqual(configuration.model.blockLengths, [1024, 103])
+        XCTAssertEqual(EncoderClassifier(configuration.model, seed: 1).tower.blocks.count, 2, "the model builds")
+    }
+
     /// docs/configuration.md's "Allowed values" is `parseval config --allowed`'s table.
     func testTheDocsListEveryRange() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
