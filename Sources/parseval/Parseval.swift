@@ -1,5 +1,6 @@
 import ArgumentParser
 import Distributed
+import Foundation
 import TensorCore
 
 @main
@@ -18,7 +19,19 @@ struct Parseval: ParsableCommand {
         // Load the matrix engine while this is the only thread: loading sets OpenMP's wait
         // policy through the environment (docs/architecture.md, "The matrix engine").
         _ = Matmul.engine
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            // A bad flag or flag value is bad input like a bad config: exit 2 (ArgumentParser's
+            // own code for it is 64), with its message and usage. Help, --version and the
+            // commands' own exit codes pass through.
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
     }
 }
 

@@ -37,6 +37,19 @@ final class BadInputTests: TrainingRunTestCase {
                    mentions: ["data.sequence_length 128 exceeds model.max_length 64"])
     }
 
+    /// Range errors through the binary: exit 2 naming the file and line (or the --set) and the
+    /// key; a bad flag or flag value is exit 2 too (ArgumentParser's own code would be 64).
+    func testOutOfRangeSettingsAndBadFlagsExitTwo() throws {
+        let path = try editedConfiguration("range.yaml", replacing: "learning_rate: 0.001", with: "learning_rate: 9.2e18")
+        assertExit(try trainWithConfiguration(path), 2, mentions: ["range.yaml:3", "optimizer.learning_rate must be 0 < value ≤ 100.0"])
+        assertExit(try train(run: "smoothing", ["training.label_smoothing=1.0"]), 2,
+                   mentions: ["--set training.label_smoothing=1.0", "training.label_smoothing must be 0.0 ≤ value < 1.0"])
+        assertExit(try ParsevalProcess.run(["info", "--threads", "2147483648"], in: folder), 2, mentions: ["--threads must be 1 … 1024"])
+        assertExit(try ParsevalProcess.run(["train", "--config", configuration, "--bogus"], in: folder), 2, mentions: ["--bogus"])
+        assertExit(try ParsevalProcess.run(["config", "--set", "training.steps=1:30"], in: folder), 2,
+                   mentions: ["'training.steps' expects a whole number, got '1:30'"])
+    }
+
     func testBatchThatDoesNotSplitOverTheRanksEndsTheJobWithExit2() throws {
         let outcome = try train(run: "ranks", ["training.batch_size=7"], ranks: 2)
         assertExit(outcome, 2, mentions: ["training.batch_size 7 is not divisible by 2 ranks"])
