@@ -25,7 +25,8 @@ public enum MPIRuntime {
                 var provided: Int32 = 0
                 let code = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided)
                 guard code == MPI_SUCCESS else {
-                    fatalError("MPI_Init_thread failed with error \(code): \(MPIError.message(for: code))")
+                    exitWithMessage("MPI_Init_thread failed with error \(code): \(MPIError.message(for: code)); start the job "
+                                    + "with a working mpirun or srun, or alone", code: 6)
                 }
                 if provided < Int32(MPI_THREAD_FUNNELED) {
                     FileHandle.standardError.write(Data(

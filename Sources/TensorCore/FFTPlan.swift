@@ -178,8 +178,12 @@ public enum FFTPlanner {
                 }
             }
         }
+        // FFTW returns no plan when it cannot allocate its work space (a transform too large
+        // for memory; the memory estimate refuses most before this) or does not support the
+        // layout: a clear message and the configuration exit code, not a trap.
         guard let handle else {
-            fatalError("FFTW could not plan \(key): the layout is unsupported")
+            exitWithMessage("FFTW could not plan \(key) (out of memory for the transform, or an unsupported "
+                            + "layout): reduce data.sequence_length or model.dim", code: 2)
         }
         return FFTPlan(key: key, handle: handle)
     }

@@ -153,3 +153,11 @@ public enum Machine {
         return max(1, Int((share + 1e-9).rounded(.down)))
     }
 }
+
+/// Ends the process with `code` after printing `message` as a Parseval error: for the failures
+/// of native libraries (FFTW, MPI, allocation) deep in code that cannot throw, where a trap
+/// would print a stack instead of the cause. The codes are the CLI's (`parseval train --help`).
+public func exitWithMessage(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data("parseval: error: \(message)\n".utf8))
+    exit(code)
+}

@@ -276,7 +276,7 @@ public enum ThreadScratch {
 
     private static func bytes(_ slot: Slot, _ count: Int) -> UnsafeMutableRawPointer {
         guard let buffer = pv_thread_scratch(slot.rawValue, Int64(max(count, 1))) else {
-            fatalError("thread scratch: out of memory for \(count) bytes")
+            exitWithMessage("out of memory: a matrix product's thread scratch of \(count) bytes", code: 1)
         }
         return buffer
     }

@@ -91,7 +91,7 @@ public enum Threading {
     public static func initializeFFTWThreads() {
         fftwThreadsReady.withLock { ready in
             if ready { return }
-            guard fftwf_init_threads() != 0 else { fatalError("fftwf_init_threads failed") }
+            guard fftwf_init_threads() != 0 else { exitWithMessage("fftwf_init_threads failed (FFTW cannot start threads)", code: 1) }
             ready = true
         }
     }

@@ -123,13 +123,16 @@ public final class CheckpointManager {
         }
         if let optimizer {
             let saved = optimizer.state
-            var step = [Float(saved.step)]
-            try step.withUnsafeMutableBufferPointer { try world.broadcast($0) }
+            // The step as an integer (as text: exact at any count, where a Float is not past 2^24).
+            let step = try world.broadcast(String(saved.step))
             for name in saved.buffers.keys.sorted() {
                 let storage = saved.buffers[name]!
                 try world.broadcast(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
             }
-            if !world.isRoot { try optimizer.restore(OptimizerState(step: Int(step[0]), buffers: saved.buffers)) }
+            if !world.isRoot {
+                guard let count = Int(step) else { throw CheckpointError("\(directory): rank 0 sent the optimizer step '\(step)'") }
+                try optimizer.restore(OptimizerState(step: count, buffers: saved.buffers))
+            }
         }
         guard try world.agree(on: parameterChecksum(arena)) else {
             throw CheckpointError("\(directory): ranks hold different parameters after the broadcast")

@@ -97,7 +97,17 @@ public struct FaultInjection: Sendable {
             let page = mmap(nil, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             page?.storeBytes(of: 1, as: UInt8.self)
             _exit(139)  // not reached
-        default: while true { sleep(3600) }
+        default:
+            // The hang notices a stop request without ending, and says so once: a test waits for
+            // that line (an event), not for a clock, before it sends a second signal.
+            var told = false
+            while true {
+                if !told, let signal = StopSignals.pending {
+                    announce("hang: \(StopSignals.name(signal)) received, still hanging", rank: rank)
+                    told = true
+                }
+                usleep(10_000)
+            }
         }
     }
 

@@ -21,7 +21,8 @@ final class ArmedCollectiveTests: CollectiveTests {
         var values: [Float] = [1]
         try world.allreduce(&values)
         _ = try world.agree(on: 7)
-        guard world.size > 1, let ledger = world.ledger else { return }
+        guard world.size > 1 else { throw XCTSkip("the ledger numbers collectives across ranks: run under mpirun") }
+        let ledger = try XCTUnwrap(world.ledger, "an armed world of \(world.size) ranks has a ledger")
         let mine = ledger.sequence
         let everyone = try world.gather("\(mine)")
         if world.isRoot {
@@ -39,7 +40,7 @@ final class ArmedCollectiveTests: CollectiveTests {
     func testAGroupNamesItsRanksInWorldNumbering() throws {
         let group = try world.split(color: world.rank % 2, key: world.rank)
         try group.barrier()
-        guard group.size > 1 else { return }
+        guard group.size > 1 else { throw XCTSkip("this rank's group has one rank: run under mpirun with 3 or more") }
         XCTAssertEqual(group.ledger?.worldRanks, Array(stride(from: world.rank % 2, to: world.size, by: 2)))
     }
 }
