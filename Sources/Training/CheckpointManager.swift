@@ -43,6 +43,17 @@ public final class CheckpointManager {
         }
     }
 
+    /// Records the run's resolved configuration as the folder's `config.json` (rank 0, atomic):
+    /// training writes it once the run is under way, `checkpoint seal` beside the checkpoint it
+    /// writes; `eval` and a run that failed to start leave the file as it was. Collective.
+    public func recordConfiguration(_ json: String) throws {
+        try world.allOrNone {
+            guard world.isRoot else { return }
+            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+            try AtomicFile.write(Data(json.utf8), to: "\(runDirectory)/config.json")
+        }
+    }
+
     // MARK: - Writing
 
     /// Rank 0 writes the step folder while the others wait at the barrier, with the stall

@@ -41,44 +41,21 @@ public final class Evaluator {
     /// or the test split. Collective.
     public static func standalone(configuration requested: TrainingConfiguration, world: Communicator, split: EvaluationSplit) throws
         -> (evaluator: Evaluator, dataset: any Dataset) {
-        try requested.validate()
-        var configuration = try requested.resolvingTaskFacts()
-        let (sharding, _) = try prepareEngine(configuration, world: world)
-        let localBatch = try configuration.localBatchSize(ranks: sharding.grid.dataParallel)
-        let (dataset, classes) = try world.allOrNone { () -> (any Dataset, Int?) in
+        var builder = try RunBuilder(configuration: requested, world: world)
+        let localBatch = try builder.localBatchSize
+        let dataset = try builder.loadData { data -> (any Dataset, classes: Int?) in
             switch split {
             case .val:
-                let data = try TaskData.load(configuration.data, training: false)
-                return (data.validation, data.classes)
+                let loaded = try TaskData.load(data, training: false)
+                return (loaded.validation, loaded.classes)
             case .test:
-                return (try TaskData.loadTest(configuration.data), nil)
+                return (try TaskData.loadTest(data), nil)
             }
         }
-        configuration = try configuration.resolvingTaskFacts(classes: classes)
-        let shape = configuration.data.taskShape, model = configuration.model
-        let seed = UInt64(bitPattern: Int64(configuration.training.seed))
-        let built = try world.allOrNone {
-            try makeModel(model, images: shape.images, paired: shape.paired, seed: seed, sharding: sharding)
-        }
-        let evaluator = Evaluator(configuration: configuration, world: world, sharding: sharding, model: built,
+        let configuration = builder.configuration
+        let evaluator = Evaluator(configuration: configuration, world: world, sharding: builder.sharding, model: try builder.buildModel(),
                                   batchSize: localBatch * configuration.training.accumulation)
         return (evaluator, dataset)
-    }
-
-    /// Sets the process-wide engine as `configuration` asks (threads, matrix precision, FFTW
-    /// planning) and forms the ranks' grid; returns its sharding and the matrix engine's summary
-    /// line. Shared by the trainer and `standalone`. Collective.
-    static func prepareEngine(_ configuration: TrainingConfiguration, world: Communicator) throws
-        -> (sharding: SequenceSharding, matmulSummary: String) {
-        if configuration.parallel.threads > 0 { Threading.configure(threads: configuration.parallel.threads) }
-        let summary = Matmul.request(configuration.training.precision)
-        FFTPlanner.effort = configuration.parallel.fftPlanning
-        do {
-            let grid = try ProcessGrid(world: world, sequenceParallel: configuration.parallel.seqParallel)
-            return (SequenceSharding(grid: grid), summary)
-        } catch let error as ProcessGridError {
-            throw ConfigurationError(error.description)
-        }
     }
 
     /// Which split `parseval eval` reads.
@@ -100,7 +77,7 @@ public final class Evaluator {
         Batcher(dataset: dataset,
                 sampler: DistributedSampler(count: dataset.count, ranks: grid.dataParallel, rank: grid.dataRank, shuffle: false),
                 batchSize: batchSize, sequenceLength: configuration.data.sequenceLength,
-                skipBadExamples: configuration.data.skipBadExamples, seed: UInt64(bitPattern: Int64(configuration.training.seed)),
+                skipBadExamples: configuration.data.skipBadExamples, seed: configuration.training.seed.seedBits,
                 decodeThreads: configuration.data.effectiveDecodeThreads)
     }
 

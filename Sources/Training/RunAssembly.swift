@@ -43,35 +43,23 @@ public final class RunAssembly {
     let loop: LoopSettings
 
     public init(configuration requested: TrainingConfiguration, world: Communicator) throws {
-        try requested.validate()
-        var configuration = try requested.resolvingTaskFacts()
+        var builder = try RunBuilder(configuration: requested, world: world)
         self.world = world
-        runDirectory = configuration.output.directory
-        (sharding, matmulSummary) = try Evaluator.prepareEngine(configuration, world: world)
+        (sharding, matmulSummary) = (builder.sharding, builder.matmulSummary)
         let (shards, shard) = (sharding.grid.dataParallel, sharding.grid.dataRank)
-        let localBatch = try configuration.localBatchSize(ranks: shards)
-        try MemoryEstimate(configuration, dataParallelRanks: shards).check(ranksOnHost: Threading.ranksOnThisHost())
-        let seed = UInt64(bitPattern: Int64(configuration.training.seed))
+        let localBatch = try builder.localBatchSize
+        try MemoryEstimate(builder.configuration, dataParallelRanks: shards).check(ranksOnHost: Threading.ranksOnThisHost())
+        let seed = builder.seed
         fault = try FaultInjection.fromEnvironment()
-        if world.size > 1 {
-            CollectiveWatchdog.arm(rank: world.rank, warningSeconds: configuration.parallel.stallWarningSeconds,
-                                   abortSeconds: configuration.parallel.stallAbortSeconds)
+        data = try builder.loadData { data in
+            let loaded = try TaskData.load(data)
+            return (loaded, loaded.classes)
         }
-
-        // Ranks load data and build the model at their own pace: the stall times stretch tenfold.
-        let requestedData = configuration.data
-        data = try CollectiveWatchdog.patience(10, "loading data") {
-            try world.allOrNone { try TaskData.load(requestedData) }
-        }
-        configuration = try configuration.resolvingTaskFacts(classes: data.classes)
+        let configuration = builder.configuration
         self.configuration = configuration
+        runDirectory = configuration.output.directory
         loop = LoopSettings(configuration)
-        let (taskData, sharding) = (data, sharding)
-        model = try CollectiveWatchdog.patience(10, "building the model") {
-            try world.allOrNone {
-                try makeModel(configuration.model, for: taskData, seed: seed, sharding: sharding)
-            }
-        }
+        model = try builder.buildModel()
         let arena = model.arena
         try world.broadcast(arena.sharedValues)
 

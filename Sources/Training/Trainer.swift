@@ -43,6 +43,13 @@ public final class Trainer {
 
     // MARK: - Resume
 
+    /// Takes the run folder for this job (its lock), then starts over (`fresh`: the folder's
+    /// checkpoints and metrics removed) or resumes from its newest intact checkpoint. Collective.
+    public func prepare(fresh: Bool) throws {
+        try checkpoints.lockRunFolder()
+        if fresh { try checkpoints.discardHistory() } else { try resumeIfPossible() }
+    }
+
     /// Restores the newest intact checkpoint of the run folder, if any; returns its step. Rank 0
     /// chooses the checkpoint (passing over damaged ones, which it reports) and checks that it
     /// was made with the same model, task and seed; every rank loads it (the run folder must be
@@ -85,65 +92,21 @@ public final class Trainer {
     public func run(until stopStep: Int? = nil) throws -> Summary {
         let t = loop.training
         let endStep = min(stopStep ?? t.steps, t.steps)
-        let start = Date()
-        let startStep = state.step
-        var window = state.window ?? MetricsWindow()
-        var windowTokens = 0.0  // progress line only: its tokens/s is not a metric
-        var windowStart = Date()
+        var progress = Progress(window: state.window ?? MetricsWindow(), startStep: state.step)
         log.message("training \(loop.title): "
                     + "\(data.train.count) examples, \(model.arena.count) parameters, \(world.size) rank(s), "
                     + "global batch \(t.batchSize), \(t.steps) steps → \(runDirectory)")
-        var lastValidation = (accuracy: -1.0, loss: Double.nan)
-        // The resolved config is written by training only, once the run is under way: `eval`
-        // and a run that failed to start leave the folder's config.json as it was.
-        if world.isRoot {
-            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-            try AtomicFile.write(Data(run.configurationJSON.utf8), to: "\(runDirectory)/config.json")
-        }
+        var lastValidation: Evaluation?
+        try checkpoints.recordConfiguration(run.configurationJSON)
         while state.step < endStep {
             CollectiveWatchdog.setContext("step \(state.step + 1)")
             let learningRate = run.schedule.learningRate(at: state.step)
             let outcome = try trainStep(learningRate: learningRate)
             StopSignals.firstStepDone()
-            var checkpointWritten = false
-            if outcome.skipped {
-                window.skipped += 1  // its non-finite loss or norm stays out of the metrics
-            } else {
-                window.loss += outcome.lossSum
-                window.correct += outcome.correct
-                window.count += outcome.count
-                window.gradientNorm = outcome.gradientNorm
-                windowTokens += outcome.tokens
-                timeline.add(tokens: outcome.tokens)
-            }
+            progress.add(outcome, timeline: timeline)
             state.step += 1
-
-            if state.step % t.logEvery == 0 || state.step == t.steps {
-                let elapsed = Date().timeIntervalSince(windowStart)
-                let done = Double(state.step - startStep), remaining = Double(t.steps - state.step)
-                let eta = Date().timeIntervalSince(start) / max(done, 1) * remaining
-                let counted = window.count > 0
-                let loss = counted ? window.loss / window.count : nil
-                let accuracy = counted ? window.correct / window.count : nil
-                try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "train",
-                                             loss: loss, accuracy: accuracy,
-                                             examples: Int(window.count), learningRate: Double(learningRate),
-                                             gradientNorm: window.gradientNorm, skippedSteps: window.skipped,
-                                             skippedExamples: data.train.badExamples.count > 0 ? data.train.badExamples.count : nil))
-                timeline.record(step: state.step, split: "train")
-                if let prefetched = prefetcher?.badExamples, prefetched.count > reportedBatchSkips {
-                    log.message("training batches: \(prefetched.report() ?? "")")
-                    reportedBatchSkips = prefetched.count
-                }
-                let lossText = loss.map { String(format: "%.4f", $0) } ?? "n/a", accuracyText = accuracy.map { String(format: "%.3f", $0) } ?? "n/a"
-                log.progress(String(format: "step %ld/%ld | epoch %ld | loss %@ | acc %@ | lr %.2e | %.0f tok/s | ETA %@",
-                                    state.step, t.steps, state.epoch, lossText, accuracyText,
-                                    learningRate, windowTokens / max(elapsed, 1e-9), formatDuration(eta)))
-                window = MetricsWindow()
-                windowTokens = 0
-                windowStart = Date()
-            }
-            state.window = window  // a checkpoint of this step carries the open window
+            if state.step % t.logEvery == 0 || state.step == t.steps { try recordTraining(&progress, learningRate: learningRate) }
+            state.window = progress.window  // a checkpoint of this step carries the open window
             if loop.checkEvery > 0 && state.step % loop.checkEvery == 0 {
                 guard try world.agree(on: parameterChecksum(model.arena)) else {
                     MPIRuntime.abort("parameters diverged across ranks at step \(state.step)")
@@ -152,48 +115,100 @@ public final class Trainer {
             var isBest = false
             if t.evalEvery > 0 && (state.step % t.evalEvery == 0 || state.step == t.steps) {
                 let result = try evaluate()
-                try requireFinite(result, step: state.step)
-                lastValidation = (result.accuracy, result.loss)
-                isBest = result.accuracy > state.bestAccuracy
-                if isBest {
-                    state.bestAccuracy = result.accuracy
-                    state.bestStep = state.step
-                }
-                try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "validation", loss: result.loss,
-                                             accuracy: result.accuracy, examples: result.count,
-                                             skippedExamples: result.skipped > 0 ? result.skipped : nil))
-                timeline.record(step: state.step, split: "validation")
-                log.progress(String(format: "step %ld | validation loss %.4f | accuracy %.4f (%ld examples)%@",
-                                    state.step, result.loss, result.accuracy, result.count, isBest ? " | best" : ""), keep: true)
+                (lastValidation, isBest) = (result, try recordValidation(result))
             }
-            if isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == endStep {
+            let due = isBest || (t.checkpointEvery > 0 && state.step % t.checkpointEvery == 0) || state.step == endStep
+            // A stop request checkpoints the step whether or not one was due.
+            if due || outcome.stopRequested {
                 try checkpoints.save(arena: model.arena, optimizer: optimizer, state: state,
                                      configurationJSON: run.configurationJSON, isBest: isBest)
-                checkpointWritten = true
             }
             if outcome.stopRequested {
-                if !checkpointWritten {
-                    try checkpoints.save(arena: model.arena, optimizer: optimizer, state: state,
-                                         configurationJSON: run.configurationJSON, isBest: false)
-                }
                 let signal = StopSignals.pending.map(StopSignals.name) ?? "a stop signal on another rank"
-                throw StoppedBySignal(step: state.step, signal: signal,
-                                      checkpoint: checkpoints.latest ?? runDirectory)
+                throw StoppedBySignal(step: state.step, signal: signal, checkpoint: checkpoints.latest ?? runDirectory)
             }
         }
-        if lastValidation.accuracy < 0 {
+        if lastValidation == nil {
             let result = try evaluate()
             try requireFinite(result, step: state.step)
-            lastValidation = (result.accuracy, result.loss)
+            lastValidation = result
             // With eval_every 0 this is the run's only evaluation: its checkpoint is the best
             // one evaluated, so `eval --checkpoint best` works for every finished run.
             if state.bestStep < 0 { try checkpoints.markLatestAsBest(step: state.step) }
         }
         log.message("")
-        var summary = Summary(steps: state.step, validationAccuracy: lastValidation.accuracy, validationLoss: lastValidation.loss,
+        var summary = Summary(steps: state.step, validationAccuracy: lastValidation?.accuracy ?? -1, validationLoss: lastValidation?.loss ?? .nan,
                               checkpoint: try Checkpoint.resolve(run: runDirectory), metrics: "\(runDirectory)/metrics.jsonl")
         if t.finalTest && state.step == t.steps { summary.test = try testBestCheckpoint() }
         return summary
+    }
+
+    /// The open metrics window (a checkpoint carries it) and, for the progress line only, the
+    /// tokens and time since the last line and since the run (re)started.
+    struct Progress {
+        var window: MetricsWindow
+        let startStep: Int
+        let start = Date()
+        /// Tokens since the last progress line: its tokens/s is not a metric.
+        var tokens = 0.0
+        var since = Date()
+
+        mutating func add(_ outcome: StepOutcome, timeline: Timeline) {
+            if outcome.skipped {
+                window.skipped += 1  // its non-finite loss or norm stays out of the metrics
+                return
+            }
+            window.loss += outcome.lossSum
+            window.correct += outcome.correct
+            window.count += outcome.count
+            window.gradientNorm = outcome.gradientNorm
+            tokens += outcome.tokens
+            timeline.add(tokens: outcome.tokens)
+        }
+    }
+
+    /// Writes the training window's metrics record and progress line, then opens a new window.
+    func recordTraining(_ progress: inout Progress, learningRate: Float) throws {
+        let t = loop.training, window = progress.window
+        let elapsed = Date().timeIntervalSince(progress.since)
+        let done = Double(state.step - progress.startStep), remaining = Double(t.steps - state.step)
+        let eta = Date().timeIntervalSince(progress.start) / max(done, 1) * remaining
+        let counted = window.count > 0
+        let loss = counted ? window.loss / window.count : nil
+        let accuracy = counted ? window.correct / window.count : nil
+        try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "train",
+                                     loss: loss, accuracy: accuracy,
+                                     examples: Int(window.count), learningRate: Double(learningRate),
+                                     gradientNorm: window.gradientNorm, skippedSteps: window.skipped,
+                                     skippedExamples: data.train.badExamples.count > 0 ? data.train.badExamples.count : nil))
+        timeline.record(step: state.step, split: "train")
+        if let prefetched = prefetcher?.badExamples, prefetched.count > reportedBatchSkips {
+            log.message("training batches: \(prefetched.report() ?? "")")
+            reportedBatchSkips = prefetched.count
+        }
+        let lossText = loss.map { String(format: "%.4f", $0) } ?? "n/a", accuracyText = accuracy.map { String(format: "%.3f", $0) } ?? "n/a"
+        log.progress(String(format: "step %ld/%ld | epoch %ld | loss %@ | acc %@ | lr %.2e | %.0f tok/s | ETA %@",
+                            state.step, t.steps, state.epoch, lossText, accuracyText,
+                            learningRate, progress.tokens / max(elapsed, 1e-9), formatDuration(eta)))
+        (progress.window, progress.tokens, progress.since) = (MetricsWindow(), 0, Date())
+    }
+
+    /// Checks a validation, records it (metrics, timeline, progress line) and whether it is the
+    /// run's best so far, which it returns.
+    func recordValidation(_ result: Evaluation) throws -> Bool {
+        try requireFinite(result, step: state.step)
+        let isBest = result.accuracy > state.bestAccuracy
+        if isBest {
+            state.bestAccuracy = result.accuracy
+            state.bestStep = state.step
+        }
+        try log.record(MetricsRecord(step: state.step, epoch: state.epoch, split: "validation", loss: result.loss,
+                                     accuracy: result.accuracy, examples: result.count,
+                                     skippedExamples: result.skipped > 0 ? result.skipped : nil))
+        timeline.record(step: state.step, split: "validation")
+        log.progress(String(format: "step %ld | validation loss %.4f | accuracy %.4f (%ld examples)%@",
+                            state.step, result.loss, result.accuracy, result.count, isBest ? " | best" : ""), keep: true)
+        return isBest
     }
 
     /// A validation whose loss is not finite stops the run (exit 5) before it is recorded, marked
@@ -255,7 +270,7 @@ public final class Trainer {
             let batch = try nextBatch()
             let context = ForwardContext(
                 training: true,
-                random: RandomStream(seed: UInt64(bitPattern: Int64(t.seed)))
+                random: RandomStream(seed: t.seed.seedBits)
                     .derived(UInt64(state.step), UInt64(grid.dataRank), UInt64(micro)),
                 step: state.step)
             let logits = model.logits(for: batch, context: context)

@@ -40,16 +40,16 @@ extension Parseval {
             try reportingFailures(world) {
                 var configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
                 if let runFolder { configuration.output.directory = runFolder }
-                try configuration.validate()
+                let builder = try RunBuilder(configuration: configuration, world: world)
                 let folder = configuration.output.directory
-                let shape = configuration.data.taskShape
-                let model = try makeModel(configuration.model, images: shape.images, paired: shape.paired,
-                                      seed: UInt64(bitPattern: Int64(configuration.training.seed)))
+                let model = try builder.buildModel()
                 let optimizer = AdamW(arena: model.arena)
-                let json = try ConfigurationLoader.encode(configuration)
+                let json = try ConfigurationLoader.encode(builder.configuration)
+                let checkpoints = CheckpointManager(world: world, runDirectory: folder)
+                try checkpoints.lockRunFolder()
                 let directory = try Checkpoint.seal(weights: weights, source: from, model: model.arena, optimizer: optimizer, run: folder,
                                                     step: step, configurationJSON: json)
-                try AtomicFile.write(Data(json.utf8), to: "\(folder)/config.json")
+                try checkpoints.recordConfiguration(json)
                 print("sealed \(weights) → \(directory) (\(model.arena.count) parameters, \(model.arena.buffers.count) buffers)")
             }
         }

@@ -32,8 +32,7 @@ extension Parseval {
                 let configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
                 let trainer = try Trainer(configuration: configuration, world: world)
                 if world.isRoot { print(trainer.matmulSummary) }
-                try trainer.checkpoints.lockRunFolder()
-                if fresh { try trainer.checkpoints.discardHistory() } else { try trainer.resumeIfPossible() }
+                try trainer.prepare(fresh: fresh)
                 let summary = try trainer.run()
                 if world.isRoot {
                     print(String(format: "validation accuracy %.4f (loss %.4f) after %ld steps",
@@ -75,10 +74,6 @@ extension Parseval {
                 configuration.output.directory = runFolder
                 // The evaluator alone: no training data, no optimizer state, nothing written to the run folder.
                 let (evaluator, dataset) = try Evaluator.standalone(configuration: configuration, world: world, split: split)
-                if world.size > 1 {
-                    CollectiveWatchdog.arm(rank: world.rank, warningSeconds: configuration.parallel.stallWarningSeconds,
-                                           abortSeconds: configuration.parallel.stallAbortSeconds)
-                }
                 let (directory, state) = try evaluator.checkpoints.load(named: checkpoint, into: evaluator.model.arena)
                 var lines: [String] = []
                 // The ranks of a sequence group share their examples (and logits): one writes them.
