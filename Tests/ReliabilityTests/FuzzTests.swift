@@ -8,7 +8,7 @@ import XCTest
 
 /// The bounded run of the fuzzer (docs/reliability.md, "Fuzzing"): every target of
 /// `FuzzTarget.all` — each parser of outside input — gets its `testRuns` seeded mutations
-/// (2,000–5,000), in process, under the crash guard, so a trap leaves its input in the output
+/// (1,500–5,000), in process, under the crash guard, so a trap leaves its input in the output
 /// folder (`crash-TARGET-30-N`) before the test process dies. Then every crash the campaigns
 /// found, each as a named test with its reproducer.
 final class FuzzTests: XCTestCase {
