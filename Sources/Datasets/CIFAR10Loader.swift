@@ -45,27 +45,40 @@ public enum CIFAR10Loader {
         var examples: [Example] = []
         var log = BadExampleLog(skipBadExamples: skipBadExamples)
         for file in files {
-            let bytes = try FileBytes.read(file)
-            guard bytes.count % recordBytes == 0, !bytes.isEmpty else {
-                throw DatasetError(file: file, "expected a whole number of \(recordBytes)-byte records (1 label + 3072 pixels), found \(bytes.count) bytes")
-            }
-            for record in 0..<(bytes.count / recordBytes) {
-                let start = record * recordBytes
-                let label = bytes[start]
-                guard Int(label) < classCount else {
-                    try log.handle(DatasetError(file: file, "record \(record + 1): label \(label) is out of range; expected 0...9"))
-                    continue
-                }
-                let planes = bytes[(start + 1)..<(start + recordBytes)]
-                switch encoding {
-                case .grayscaleTokens:
-                    examples.append(Example(tokens: grayscaleTokens(planes), label: Int32(label)))
-                case .rgb(let mean, let standardDeviation):
-                    examples.append(Example(image: rgbImage(planes, mean: mean, standardDeviation: standardDeviation), label: Int32(label)))
-                }
-            }
+            try appendRecords(try FileBytes.read(file), file: file, encoding: encoding, to: &examples, log: &log)
         }
         return InMemoryDataset(examples: examples, badExamples: log)
+    }
+
+    /// The records of one file's bytes (`file` names them in errors; the fuzzer's entry).
+    package static func load(bytes: [UInt8], file: String, encoding: Encoding = .grayscaleTokens,
+                             skipBadExamples: Bool = false) throws -> InMemoryDataset {
+        var examples: [Example] = []
+        var log = BadExampleLog(skipBadExamples: skipBadExamples)
+        try appendRecords(bytes, file: file, encoding: encoding, to: &examples, log: &log)
+        return InMemoryDataset(examples: examples, badExamples: log)
+    }
+
+    static func appendRecords(_ bytes: [UInt8], file: String, encoding: Encoding, to examples: inout [Example],
+                              log: inout BadExampleLog) throws {
+        guard bytes.count % recordBytes == 0, !bytes.isEmpty else {
+            throw DatasetError(file: file, "expected a whole number of \(recordBytes)-byte records (1 label + 3072 pixels), found \(bytes.count) bytes")
+        }
+        for record in 0..<(bytes.count / recordBytes) {
+            let start = record * recordBytes
+            let label = bytes[start]
+            guard Int(label) < classCount else {
+                try log.handle(DatasetError(file: file, "record \(record + 1): label \(label) is out of range; expected 0...9"))
+                continue
+            }
+            let planes = bytes[(start + 1)..<(start + recordBytes)]
+            switch encoding {
+            case .grayscaleTokens:
+                examples.append(Example(tokens: grayscaleTokens(planes), label: Int32(label)))
+            case .rgb(let mean, let standardDeviation):
+                examples.append(Example(image: rgbImage(planes, mean: mean, standardDeviation: standardDeviation), label: Int32(label)))
+            }
+        }
     }
 
     /// TensorFlow's `rgb_to_grayscale` of one uint8 pixel.

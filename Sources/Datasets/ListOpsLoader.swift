@@ -62,7 +62,13 @@ public enum ListOpsLoader {
     /// Loads one split file (e.g. `basic_train.tsv`). Bad rows throw a `DatasetError` naming the
     /// file and line, or with `skipBadExamples` are skipped and listed in `badExamples`.
     public static func load(file: String, maxLength: Int = defaultMaxLength, skipBadExamples: Bool = false) throws -> InMemoryDataset {
-        let text = try TextFile.read(file)
+        try load(bytes: try FileBytes.read(file), file: file, maxLength: maxLength, skipBadExamples: skipBadExamples)
+    }
+
+    /// `load(file:)` on bytes already in memory; `file` names them in errors (the fuzzer's entry).
+    package static func load(bytes: [UInt8], file: String, maxLength: Int = defaultMaxLength,
+                             skipBadExamples: Bool = false) throws -> InMemoryDataset {
+        let text = TextFile(path: file, bytes: bytes)
         var log = BadExampleLog(skipBadExamples: skipBadExamples)
         var examples: [Example] = []
         try text.forEachLine { number, line in

@@ -8,13 +8,13 @@ import Foundation
 /// (2 bytes little-endian in version 1, 4 in versions 2 and 3), a Python dict literal with
 /// `descr`, `fortran_order` and `shape`, then the elements. Object arrays are pickles and are
 /// refused with a message.
-enum NPYStrings {
-    static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+package enum NPYStrings {
+    package static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
-    static func isNPY(_ bytes: [UInt8]) -> Bool { bytes.starts(with: magic) }
+    package static func isNPY(_ bytes: [UInt8]) -> Bool { bytes.starts(with: magic) }
 
     /// The array's rows, each its fields as strings (trailing NULs removed).
-    static func rows(_ bytes: [UInt8], file: String) throws -> [[String]] {
+    package static func rows(_ bytes: [UInt8], file: String) throws -> [[String]] {
         func fail(_ problem: String) -> DatasetError { DatasetError(file: file, "NumPy array: \(problem)") }
         guard bytes.count >= 10, isNPY(bytes) else { throw fail("no \\x93NUMPY header") }
         let major = bytes[6]
@@ -49,10 +49,22 @@ enum NPYStrings {
             throw fail("element type \(type), expected strings (<U… or |S…)")
         }
         let (rows, columns) = (shape[0], shape[1])
-        let elementBytes = unit * width
         let dataStart = start + headerLength
-        guard rows >= 0, columns >= 0, bytes.count - dataStart == rows * columns * elementBytes else {
-            throw fail("\(bytes.count - dataStart) data bytes for shape (\(rows), \(columns)) of \(type)")
+        let dataBytes = bytes.count - dataStart
+        guard rows >= 0, columns >= 0 else {
+            throw fail("shape (\(rows), \(columns)): expected non-negative sizes")
+        }
+        // Empty elements would let a header claim any number of rows for no data bytes.
+        guard width >= 1 else { throw fail("element type \(type): expected a string width of at least 1") }
+        guard rows == 0 || columns >= 1 else { throw fail("shape (\(rows), 0): expected at least one field per row") }
+        // A hostile header's sizes overflow Int when multiplied: every product is checked.
+        let (elementBytes, elementOverflow) = unit.multipliedReportingOverflow(by: width)
+        let (elements, elementsOverflow) = rows.multipliedReportingOverflow(by: columns)
+        let (total, totalOverflow) = elements.multipliedReportingOverflow(by: elementBytes)
+        guard !elementOverflow, !elementsOverflow, !totalOverflow, dataBytes == total else {
+            let needed = elementOverflow || elementsOverflow || totalOverflow ? "more than \(Int.max)" : "\(total)"
+            throw fail("\(dataBytes) data bytes for shape (\(rows), \(columns)) of \(type); expected \(needed) "
+                       + "(rows × columns × \(unit == 4 ? "4 × " : "")\(width))")
         }
         return (0..<rows).map { row in
             (0..<columns).map { column in

@@ -8,7 +8,13 @@ public enum RetrievalLoader {
     public static let defaultMaxLength = 4000
 
     public static func load(file: String, maxLength: Int = defaultMaxLength, skipBadExamples: Bool = false) throws -> InMemoryDataset {
-        let text = try TextFile.read(file)
+        try load(bytes: try FileBytes.read(file), file: file, maxLength: maxLength, skipBadExamples: skipBadExamples)
+    }
+
+    /// `load(file:)` on bytes already in memory; `file` names them in errors (the fuzzer's entry).
+    package static func load(bytes: [UInt8], file: String, maxLength: Int = defaultMaxLength,
+                             skipBadExamples: Bool = false) throws -> InMemoryDataset {
+        let text = TextFile(path: file, bytes: bytes)
         var examples: [Example] = []
         var log = BadExampleLog(skipBadExamples: skipBadExamples)
         try text.forEachLine { number, line in

@@ -26,9 +26,7 @@ public enum TextClassificationLoader {
             for entry in try FileBytes.folderEntries(folder) where entry.hasSuffix(".txt") {
                 let path = (folder as NSString).appendingPathComponent(entry)
                 do {
-                    let bytes = try FileBytes.read(path)
-                    guard !bytes.isEmpty else { throw DatasetError(file: path, "empty document: no text to classify") }
-                    examples.append(Example(tokens: ByteTokenizer.encode(bytes, maxLength: maxLength), label: label))
+                    examples.append(try document(try FileBytes.read(path), file: path, label: label, maxLength: maxLength))
                 } catch let error as DatasetError {
                     try log.handle(error)
                 }
@@ -38,6 +36,12 @@ public enum TextClassificationLoader {
             throw DatasetError(file: splitFolder, "no .txt files in neg/ or pos/")
         }
         return InMemoryDataset(examples: examples, badExamples: log)
+    }
+
+    /// One document's example: its bytes as tokens (`file` names it in errors; the fuzzer's entry).
+    package static func document(_ bytes: [UInt8], file: String, label: Int32, maxLength: Int = defaultMaxLength) throws -> Example {
+        guard !bytes.isEmpty else { throw DatasetError(file: file, "empty document: no text to classify") }
+        return Example(tokens: ByteTokenizer.encode(bytes, maxLength: maxLength), label: label)
     }
 
     /// An integer label in range; LRA's TSV files also write labels as floats ("1.0").

@@ -22,6 +22,50 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public init() {}
 }
 
+extension TrainingState {
+    /// The largest step, epoch or batch position a checkpoint may hold: far beyond any run
+    /// (2⁴⁰ steps), and far enough from `Int.max` that the trainer's `+ 1`s cannot overflow.
+    public static let maximumPosition = 1 << 40
+
+    /// Decodes the training state saved in `path`'s metadata and checks every field a resume
+    /// computes with: a hostile or damaged state (a negative epoch, a batch position near
+    /// `Int.max`) is an error naming the file and the field, never a trap in the trainer.
+    public static func decode(_ text: String, path: String) throws -> TrainingState {
+        let state: TrainingState
+        do {
+            state = try JSONDecoder().decode(TrainingState.self, from: Data(text.utf8))
+        } catch {
+            throw CheckpointError("\(path): metadata 'state' is not a readable training state "
+                                  + "(expected JSON with step, epoch, batchInEpoch, bestAccuracy, bestStep): \(error)")
+        }
+        try state.check(path: path)
+        return state
+    }
+
+    /// Checks the ranges of every field (`decode`); errors name `path` and the field.
+    public func check(path: String) throws {
+        func require(_ condition: Bool, _ field: String, _ value: Any, _ expected: String) throws {
+            guard condition else {
+                throw CheckpointError("\(path): training state field '\(field)' is \(value); expected \(expected)")
+            }
+        }
+        let range = "an integer in 0...\(Self.maximumPosition)"
+        try require((0...Self.maximumPosition).contains(step), "step", step, range)
+        try require((0...Self.maximumPosition).contains(epoch), "epoch", epoch, range)
+        try require((0...Self.maximumPosition).contains(batchInEpoch), "batchInEpoch", batchInEpoch, range)
+        try require((-1...step).contains(bestStep), "bestStep", bestStep, "-1 (none yet) or a step in 0...\(step)")
+        try require(bestAccuracy == -1 || (0...1).contains(bestAccuracy), "bestAccuracy", bestAccuracy, "-1 (none yet) or a value in 0...1")
+        if let window {
+            try require(window.count >= 0 && window.count.isFinite, "window.count", window.count, "a finite count ≥ 0")
+            try require((0...Self.maximumPosition).contains(window.skipped), "window.skipped", window.skipped, range)
+            for (field, value) in [("window.loss", window.loss), ("window.correct", window.correct),
+                                   ("window.gradientNorm", window.gradientNorm)] {
+                try require(value.isFinite, field, value, "a finite number")
+            }
+        }
+    }
+}
+
 /// Train metrics summed over the steps since the last `metrics.jsonl` record.
 public struct MetricsWindow: Codable, Equatable, Sendable {
     public var loss = 0.0
@@ -67,6 +111,19 @@ public enum Checkpoint {
         where item.hasPrefix(".") && item.contains(".tmp-") {
             try? FileManager.default.removeItem(atPath: "\(directory)/\(item)")
         }
+        let (modelBytes, optimizerBytes) = try encode(arena: arena, optimizer: optimizer, state: state, configurationJSON: configurationJSON)
+        try AtomicFile.write(modelBytes, to: "\(directory)/model.safetensors")
+        try AtomicFile.write(optimizerBytes, to: "\(directory)/optimizer.safetensors")
+        try Manifest.write(directory: directory, files: [Manifest.files[0]: modelBytes, Manifest.files[1]: optimizerBytes])
+        FaultInjection.checkpointFilesWritten(step: state.step)
+        try AtomicFile.write(Data(name.utf8), to: "\(root)/latest")
+        if isBest { try AtomicFile.write(Data(name.utf8), to: "\(root)/best") }
+        try prune(root: root, latest: name, keep: keep)
+    }
+
+    /// The bytes of a step folder's `model.safetensors` and `optimizer.safetensors`.
+    static func encode(arena: ParameterArena, optimizer: any Optimizer, state: TrainingState,
+                       configurationJSON: String) throws -> (model: Data, optimizer: Data) {
         // Sorted keys and no run folder: the same run writes the same bytes wherever it runs.
         let stateEncoder = JSONEncoder()
         stateEncoder.outputFormatting = .sortedKeys
@@ -77,7 +134,7 @@ public enum Checkpoint {
             SafeTensors.Entry(name: entry.name, shape: entry.shape,
                               values: Array(arena.sharedValues[entry.offset..<(entry.offset + entry.count)]))
         } + arena.buffers.map { SafeTensors.Entry(name: $0.name, shape: $0.shape, values: $0.read()) }
-        let modelBytes = try SafeTensors.write(parameters, metadata: metadata, to: "\(directory)/model.safetensors")
+        let modelBytes = try SafeTensors.encode(parameters, metadata: metadata)
         let optimizerState = optimizer.state
         var moments: [SafeTensors.Entry] = []
         for (buffer, storage) in optimizerState.buffers.sorted(by: { $0.key < $1.key }) {
@@ -87,13 +144,8 @@ public enum Checkpoint {
                     values: Array(UnsafeBufferPointer(start: storage.pointer + entry.offset, count: entry.count))))
             }
         }
-        let optimizerBytes = try SafeTensors.write(moments, metadata: ["format": format, "optimizer_step": "\(optimizerState.step)"],
-                                                   to: "\(directory)/optimizer.safetensors")
-        try Manifest.write(directory: directory, files: [Manifest.files[0]: modelBytes, Manifest.files[1]: optimizerBytes])
-        FaultInjection.checkpointFilesWritten(step: state.step)
-        try AtomicFile.write(Data(name.utf8), to: "\(root)/latest")
-        if isBest { try AtomicFile.write(Data(name.utf8), to: "\(root)/best") }
-        try prune(root: root, latest: name, keep: keep)
+        let optimizerBytes = try SafeTensors.encode(moments, metadata: ["format": format, "optimizer_step": "\(optimizerState.step)"])
+        return (modelBytes, optimizerBytes)
     }
 
     /// Removes step folders by what the run references, not by name: it keeps `latest` (just
@@ -169,10 +221,10 @@ public enum Checkpoint {
         let model = FileManager.default.fileExists(atPath: "\(directory)/\(Manifest.name)")
             ? try Manifest.check(directory: directory) : try Manifest.contents(modelPath)
         let metadata = try SafeTensors.metadata(model, path: modelPath)
-        guard metadata["format"] == format, let stateText = metadata["state"],
-              (try? JSONDecoder().decode(TrainingState.self, from: Data(stateText.utf8))) != nil else {
-            throw CheckpointError("\(modelPath): metadata lacks the format or a readable training state")
+        guard metadata["format"] == format, let stateText = metadata["state"] else {
+            throw CheckpointError("\(modelPath): metadata lacks the format or a training state")
         }
+        _ = try TrainingState.decode(stateText, path: modelPath)
         return metadata
     }
 
@@ -201,6 +253,7 @@ public enum Checkpoint {
                                      + "`parseval checkpoint seal`, docs/checkpoints.md)" : ""))
         }
         let bufferNames = Set(arena.buffers.map(\.name))
+        try requireFinite(entries, path: modelPath, what: "a checkpoint's parameters and buffers must be finite")
         try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: modelPath) { $0.sharedValues.baseAddress! }
         let expected = metadata["checksum"] ?? ""
         let actual = String(parameterChecksum(arena), radix: 16)
@@ -208,14 +261,28 @@ public enum Checkpoint {
             throw CheckpointError("\(modelPath): checksum mismatch (metadata \(expected), data \(actual)): the file is corrupted, "
                                   + "or was written by another tool — `parseval checkpoint seal` imports such weights (docs/checkpoints.md)")
         }
-        guard let stateText = metadata["state"],
-              let state = try? JSONDecoder().decode(TrainingState.self, from: Data(stateText.utf8)) else {
-            throw CheckpointError("\(modelPath): metadata has no readable training state")
-        }
+        guard let stateText = metadata["state"] else { throw CheckpointError("\(modelPath): metadata has no training state") }
+        let state = try TrainingState.decode(stateText, path: modelPath)
         try restoreBuffers(entries, into: arena, step: state.step, path: modelPath)
         if let optimizer {
             let optimizerPath = "\(directory)/optimizer.safetensors"
             let (moments, optimizerMetadata) = try SafeTensors.read(optimizerPath)
+            // Adam's update divides by √(second moment): a NaN or negative one poisons every later
+            // step, so it is refused even when the manifest agrees with the file.
+            try requireFinite(moments, path: optimizerPath, what: "optimizer moments must be finite")
+            if let negative = moments.first(where: { $0.name.hasSuffix(".exp_avg_sq") && $0.values.contains { $0 < 0 } }) {
+                let index = negative.values.firstIndex { $0 < 0 }!
+                throw CheckpointError("\(optimizerPath): tensor '\(negative.name)' holds \(negative.values[index]) at index \(index); "
+                                      + "expected second moments ≥ 0")
+            }
+            var optimizerStep = state.step
+            if let text = optimizerMetadata["optimizer_step"] {
+                guard let value = Int(text), (0...TrainingState.maximumPosition).contains(value) else {
+                    throw CheckpointError("\(optimizerPath): metadata 'optimizer_step' is '\(text.prefix(40))'; "
+                                          + "expected an integer in 0...\(TrainingState.maximumPosition)")
+                }
+                optimizerStep = value
+            }
             var buffers: [String: TensorStorage] = [:]
             for name in optimizer.state.buffers.keys { buffers[name] = TensorStorage(count: arena.values.count) }
             for (bufferName, storage) in buffers {
@@ -224,8 +291,7 @@ public enum Checkpoint {
                     .map { SafeTensors.Entry(name: String($0.name.dropLast(suffix.count)), shape: $0.shape, values: $0.values) }
                 try copy(selected, into: arena, path: "\(optimizerPath) (\(bufferName))") { _ in storage.pointer }
             }
-            try optimizer.restore(OptimizerState(step: Int(optimizerMetadata["optimizer_step"] ?? "") ?? state.step,
-                                                 buffers: buffers))
+            try optimizer.restore(OptimizerState(step: optimizerStep, buffers: buffers))
         }
         return state
     }
@@ -239,16 +305,42 @@ public enum Checkpoint {
     /// state (zero moments): `eval` and fine-tuning read it. Returns the folder.
     @discardableResult
     public static func seal(weights weightsPath: String, source: WeightSource = .parseval, model arena: ParameterArena,
-                            optimizer: any Optimizer, run: String, step: Int, configurationJSON: String) throws -> String {
-        let entries = try source.translate(try SafeTensors.read(weightsPath).entries)
-        let bufferNames = Set(arena.buffers.map(\.name))
-        try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: weightsPath) { $0.sharedValues.baseAddress! }
-        try restoreBuffers(entries, into: arena, step: step, path: weightsPath)
+                            optimizer: any Optimizer, run: String, step: Int, configurationJSON: String,
+                            allowNonFinite: Bool = false) throws -> String {
+        guard (0...TrainingState.maximumPosition).contains(step) else {
+            throw CheckpointError("\(weightsPath): step \(step) to seal at; expected an integer in 0...\(TrainingState.maximumPosition)")
+        }
+        try importWeights(weightsPath, source: source, into: arena, step: step, allowNonFinite: allowNonFinite)
         var state = TrainingState()
         state.step = step
         try save(run: run, arena: arena, optimizer: optimizer, state: state, configurationJSON: configurationJSON,
                  isBest: true, keep: Int.max)
         return "\(folder(run: run))/\(String(format: "step-%08d", step))"
+    }
+
+    /// `seal`'s reading half: the weights of `weightsPath` (its bytes `data` when given, the
+    /// fuzzer's entry) translated from `source` into `arena` and its buffers. A NaN or infinite
+    /// value is refused, naming the tensor, unless `allowNonFinite`.
+    public static func importWeights(_ weightsPath: String, data: Data? = nil, source: WeightSource = .parseval,
+                                     into arena: ParameterArena, step: Int, allowNonFinite: Bool = false) throws {
+        let read = try data.map { try SafeTensors.read($0, path: weightsPath) } ?? SafeTensors.read(weightsPath)
+        let entries = try source.translate(read.entries)
+        if !allowNonFinite {
+            try requireFinite(entries, path: weightsPath,
+                              what: "weights must be finite to seal (--allow-nonfinite seals them anyway)")
+        }
+        let bufferNames = Set(arena.buffers.map(\.name))
+        try copy(entries.filter { !bufferNames.contains($0.name) }, into: arena, path: weightsPath) { $0.sharedValues.baseAddress! }
+        try restoreBuffers(entries, into: arena, step: step, path: weightsPath)
+    }
+
+    /// Throws naming the first tensor of `entries` with a NaN or infinite value, and `what`.
+    static func requireFinite(_ entries: [SafeTensors.Entry], path: String, what: String) throws {
+        for entry in entries {
+            if let index = entry.values.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError("\(path): tensor '\(entry.name)' holds \(entry.values[index]) at index \(index); \(what)")
+            }
+        }
     }
 
     /// Writes the saved buffers (random features) into their owners. A checkpoint written before
@@ -308,13 +400,17 @@ enum Manifest {
 
     /// Writes the manifest of `files` (name → the bytes just written under that name).
     static func write(directory: String, files: [String: Data]) throws {
+        try AtomicFile.write(try encode(files: files), to: "\(directory)/\(name)")
+    }
+
+    /// The manifest's bytes for `files`.
+    static func encode(files: [String: Data]) throws -> Data {
         var entries: [String: [String: String]] = [:]
         for (file, data) in files {
             entries[file] = ["bytes": "\(data.count)", "fnv1a64": String(checksum(data), radix: 16)]
         }
         let document: [String: Any] = ["format": Checkpoint.format, "files": entries]
-        let json = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])
-        try AtomicFile.write(json, to: "\(directory)/\(name)")
+        return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])
     }
 
     /// Checks every file against the manifest; returns the model file's bytes.

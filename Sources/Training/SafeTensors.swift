@@ -22,6 +22,13 @@ public enum SafeTensors {
     /// Returns the bytes written (a checkpoint's manifest is computed from them, not re-read).
     @discardableResult
     public static func write(_ entries: [Entry], metadata: [String: String], to path: String) throws -> Data {
+        let data = try encode(entries, metadata: metadata)
+        try AtomicFile.write(data, to: path)
+        return data
+    }
+
+    /// The bytes `write` puts in a file.
+    public static func encode(_ entries: [Entry], metadata: [String: String]) throws -> Data {
         var header: [String: Any] = ["__metadata__": metadata]
         var offset = 0
         for entry in entries {
@@ -42,7 +49,6 @@ public enum SafeTensors {
                                                 count: buffer.count * 4))
             }
         }
-        try AtomicFile.write(data, to: path)
         return data
     }
 
@@ -111,7 +117,9 @@ public enum SafeTensors {
             }
             spans.append((name, shape, offsets[0], offsets[1], width, dtype))
         }
-        spans.sort { $0.begin < $1.begin }
+        // By begin, then end (an empty tensor may share its offset with the next), then name: the
+        // header's key order is not kept, and the outcome must not depend on it.
+        spans.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var covered = 0
         for span in spans {
             guard span.begin == covered else { throw fail("tensor '\(span.name)' starts at \(span.begin), expected \(covered): holes or overlaps") }

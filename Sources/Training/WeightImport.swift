@@ -59,6 +59,15 @@ public enum WeightSource: String, Sendable, CaseIterable {
             throw CheckpointError("\(entry.name): shape \(entry.shape), expected a square convolution (D, C, P, P)")
         }
         let (d, c, p) = (entry.shape[0], entry.shape[1], entry.shape[2])
+        // A hostile shape with a zero in it holds no values yet may multiply past Int.max, or
+        // make the loops below run for ever: the patch size is computed with checks, and an
+        // empty tensor is not walked.
+        let (area, areaOverflow) = p.multipliedReportingOverflow(by: p)
+        let (patch, patchOverflow) = area.multipliedReportingOverflow(by: c)
+        guard !areaOverflow, !patchOverflow else {
+            throw CheckpointError("\(entry.name): shape \(entry.shape), expected a convolution whose patch size P·P·C fits in an Int")
+        }
+        guard !entry.values.isEmpty else { return SafeTensors.Entry(name: entry.name, shape: [d, patch], values: []) }
         var values = [Float](repeating: 0, count: entry.values.count)
         for o in 0..<d {
             for channel in 0..<c {

@@ -31,9 +31,17 @@ extension Parseval {
         @Option(help: "The safetensors file to import.") var weights: String
         @Option(name: .customLong("run"), help: "Run folder to write the checkpoint into (default: the config's output.directory).")
         var runFolder: String?
-        @Option(help: "Optimizer step the weights stand at (names the step folder).") var step = 0
+        @Option(help: "Optimizer step the weights stand at (names the step folder; 0 or more).") var step = 0
+        @Flag(help: "Seal weights holding NaN or infinite values (refused by default, naming the tensor).")
+        var allowNonfinite = false
         @Option(help: "Naming scheme of the weights: parseval, torch-encoder or timm-vit (docs/checkpoints.md).")
         var from = WeightSource.parseval
+
+        func validate() throws {
+            guard (0...TrainingState.maximumPosition).contains(step) else {
+                throw ValidationError("--step must be in 0...\(TrainingState.maximumPosition), got \(step)")
+            }
+        }
 
         func run() throws {
             let world = MPIRuntime.initialize()
@@ -48,7 +56,7 @@ extension Parseval {
                 let checkpoints = CheckpointManager(world: world, runDirectory: folder)
                 try checkpoints.lockRunFolder()
                 let directory = try Checkpoint.seal(weights: weights, source: from, model: model.arena, optimizer: optimizer, run: folder,
-                                                    step: step, configurationJSON: json)
+                                                    step: step, configurationJSON: json, allowNonFinite: allowNonfinite)
                 try checkpoints.recordConfiguration(json)
                 print("sealed \(weights) → \(directory) (\(model.arena.count) parameters, \(model.arena.buffers.count) buffers)")
             }

@@ -13,7 +13,7 @@ struct Parseval: ParsableCommand {
             results. Threads per rank: --threads, else PARSEVAL_THREADS, else cores divided \
             by the ranks on this machine.
             """,
-        subcommands: [Train.self, Eval.self, Generate.self, Config.self, Info.self, Bench.self, CheckpointCommand.self, Report.self])
+        subcommands: [Train.self, Eval.self, Generate.self, Config.self, Info.self, Bench.self, CheckpointCommand.self, Report.self, Fuzz.self])
 
     static func main() {
         // Load the matrix engine while this is the only thread: loading sets OpenMP's wait

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Training
 import XCTest
 
 /// Bad configs, data and checkpoints given to the real binary: each ends with a message
@@ -233,6 +234,30 @@ final class BadInputTests: TrainingRunTestCase {
                    mentions: ["model.safetensors", "truncated"])
         assertExit(try resumeFromEditedCheckpoint(removingManifest: true) { $0[$0.count - 1] ^= 0x40 }, 4,
                    mentions: ["checksum mismatch"])
+    }
+
+    /// `checkpoint seal` refuses a negative step (it named a folder `step--0000001` that resumed
+    /// at step −1) and weights holding NaN, naming the tensor, unless `--allow-nonfinite`.
+    func testSealRefusesANegativeStepAndNonFiniteWeights() throws {
+        assertExit(try train(run: "base", ["training.steps=2"]), 0)
+        let path = "\(runFolder("base"))/checkpoints/step-00000002/model.safetensors"
+        var (entries, _) = try SafeTensors.read(path)
+        let weights = "\(folder!)/weights.safetensors"
+        try SafeTensors.write(entries, metadata: [:], to: weights)
+        func seal(_ extra: [String]) throws -> ParsevalProcess.Outcome {
+            try ParsevalProcess.run(["checkpoint", "seal", "--config", configuration, "--weights", weights,
+                                     "--run", runFolder("sealed-\(UUID().uuidString)")] + extra, in: folder)
+        }
+        assertExit(try seal(["--step", "3"]), 0, mentions: ["step-00000003"])
+        let refused = try seal(["--step=-1"])
+        XCTAssertNotEqual(refused.exitCode, 0, refused.summary)
+        XCTAssertTrue(refused.output.contains("--step must be in 0..."), refused.summary)
+        entries[0].values[1] = .nan
+        try SafeTensors.write(entries, metadata: [:], to: weights)
+        let nonFinite = try seal([])
+        XCTAssertNotEqual(nonFinite.exitCode, 0, nonFinite.summary)
+        XCTAssertTrue(nonFinite.output.contains("\(weights): tensor '\(entries[0].name)' holds nan at index 1"), nonFinite.summary)
+        assertExit(try seal(["--allow-nonfinite"]), 0, mentions: ["sealed"])
     }
 
     /// Resuming with another model is refused from the checkpoint's saved config (exit 2); a
