@@ -103,7 +103,7 @@ public enum Checkpoint {
     public static func save(run: String, arena: ParameterArena, optimizer: any Optimizer, state: TrainingState,
                             configurationJSON: String, isBest: Bool = false, keep: Int = 2) throws {
         let root = folder(run: run)
-        let name = String(format: "step-%08d", state.step)
+        let name = String(format: "step-%08ld", state.step)
         let directory = "\(root)/\(name)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // A writer killed mid-checkpoint left its temporary files here (`.NAME.tmp-PID`).
@@ -166,7 +166,7 @@ public enum Checkpoint {
     /// Points `best` at the checkpoint of `step` when `latest` names it (a run whose only
     /// evaluation came at its end).
     static func markLatestAsBest(run: String, step: Int) throws {
-        let root = folder(run: run), name = String(format: "step-%08d", step)
+        let root = folder(run: run), name = String(format: "step-%08ld", step)
         let latest = (try? String(contentsOfFile: "\(root)/latest", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard latest == name, !FileManager.default.fileExists(atPath: "\(root)/best") else { return }
         try AtomicFile.write(Data(name.utf8), to: "\(root)/best")
@@ -315,7 +315,7 @@ public enum Checkpoint {
         state.step = step
         try save(run: run, arena: arena, optimizer: optimizer, state: state, configurationJSON: configurationJSON,
                  isBest: true, keep: Int.max)
-        return "\(folder(run: run))/\(String(format: "step-%08d", step))"
+        return "\(folder(run: run))/\(String(format: "step-%08ld", step))"
     }
 
     /// `seal`'s reading half: the weights of `weightsPath` (its bytes `data` when given, the

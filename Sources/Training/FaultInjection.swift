@@ -123,7 +123,7 @@ public struct FaultInjection: Sendable {
     /// it writes the first half and kills the process.
     static func beforeWriting(_ path: String, descriptor: Int32, bytes: UnsafeRawBufferPointer) {
         guard let fault = configured.fault, fault.kind == .killMidWrite,
-              path.hasSuffix(String(format: "/step-%08d/model.safetensors", fault.step)) else { return }
+              path.hasSuffix(String(format: "/step-%08ld/model.safetensors", fault.step)) else { return }
         fault.announce("killed halfway through writing \(path)", rank: fault.rank ?? 0)
         _ = write(descriptor, bytes.baseAddress, bytes.count / 2)
         fsync(descriptor)
