@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
-"""Run the same training step in Parseval and in PyTorch (CPU, same threads), fp32 and bf16.
+"""Run the same training step in Parseval and in PyTorch (CPU, same threads), fp32 and bf16,
+alternately for several rounds.
 
-    python3 bench/compare_pytorch.py --mixer fftnet --threads 2 [--precision both --sequence 4096 ...]
+    python3 bench/compare_pytorch.py --mixer fftnet --threads 2 [--rounds 3 --precision both --sequence 4096 ...]
 
 Precisions: Parseval's `training.precision: fp32 | bf16` (`bench step --precision`) against
-PyTorch fp32 and `torch.autocast("cpu", dtype=torch.bfloat16)`. The ratio printed is
-throughput, PyTorch step time / Parseval step time: above 1, Parseval is faster. Neither side
-gets an environment variable: both run as installed.
+PyTorch fp32 and `torch.autocast("cpu", dtype=torch.bfloat16)`. The ratio is throughput,
+PyTorch step time / Parseval step time: above 1, Parseval is faster. Neither side gets an
+environment variable: both run as installed.
 
-The model is DESIGN.md's standard encoder (pre-norm blocks, learned positions, mean pooling,
-linear head; AdamW), with the mixer given: softmax attention, FNet, or FFTNet (MODELS.md's v1
-layer: per-head ortho rfft along the sequence, context-conditioned filter, modReLU, irfft).
-Parseval's time comes from `parseval bench step` with the same sizes. Without torch the
-script says so and exits 0: `pip install torch` to compare.
+A shared machine's speed drifts by tens of percent between minutes, so one pair of runs proves
+little: each round runs both sides once as fresh processes, in alternating order (Parseval first
+in odd rounds, PyTorch first in even ones), and the script prints every round, then the median
+and the spread (min–max) of the ratio, with each side's peak resident memory (the process's
+ru_maxrss) and the CPU (`lscpu`'s model name, family and model).
+
+The model is the standard encoder of docs/benchmarks.md (pre-norm blocks, learned positions,
+mean pooling, linear head; AdamW), with the mixer given: softmax attention, FNet, or FFTNet
+(the paper's v1 layer: per-head ortho rfft along the sequence, context-conditioned filter,
+modReLU, irfft). Parseval's time comes from `parseval bench step` with the same sizes. Without
+torch the script says so and exits 0: `pip install torch` to compare.
 """
 import argparse
+import json
 import math
 import os
 import re
@@ -24,18 +32,52 @@ import sys
 import time
 
 
-def parseval_step_seconds(args, precision):
+def run_measured(command):
+    """Runs `command` and returns its standard output (each side reports its own peak memory)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    output, errors = process.communicate()
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({process.returncode}):\n{errors}")
+    return output
+
+
+def parseval_step(args, precision):
     binary = os.path.join(os.path.dirname(__file__), "..", ".build", "release", "parseval")
     command = [binary, "bench", "step", "--mixer", args.mixer, "--threads", str(args.threads),
                "--sequence", str(args.sequence), "--batch", str(args.batch), "--dim", str(args.dim),
                "--mlp", str(args.mlp), "--heads", str(args.heads), "--depth", str(args.depth),
                "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--precision", precision]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    output, errors = process.communicate()
+    if process.returncode != 0:
+        sys.exit(f"parseval bench step failed ({process.returncode}):\n{errors}")
     match = re.search(r"^step time\s+([0-9.]+) s", output, re.MULTILINE)
     if not match:
         sys.exit(f"could not read the step time from:\n{output}")
     products = re.search(r"^# (matrix products: .*)$", output, re.MULTILINE)
-    return float(match.group(1)), products.group(1) if products else "matrix products: ?"
+    peak = re.search(r"^peak resident memory\s+([0-9.]+) MB", output, re.MULTILINE)
+    return {"seconds": float(match.group(1)), "peak_mb": float(peak.group(1)) if peak else float("nan"),
+            "engine": products.group(1) if products else "matrix products: ?"}
+
+
+def pytorch_step(args, precision):
+    """PyTorch's step in a fresh process of this script (`--pytorch-only`): a clean heap, so
+    its peak resident memory is the step's."""
+    command = [sys.executable, __file__, "--pytorch-only", "--precision", precision]
+    for name in ["mixer", "threads", "sequence", "batch", "dim", "mlp", "heads", "depth", "vocabulary", "repeats", "warmup"]:
+        command += [f"--{name}", str(getattr(args, name))]
+    return json.loads(run_measured(command).strip().splitlines()[-1])
+
+
+def cpu_name():
+    """lscpu's model name, family and model, as every figure in docs/ names its machine."""
+    try:
+        fields = dict(line.split(":", 1) for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+                      if ":" in line)
+        fields = {key.strip(): value.strip() for key, value in fields.items()}
+        return f"{fields.get('Model name', '?')} (family {fields.get('CPU family', '?')}, model {fields.get('Model', '?')})"
+    except OSError:
+        return "unknown CPU (no lscpu)"
 
 
 def build_model(torch, args):
@@ -144,25 +186,56 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--precision", choices=["fp32", "bf16", "both"], default="both")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of both sides (at least 3 to report)")
+    parser.add_argument("--pytorch-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
     try:
         import torch
     except ImportError:
         torch = None
+    if args.pytorch_only:
+        import resource
+        seconds = pytorch_step_seconds(torch, args, precisions[0])
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is KiB on Linux; MB as Parseval prints
+        print(json.dumps({"seconds": seconds, "peak_mb": peak, "torch": torch.__version__}))
+        return
     print(f"# {args.mixer} encoder: depth {args.depth}, dim {args.dim}, mlp {args.mlp}, heads {args.heads}, "
-          f"seq {args.sequence}, batch {args.batch}, {args.threads} threads; median of {args.repeats}")
+          f"seq {args.sequence}, batch {args.batch}, {args.threads} threads; each side the median of {args.repeats} "
+          f"steps, {args.rounds} alternating rounds")
+    print(f"# CPU: {cpu_name()}")
     for precision in precisions:
-        parseval, products = parseval_step_seconds(args, precision)
-        print(f"parseval {precision}  step {parseval:.3f} s   ({products})")
-        if torch is None:
-            print(f"pytorch  {precision}  skipped: torch is not installed (pip install torch)")
-            continue
-        pytorch = pytorch_step_seconds(torch, args, precision)
         label = "fp32" if precision == "fp32" else "bf16 autocast"
-        print(f"pytorch  {precision}  step {pytorch:.3f} s   (torch {torch.__version__}, {label})")
-        print(f"throughput parseval / pytorch ({precision}): {pytorch / parseval:.2f}")
+        ratios, ours, theirs = [], [], []
+        for round_number in range(1, args.rounds + 1):
+            sides = ["parseval", "pytorch"] if round_number % 2 == 1 else ["pytorch", "parseval"]
+            measured = {}
+            for side in sides:
+                if side == "parseval":
+                    measured[side] = parseval_step(args, precision)
+                elif torch is not None:
+                    measured[side] = pytorch_step(args, precision)
+            p = measured["parseval"]
+            ours.append(p)
+            line = f"{precision} round {round_number}: parseval {p['seconds']:.3f} s ({p['peak_mb']:.0f} MB)"
+            if "pytorch" in measured:
+                t = measured["pytorch"]
+                theirs.append(t)
+                ratios.append(t["seconds"] / p["seconds"])
+                line += f", pytorch {t['seconds']:.3f} s ({t['peak_mb']:.0f} MB), ratio {ratios[-1]:.2f}"
+            print(line, flush=True)
+        print(f"parseval {precision}: median {statistics.median(x['seconds'] for x in ours):.3f} s, "
+              f"peak {max(x['peak_mb'] for x in ours):.0f} MB   ({ours[0]['engine']})")
+        if torch is None:
+            print(f"pytorch  {precision}: skipped: torch is not installed (pip install torch)")
+            continue
+        print(f"pytorch  {precision}: median {statistics.median(x['seconds'] for x in theirs):.3f} s, "
+              f"peak {max(x['peak_mb'] for x in theirs):.0f} MB   (torch {theirs[0]['torch']}, {label})")
+        print(f"throughput parseval / pytorch ({precision}): median {statistics.median(ratios):.2f}, "
+              f"spread {min(ratios):.2f}–{max(ratios):.2f} over {len(ratios)} rounds")
 
 
 if __name__ == "__main__":

@@ -126,6 +126,10 @@ extension Parseval.Bench {
                 print("bf16 fallbacks       \(Matmul.bf16FallbackCount) products ran in fp32 (no bf16 kernel for their shape)")
             }
             print(String(format: "parameters           %ld (%.1f MB)", model.arena.count, Double(model.arena.count) * 4 / 1e6))
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)  // ru_maxrss in KiB on Linux: the process's peak, as PyTorch's is measured
+            print(String(format: "peak resident memory %.1f MB (the process: parameters, optimizer, activations, libraries)",
+                         Double(usage.ru_maxrss) * 1024 / 1e6))
             print(String(format: "peak tensor memory   %.1f MB (pool reserves %.1f MB)", Double(MemoryStatistics.peak) / 1e6,
                          Double(poolAfter.reservedBytes) / 1e6))
             let requests = (poolAfter.hits + poolAfter.misses) - (poolBefore.hits + poolBefore.misses)

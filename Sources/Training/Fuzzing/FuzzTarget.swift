@@ -478,7 +478,7 @@ extension FuzzTarget {
                 // What the trainer does with a resumed state (Trainer.nextBatch, BatchPrefetcher, DistributedSampler).
                 let order = DistributedSampler(count: 3, shuffle: true, seed: 1).indices(epoch: state.epoch)
                 _ = Array(order.dropFirst(state.batchInEpoch))
-                _ = (state.step + 1, state.epoch + 1, state.batchInEpoch + 1, String(format: "step-%08d", state.step + 1))
+                _ = (state.step + 1, state.epoch + 1, state.batchInEpoch + 1, String(format: "step-%08ld", state.step + 1))
                 return .accepted
             }
         })
