@@ -13,6 +13,7 @@ extension MixerKind {
         .kernelizedRPE,
         .performer,
         .gfnet,
+        .afno,
     ]
 }
 
