@@ -11,6 +11,8 @@
 # same sizes, steps, batch and optimizer (AdamW 1e-3, cosine, clip 1.0); each mixer keeps its
 # paper's model recipe from configs/lra/TASK-MIXER.yaml — block, pooling (a learned class token
 # where its code has one), initialisation, dropout; token ids are embedded by a table for all.
+# --mixers defaults to every registered mixer and fourier-transformer; a mixer with no
+# configs/lra/TASK-MIXER.yaml takes LRA's Transformer recipe with its own paper block.
 # --set KEY=VALUE (repeatable) adds a setting to every run, e.g. --set parallel.threads=1.
 # --preset lra runs the shipped configs/lra/*.yaml unchanged, at LRA's own sizes, on LRA's data
 # (docs/reproducing-lra.md says where to put it); use --launcher mpirun:N or slurm on a cluster.
@@ -24,7 +26,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 preset=small; tasks="listops pathfinder"; seeds="1 2 3"; runs="$root/runs/study"; results="$root/docs/results"
-mixers="attention fnet fftnet fourier-transformer kernelized-rpe performer"; launcher=local; steps=""; dry=0; user_sets=()
+mixers=""; launcher=local; steps=""; dry=0; user_sets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) preset=$2; shift 2 ;;
@@ -37,13 +39,18 @@ while [ $# -gt 0 ]; do
     --steps) steps=$2; shift 2 ;;
     --set) user_sets+=("$2"); shift 2 ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "lra-study: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 bin="$root/.build/release/parseval"
 [ -x "$bin" ] || { echo "lra-study: build first: swift build -c release" >&2; exit 2; }
 case "$preset" in small|lra) ;; *) echo "lra-study: --preset is small or lra, got '$preset'" >&2; exit 2 ;; esac
+# Default: every registered mixer (`parseval config --choices model.mixer`, `_` written `-` as in
+# the config names) and the Fourier Transformer (attention with configs/lra/TASK-fourier-transformer.yaml).
+if [ -z "$mixers" ]; then
+  mixers="$("$bin" config --choices model.mixer | tr '_' '-' | tr '\n' ' ')fourier-transformer"
+fi
 data="$root/data/study"
 
 # The small preset's one budget, the same for every mixer of a task. Sizes are LRA's paper-time
@@ -112,14 +119,19 @@ generate
 mkdir -p "$runs" "$results/runs"
 for task in $tasks; do
   for mixer in $mixers; do
-    config="$root/configs/lra/$task-${mixer/fourier-transformer/fourier-transformer}.yaml"
+    # The mixer's recipe, configs/lra/TASK-MIXER.yaml; a mixer without one runs LRA's Transformer
+    # recipe for the task with the mixer swapped in, in its paper's own block (`model.block: paper`).
+    config="$root/configs/lra/$task-$mixer.yaml"; recipe=()
     [ "$mixer" = attention ] && config="$root/configs/lra/$task-transformer.yaml"
+    if [ ! -f "$config" ]; then
+      config="$root/configs/lra/$task-transformer.yaml"; recipe=(model.mixer="${mixer//-/_}" model.block=paper)
+    fi
     [ -f "$config" ] || { echo "lra-study: no config $config" >&2; exit 2; }
     for seed in $seeds; do
       name="$task-$mixer-s$seed"; run="$runs/$name"
       if finished "$run"; then echo "= $name: done"; else
         echo "== $name"
-        settings=(training.seed="$seed")
+        settings=(training.seed="$seed" ${recipe[@]+"${recipe[@]}"})
         if [ "$preset" = small ]; then read -r -a extra <<<"$(small_settings "$task")"; settings+=("${extra[@]}"); fi
         settings+=(${user_sets[@]+"${user_sets[@]}"})
         train "$config" "$run" "${settings[@]}"

@@ -71,6 +71,15 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// The mixer-specific keys whose default means "not in use", and whether a configuration sets
+    /// them: set for a mixer whose `MixerDefinition.settings` lacks the key, `validate` refuses it
+    /// naming the mixer and the key. (`random_features` is read only by the kernelized mixers,
+    /// but its default is a value in use, so any mixer may carry it.)
+    static let mixerSettings: [(key: String, isSet: @Sendable (ModelConfiguration) -> Bool)] = [
+        ("filter_knots", { $0.filterKnots != 0 }),
+        ("feature_redraw_interval", { $0.featureRedrawInterval != 0 }),
+    ]
+
     /// The length the blocks see for inputs of `tokens` tokens: one more with a learned class token.
     public func modelLength(tokens: Int) -> Int { tokens + (pooling.addsClassToken ? 1 : 0) }
 
@@ -100,6 +109,11 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
         try require(!causal || mixer.supportsCausal, "model.causal",
                     "model.causal: the \(mixer.rawValue) mixer has no causal form (causal mixers: "
                     + MixerKind.allCases.filter(\.supportsCausal).map(\.rawValue).joined(separator: ", ") + ")")
+        for (key, isSet) in Self.mixerSettings where isSet(self) && !mixer.definition.settings.contains(key) {
+            let readers = MixerKind.allCases.filter { $0.definition.settings.contains(key) }.map(\.rawValue)
+            try require(false, "model.\(key)", "model.\(key): the \(mixer.rawValue) mixer does not use it (it applies to "
+                        + readers.joined(separator: ", ") + "); leave it out")
+        }
         for (index, stage) in downsample.enumerated() {
             try require(stage.layer >= 0 && stage.layer < depth, "model.downsample.\(index).layer",
                         "model.downsample[\(index)].layer \(stage.layer) is not a block (0..<\(depth))")

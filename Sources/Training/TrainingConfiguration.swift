@@ -137,7 +137,7 @@ extension TrainingConfiguration {
     static let listElements: [String: any Encodable & Sendable] = ["model.downsample": DownsampleStage(layer: 0, ratio: 1)]
 
     /// Keys whose values must come from a fixed set, with the set (from the schema).
-    static var choices: [String: [String]] {
+    public static var choices: [String: [String]] {
         var found: [String: [String]] = [:]
         func walk(_ kind: SettingKind, _ path: String) {
             switch kind {

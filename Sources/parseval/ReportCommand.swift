@@ -190,10 +190,10 @@ struct RunResult {
         self.folder = folder
         let configuration = try ConfigurationLoader.load(path: "\(folder)/config.json")
         task = configuration.data.task.rawValue
-        // Attention with DCT downsampling is the Fourier Transformer (He et al.); other mixers
-        // with downsampling keep their name, marked.
+        // With DCT downsampling a mixer takes its definition's name for it (attention's is the
+        // Fourier Transformer, He et al.; others keep their name, marked).
         let m = configuration.model
-        mixer = m.downsample.isEmpty ? m.mixer.rawValue : m.mixer == .attention ? "fourier_transformer" : m.mixer.rawValue + "+downsample"
+        mixer = m.downsample.isEmpty ? m.mixer.rawValue : m.mixer.definition.downsampledName
         block = configuration.model.block.rawValue
         recipe = ([block] + (m.pooling == .mean ? [] : [m.pooling.rawValue]) + (m.head == .linear ? [] : ["\(m.head.rawValue) head"])
                   + (m.embedding == .table ? [] : ["\(m.embedding.rawValue) embedding"])).joined(separator: ", ")

@@ -29,6 +29,14 @@ final class DocsTests: XCTestCase {
         }
     }
 
+    /// docs/checkpoints.md's table of the mixers' tensors is the one the registry generates
+    /// (`MixerKind.checkpointTable`): a row for every registered mixer's every tensor.
+    func testCheckpointPageListsEveryMixersTensors() throws {
+        let page = try read("docs/checkpoints.md")
+        XCTAssertTrue(page.contains(MixerKind.checkpointTable + "\n"),
+                      "docs/checkpoints.md: replace the table under \"The mixer's own tensors\" with\n\(MixerKind.checkpointTable)")
+    }
+
     /// Every choice key's row in docs/configuration.md lists every value its enum allows (the
     /// enums are the one source: errors and docs take their values from `allCases`).
     func testConfigurationPageListsEveryChoice() throws {

@@ -31,16 +31,23 @@ final class ReferenceStateTests: XCTestCase {
         return names.filter { $0.hasSuffix(".safetensors") }.sorted()
     }
 
-    /// Every case the generator writes is present: a missing fixture is a failure, not a skip.
+    /// Every reference case a registered mixer declares (`MixerDefinition.referenceFixtures`) is
+    /// present in both block kinds, and every fixture present is declared: a missing fixture is a
+    /// failure, not a skip.
     func testEveryMixerAndBlockKindHasAFixture() throws {
         let present = Set(try fixtures())
-        for mixer in ["attention", "attention-causal", "fnet", "fftnet", "fourier-transformer",
-                      "kernelized-rpe", "kernelized-rpe-causal", "performer", "gfnet", "attention-cls", "fftnet-cls",
-                      "fourier-transformer-cls", "fnet-first", "transformer-lra"] {
-            for suffix in ["", "-paper"] {
-                XCTAssertTrue(present.contains("\(mixer)\(suffix).safetensors"), "no fixture \(mixer)\(suffix)")
+        var declared = Set<String>()
+        for mixer in MixerKind.allCases {
+            XCTAssertFalse(mixer.definition.referenceFixtures.isEmpty, "\(mixer) declares no reference fixture")
+            for name in mixer.definition.referenceFixtures {
+                for suffix in ["", "-paper"] {
+                    declared.insert("\(name)\(suffix).safetensors")
+                    XCTAssertTrue(present.contains("\(name)\(suffix).safetensors"),
+                                  "no fixture \(name)\(suffix) (\(mixer)): run scripts/reference/reference_state.py --cases \(name)")
+                }
             }
         }
+        XCTAssertEqual(present.subtracting(declared), [], "fixtures no registered mixer declares")
     }
 
     func testParsevalReproducesEveryReferenceState() throws {
