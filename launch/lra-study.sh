@@ -3,7 +3,7 @@
 #
 #   launch/lra-study.sh [--preset small|lra] [--tasks "listops pathfinder"] [--mixers "…"] [--seeds "1 2 3"]
 #                       [--runs runs/study] [--results docs/results] [--launcher local|mpirun:N|slurm]
-#                       [--steps N] [--set KEY=VALUE]... [--dry-run]
+#                       [--steps N] [--set KEY=VALUE]... [--dry-run] [--estimate] [--ranks N]
 #
 # --preset small (default) fits a 2-core machine: it generates the data it needs (ListOps at
 # LRA's lengths, 500–2000 tokens, with LRA's generator; Pathfinder-32 with LRA's hard contours),
@@ -16,6 +16,12 @@
 # --set KEY=VALUE (repeatable) adds a setting to every run, e.g. --set parallel.threads=1.
 # --preset lra runs the shipped configs/lra/*.yaml unchanged, at LRA's own sizes, on LRA's data
 # (docs/reproducing-lra.md says where to put it); use --launcher mpirun:N or slurm on a cluster.
+# Before it starts, --preset lra prints an estimate of each cell's time (so does --estimate with
+# either preset, which then stops): one step of the cell's model at its per-rank batch, timed here
+# with `parseval bench step --config` (cached in RUNS/estimates.tsv per CPU and threads), times
+# its steps and accumulation, for the launcher's ranks (mpirun:N: N; slurm: --ranks N, default 1).
+# Compute only: the gradient all-reduce is mostly hidden on one host (docs/distributed.md); across
+# hosts add launch/scaling-model.py's prediction.
 #
 # Resumable: a cell whose run folder already holds a test result is skipped; an interrupted one
 # resumes from its checkpoint. After each cell the run's small files (config.json, metrics.jsonl,
@@ -26,7 +32,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 preset=small; tasks="listops pathfinder"; seeds="1 2 3"; runs="$root/runs/study"; results="$root/docs/results"
-mixers=""; launcher=local; steps=""; dry=0; user_sets=()
+mixers=""; launcher=local; steps=""; dry=0; user_sets=(); estimate_only=0; slurm_ranks=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) preset=$2; shift 2 ;;
@@ -39,7 +45,9 @@ while [ $# -gt 0 ]; do
     --steps) steps=$2; shift 2 ;;
     --set) user_sets+=("$2"); shift 2 ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --estimate) estimate_only=1; shift ;;
+    --ranks) slurm_ranks=$2; shift 2 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "lra-study: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -115,25 +123,74 @@ finished() {
   return 1
 }
 
+# cell_config TASK MIXER: sets `config` and `recipe` for a cell. The mixer's recipe is
+# configs/lra/TASK-MIXER.yaml; a mixer without one runs LRA's Transformer recipe for the task
+# with the mixer swapped in, in its paper's own block (`model.block: paper`).
+cell_config() {
+  config="$root/configs/lra/$1-$2.yaml"; recipe=()
+  [ "$2" = attention ] && config="$root/configs/lra/$1-transformer.yaml"
+  if [ ! -f "$config" ]; then
+    config="$root/configs/lra/$1-transformer.yaml"; recipe=(model.mixer="${2//-/_}" model.block=paper)
+  fi
+  [ -f "$config" ] || { echo "lra-study: no config $config" >&2; exit 2; }
+}
+
+# cell_settings TASK SEED: the settings of a cell's run, after `cell_config`.
+cell_settings() {
+  settings=(training.seed="$2" ${recipe[@]+"${recipe[@]}"})
+  if [ "$preset" = small ]; then read -r -a extra <<<"$(small_settings "$1")"; settings+=("${extra[@]}"); fi
+  settings+=(${user_sets[@]+"${user_sets[@]}"})
+}
+
+# The estimate: one timed step per cell (cached), times the cell's steps, for the launcher's ranks.
+estimate() {
+  local ranks=1 cpu cache="$runs/estimates.tsv" total=0
+  case "$launcher" in mpirun:*) ranks=${launcher#mpirun:} ;; slurm) ranks=$slurm_ranks ;; esac
+  cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+  mkdir -p "$runs"; touch "$cache"
+  echo "# estimate: $ranks rank(s) via $launcher, $(echo $seeds | wc -w) seed(s) per cell; step times measured on '$cpu'"
+  printf '%-34s %10s %8s %12s %12s\n' cell "s/step" steps "h per seed" "h, all seeds"
+  for task in $tasks; do
+    for mixer in $mixers; do
+      cell_config "$task" "$mixer"; cell_settings "$task" 1
+      local sets=() resolved batch accumulation steps_total threads local_batch key seconds
+      for setting in "${settings[@]}"; do sets+=(--set "$setting"); done
+      resolved=$("$bin" config --config "$config" "${sets[@]}") || exit 2
+      read -r batch accumulation steps_total threads < <(python3 -c 'import json, sys
+c = json.load(sys.stdin); t = c["training"]
+print(t["batch_size"], t["accumulation"], t["steps"], c["parallel"]["threads"])' <<<"$resolved")
+      local_batch=$(( batch / (ranks * accumulation) )); [ "$local_batch" -ge 1 ] || local_batch=1
+      key="$task-$mixer|$preset|$local_batch|$threads|$cpu"
+      seconds=$(awk -F'\t' -v k="$key" '$1 == k {print $2}' "$cache" | tail -1)
+      if [ -z "$seconds" ]; then
+        local thread_flag=()
+        [ "$threads" -gt 0 ] && thread_flag=(--threads "$threads")
+        seconds=$("$bin" bench step --config "$config" "${sets[@]}" --batch "$local_batch" --repeats 1 --warmup 1 \
+                    ${thread_flag[@]+"${thread_flag[@]}"} | sed -n 's/^step time *\([0-9.]*\) s.*/\1/p')
+        [ -n "$seconds" ] || { echo "lra-study: could not time $task-$mixer" >&2; exit 2; }
+        printf '%s\t%s\n' "$key" "$seconds" >> "$cache"
+      fi
+      awk -v cell="$task-$mixer" -v s="$seconds" -v n="$steps_total" -v a="$accumulation" -v seeds="$(echo $seeds | wc -w)" \
+        'BEGIN { h = s * a * n / 3600; printf "%-34s %10.2f %8d %12.1f %12.1f\n", cell, s * a, n, h, h * seeds }'
+    done
+  done
+}
+
+if [ "$estimate_only" -eq 1 ] || [ "$preset" = lra ]; then
+  estimate
+  [ "$estimate_only" -eq 1 ] && exit 0
+fi
+
 generate
 mkdir -p "$runs" "$results/runs"
 for task in $tasks; do
   for mixer in $mixers; do
-    # The mixer's recipe, configs/lra/TASK-MIXER.yaml; a mixer without one runs LRA's Transformer
-    # recipe for the task with the mixer swapped in, in its paper's own block (`model.block: paper`).
-    config="$root/configs/lra/$task-$mixer.yaml"; recipe=()
-    [ "$mixer" = attention ] && config="$root/configs/lra/$task-transformer.yaml"
-    if [ ! -f "$config" ]; then
-      config="$root/configs/lra/$task-transformer.yaml"; recipe=(model.mixer="${mixer//-/_}" model.block=paper)
-    fi
-    [ -f "$config" ] || { echo "lra-study: no config $config" >&2; exit 2; }
+    cell_config "$task" "$mixer"
     for seed in $seeds; do
       name="$task-$mixer-s$seed"; run="$runs/$name"
       if finished "$run"; then echo "= $name: done"; else
         echo "== $name"
-        settings=(training.seed="$seed" ${recipe[@]+"${recipe[@]}"})
-        if [ "$preset" = small ]; then read -r -a extra <<<"$(small_settings "$task")"; settings+=("${extra[@]}"); fi
-        settings+=(${user_sets[@]+"${user_sets[@]}"})
+        cell_settings "$task" "$seed"
         train "$config" "$run" "${settings[@]}"
       fi
       if [ "$dry" -eq 0 ] && [ "$launcher" != slurm ] && [ -f "$run/metrics.jsonl" ]; then

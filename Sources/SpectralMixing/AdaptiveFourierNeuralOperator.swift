@@ -232,23 +232,30 @@ public final class AdaptiveFourierNeuralOperator: TokenMixer {
         }
     }
 
+    /// Visits entry (i, j) of every block's complex (rows × columns) weight: its offset in the
+    /// real part (the imaginary part is `blocks·rows·columns` further), and the offsets of its
+    /// four places in the block's real (2·rows × 2·columns) form [[Wr, Wi], [−Wi, Wr]].
+    func forEachRealFormEntry(rows: Int, columns: Int,
+                              _ body: (_ complex: Int, _ topLeft: Int, _ topRight: Int, _ bottomLeft: Int, _ bottomRight: Int) -> Void) {
+        for block in 0..<blocks {
+            let form = block * 4 * rows * columns, complex = block * rows * columns
+            for i in 0..<rows {
+                for j in 0..<columns {
+                    let top = form + i * 2 * columns + j, bottom = form + (rows + i) * 2 * columns + j
+                    body(complex + i * columns + j, top, top + columns, bottom, bottom + columns)
+                }
+            }
+        }
+    }
+
     /// Per block the real (2·rows × 2·columns) form [[Wr, Wi], [−Wi, Wr]] of a (2, K, rows, columns) weight.
     func realForm(_ parameter: Parameter, rows: Int, columns: Int) -> Tensor {
         var form = Tensor(uninitialized: [blocks, 2 * rows, 2 * columns])
         let w = arena.value(parameter), size = blocks * rows * columns
         form.withUnsafeMutableBufferPointer { out in
-            for block in 0..<blocks {
-                let target = out.baseAddress! + block * 4 * rows * columns
-                let re = w + block * rows * columns, im = w + size + block * rows * columns
-                for i in 0..<rows {
-                    for j in 0..<columns {
-                        let (wr, wi) = (re[i * columns + j], im[i * columns + j])
-                        target[i * 2 * columns + j] = wr
-                        target[i * 2 * columns + columns + j] = wi
-                        target[(rows + i) * 2 * columns + j] = -wi
-                        target[(rows + i) * 2 * columns + columns + j] = wr
-                    }
-                }
+            let out = out.baseAddress!
+            forEachRealFormEntry(rows: rows, columns: columns) { c, topLeft, topRight, bottomLeft, bottomRight in
+                (out[topLeft], out[topRight], out[bottomLeft], out[bottomRight]) = (w[c], w[size + c], -w[size + c], w[c])
             }
         }
         return form
@@ -258,18 +265,10 @@ public final class AdaptiveFourierNeuralOperator: TokenMixer {
     func foldRealForm(_ form: Tensor, into parameter: Parameter, rows: Int, columns: Int) {
         let g = arena.gradient(parameter), size = blocks * rows * columns
         form.withUnsafeBufferPointer { f in
-            for block in 0..<blocks {
-                let source = f.baseAddress! + block * 4 * rows * columns
-                let re = g + block * rows * columns, im = g + size + block * rows * columns
-                for i in 0..<rows {
-                    for j in 0..<columns {
-                        let topLeft = source[i * 2 * columns + j], topRight = source[i * 2 * columns + columns + j]
-                        let bottomLeft = source[(rows + i) * 2 * columns + j]
-                        let bottomRight = source[(rows + i) * 2 * columns + columns + j]
-                        re[i * columns + j] += topLeft + bottomRight
-                        im[i * columns + j] += topRight - bottomLeft
-                    }
-                }
+            let f = f.baseAddress!
+            forEachRealFormEntry(rows: rows, columns: columns) { c, topLeft, topRight, bottomLeft, bottomRight in
+                g[c] += f[topLeft] + f[bottomRight]
+                g[size + c] += f[topRight] - f[bottomLeft]
             }
         }
     }

@@ -5,6 +5,7 @@ import Layers
 import Models
 import Optimizers
 import TensorCore
+import Training
 
 extension Parseval.Bench {
     struct StepBench: ParsableCommand {
@@ -20,7 +21,9 @@ extension Parseval.Bench {
                 overlapped): step time at P ranks over 1 rank is the weak-scaling efficiency, and \
                 the step splits into compute, exposed communication (time inside the gradient \
                 all-reduce calls) and overlapped communication (the same all-reduce timed alone, \
-                less what was exposed).
+                less what was exposed). --config times the model of a config instead (its model \
+                section and data.sequence_length, with --set overrides; --batch stays the batch per \
+                rank): what launch/lra-study.sh --estimate multiplies by each cell's steps.
                 """)
 
         @OptionGroup var runtime: RuntimeOptions
@@ -34,6 +37,8 @@ extension Parseval.Bench {
         var bucketMegabytes = 25
         @Option(help: "Token mixer: \(MixerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
         var mixer = MixerKind.attention.rawValue
+        @Option(help: "Time this config's model (a sequence classifier) instead of the standard encoder.") var config: String?
+        @Option(name: .customLong("set"), help: "Override a key of --config (repeatable).") var overrides: [String] = []
 
         func run() throws {
             let world = try startFFTBenchmark(runtime, planning: planning)
@@ -43,28 +48,42 @@ extension Parseval.Bench {
             }
             let o = options
             var configuration = ModelConfiguration()
-            configuration.mixer = kind
-            configuration.vocabularySize = vocabulary
-            configuration.maxLength = o.sequence
-            configuration.dim = o.dim
-            configuration.depth = depth
-            configuration.heads = o.heads
-            configuration.mlpHidden = o.mlp
-            configuration.dropout = dropout
-            configuration.classes = 10
-            try configuration.validate()
+            var sequence = o.sequence
+            if let config {
+                do {
+                    let loaded = try ConfigurationLoader.load(path: config, overrides: overrides)
+                    guard !loaded.data.task.images && !loaded.data.task.paired else {
+                        throw ValidationError("--config: bench step times sequence classifiers, not data.task \(loaded.data.task.rawValue)")
+                    }
+                    (configuration, sequence) = (loaded.model, loaded.data.sequenceLength)
+                } catch let error as ConfigurationError {
+                    throw ValidationError(error.description)
+                }
+            } else {
+                configuration.mixer = kind
+                configuration.vocabularySize = vocabulary
+                configuration.maxLength = o.sequence
+                configuration.dim = o.dim
+                configuration.depth = depth
+                configuration.heads = o.heads
+                configuration.mlpHidden = o.mlp
+                configuration.dropout = dropout
+                configuration.classes = 10
+                do { try configuration.validate() } catch { throw ValidationError(error.message) }
+            }
+            let (vocabulary, classes) = (configuration.vocabularySize, configuration.classes)
 
             let model = EncoderClassifier(configuration, seed: 1)
             let optimizer = AdamW(arena: model.arena)
             let synchronizer = GradientSynchronizer(communicator: world, arena: model.arena, bucketBytes: bucketMegabytes << 20)
             let loss = SoftmaxCrossEntropy()
             var stream = RandomStream(seed: 2)
-            let tokens = (0..<o.batch * o.sequence).map { _ in Int32(1 + stream.integer(below: vocabulary - 1)) }
-            let labels = (0..<o.batch).map { _ in Int32(stream.integer(below: 10)) }
+            let tokens = (0..<o.batch * sequence).map { _ in Int32(1 + stream.integer(below: vocabulary - 1)) }
+            let labels = (0..<o.batch).map { _ in Int32(stream.integer(below: classes)) }
             let context = ForwardContext(training: true)
             func step() {
                 model.arena.zeroGradients()
-                let logits = model.forward(tokens: tokens, mask: nil, batch: o.batch, length: o.sequence, context: context)
+                let logits = model.forward(tokens: tokens, mask: nil, batch: o.batch, length: sequence, context: context)
                 _ = loss.forward(logits: logits, labels: labels)
                 synchronizer.begin()
                 model.backward(loss.backward()) { first in
@@ -101,14 +120,15 @@ extension Parseval.Bench {
             let (median, gemmMedian) = (medians[0], medians[1])
             let (exposedMedian, aloneMedian) = (medians[2], medians[3])
             guard world.isRoot else { return }
-            printBenchHeader("bench step: \(kind.rawValue) encoder, \(depth) layers, dim \(o.dim), mlp \(o.mlp), "
-                             + "heads \(o.heads), seq \(o.sequence), batch \(o.batch), dropout \(dropout), FFTW \(planning.rawValue); "
+            let c = configuration
+            printBenchHeader("bench step: \(c.mixer.rawValue) encoder\(config.map { " of \($0)" } ?? ""), \(c.depth) layers, dim \(c.dim), "
+                             + "mlp \(c.mlpHidden), heads \(c.heads), seq \(sequence), batch \(o.batch), dropout \(c.dropout), FFTW \(planning.rawValue); "
                              + "median of \(o.repeats) after \(o.warmup) warm-up", world: world)
             print("# \(products)")
             print("# engine rates: " + measureRates().map { "\($0.0.rawValue) " + String(format: "%.1f GFLOP/s", $0.1) }
                 .joined(separator: ", ") + " (16384×1024×256)")
             print(String(format: "step time            %.3f s", median))
-            print(String(format: "tokens/s             %.0f (all ranks)", Double(world.size * o.batch * o.sequence) / median))
+            print(String(format: "tokens/s             %.0f (all ranks)", Double(world.size * o.batch * sequence) / median))
             print(String(format: "gemm time            %.3f s (%.1f%% of the step), %.1f GFLOP at %.1f GFLOP/s",
                          gemmMedian, 100 * gemmMedian / median, gemmFlops / 1e9, gemmFlops / gemmMedian / 1e9))
             print(String(format: "step / gemm time     %.3f", median / gemmMedian))

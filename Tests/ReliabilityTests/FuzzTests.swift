@@ -98,6 +98,18 @@ final class FuzzTests: XCTestCase {
         XCTAssertEqual(try NPYStrings.rows(npy(descr: "|S2", shape: "(1, 2)", data: Array("abcd".utf8)), file: "x.npy"), [["ab", "cd"]])
     }
 
+    // MARK: - Regressions: configuration
+
+    /// Was a trap found by the config campaign (`crash-config-1-4716`): Pathfinder's square check
+    /// squared ⌊√(2⁶³ − 1)⌉ and overflowed. The length's range (SettingRules) refuses it first.
+    func testAPathfinderLengthPastItsRangeIsAnErrorNotATrap() {
+        let path = "\(Self.fixtures)/regressions/config-pathfinder-square-overflow.yaml"
+        XCTAssertThrowsError(try ConfigurationLoader.load(path: path)) { error in
+            XCTAssertTrue("\(error)".contains("config-pathfinder-square-overflow.yaml:13: key 'data.sequence_length'")
+                          || "\(error)".contains("data.sequence_length must be 1 … 16777216"), "\(error)")
+        }
+    }
+
     // MARK: - Regressions: weights and safetensors
 
     /// Was a hang found by the seal campaign (`hang-seal-1-37602`): timm's patch convolution of
