@@ -221,6 +221,8 @@ def main():
             p = measured["parseval"]
             ours.append(p)
             line = f"{precision} round {round_number}: parseval {p['seconds']:.3f} s ({p['peak_mb']:.0f} MB)"
+            if p["seconds"] <= 0:
+                sys.exit("parseval's step is below bench step's printed resolution (1 ms): use a larger model")
             if "pytorch" in measured:
                 t = measured["pytorch"]
                 theirs.append(t)
