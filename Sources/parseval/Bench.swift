@@ -28,13 +28,24 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Attention heads of the standard encoder.") var heads = 8
 
     func validate() throws {
-        if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
-        if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
-        for (name, value) in [("batch", batch), ("sequence", sequence), ("dim", dim), ("mlp", mlp), ("heads", heads)]
-        where value < 1 {
-            throw ValidationError("--\(name) must be at least 1, got \(value)")
+        if !(1...10_000).contains(repeats) { throw ValidationError("--repeats must be 1 … 10000, got \(repeats)") }
+        if !(0...10_000).contains(warmup) { throw ValidationError("--warmup must be 0 … 10000, got \(warmup)") }
+        // The configuration's own bounds (SettingRules), so no size product overflows.
+        for (name, value, limit) in [("batch", batch, 1 << 24), ("sequence", sequence, 1 << 24), ("dim", dim, 1 << 20),
+                                     ("mlp", mlp, 1 << 20), ("heads", heads, 4096)]
+        where !(1...limit).contains(value) {
+            throw ValidationError("--\(name) must be 1 … \(limit), got \(value)")
         }
         if dim % heads != 0 { throw ValidationError("--dim \(dim) is not divisible by --heads \(heads)") }
+        // One activation of the encoder, batch × sequence × max(dim, mlp) floats, must fit in
+        // memory (a lower bound: a step keeps many).
+        let (tokens, overflowA) = batch.multipliedReportingOverflow(by: sequence)
+        let (floats, overflowB) = tokens.multipliedReportingOverflow(by: max(dim, mlp))
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        if overflowA || overflowB || Double(floats) * 4 > available {
+            throw ValidationError(String(format: "--batch %ld × --sequence %ld × width %ld floats do not fit in this machine's %.1f GB",
+                                         batch, sequence, max(dim, mlp), available / 1e9))
+        }
     }
 
     /// Median wall time in seconds of `body` over `repeats` runs after `warmup` runs.

@@ -28,7 +28,9 @@ extension Parseval.Bench {
         @Option(help: "Timed passes per thread count (the median is reported).") var repeats = 3
 
         func validate() throws {
-            if batches < 1 || repeats < 1 { throw ValidationError("--batches and --repeats must be at least 1") }
+            if !(1...100_000).contains(batches) || !(1...10_000).contains(repeats) {
+                throw ValidationError("--batches must be 1 … 100000 and --repeats 1 … 10000")
+            }
         }
 
         func run() throws {
@@ -37,7 +39,9 @@ extension Parseval.Bench {
             let configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
             let counts = try decodeThreads.map { text in
                 try text.split(separator: ",").map { part -> Int in
-                    guard let value = Int(part), value >= 1 else { throw ValidationError("--decode-threads: '\(part)' is not a count ≥ 1") }
+                    guard let value = Int(part), (1...Threading.maximum).contains(value) else {
+                        throw ValidationError("--decode-threads: '\(part)' is not a count in 1 … \(Threading.maximum)")
+                    }
                     return value
                 }
             } ?? Array(Set([1, Threading.count])).sorted()

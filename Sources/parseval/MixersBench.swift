@@ -36,7 +36,9 @@ extension Parseval.Bench {
             if minLog2 < 1 || maxLog2 < minLog2 || maxLog2 > 30 {
                 throw ValidationError("--min-log2/--max-log2 must satisfy 1 ≤ min ≤ max ≤ 30, got \(minLog2), \(maxLog2)")
             }
-            if features < 0 || filterKnots < 0 { throw ValidationError("--features and --filter-knots must be 0 or more") }
+            if !(0...65536).contains(features) || !(0...(1 << 24)).contains(filterKnots) {
+                throw ValidationError("--features must be 0 … 65536 and --filter-knots 0 … 16777216 (model.random_features' and filter_knots' ranges)")
+            }
             if maxSeconds <= 0 { throw ValidationError("--max-seconds must be positive, got \(maxSeconds)") }
         }
 

@@ -24,11 +24,17 @@ struct Parseval: ParsableCommand {
             try command.run()
         } catch {
             // A bad flag or flag value is bad input like a bad config: exit 2 (ArgumentParser's
-            // own code for it is 64), with its message and usage. Help, --version and the
-            // commands' own exit codes pass through.
+            // own code for it is 64), with its message and usage. Parseval's own errors from a
+            // command without `reportingFailures` (bench, report, generate) get their documented
+            // codes too. Help, --version and the commands' own exit codes pass through.
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
+            }
+            let code = documentedExitCode(for: error)
+            if code != 1 {
+                FileHandle.standardError.write(Data("parseval: error: \(error)\n".utf8))
+                Foundation.exit(code)
             }
             exit(withError: error)
         }

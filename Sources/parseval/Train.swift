@@ -112,7 +112,7 @@ extension Parseval {
 /// waiting in a collective.
 /// The documented exit code of an error (`parseval train --help`): 2 config, 3 data,
 /// 4 checkpoint, 5 non-finite loss, 6 MPI, 1 other; another rank's failure keeps its code.
-func exitCode(for error: any Error) -> Int32 {
+func documentedExitCode(for error: any Error) -> Int32 {
     switch error {
     case is ConfigurationError, is RunLockError: return 2
     case is DatasetError: return 3
@@ -125,7 +125,7 @@ func exitCode(for error: any Error) -> Int32 {
 }
 
 func reportingFailures(_ world: Communicator, _ body: () throws -> Void) throws {
-    Communicator.exitCode = exitCode(for:)
+    Communicator.exitCode = documentedExitCode(for:)
     do {
         try body()
     } catch let error as ValidationError {
@@ -136,7 +136,7 @@ func reportingFailures(_ world: Communicator, _ body: () throws -> Void) throws 
         if world.isRoot { print("\nparseval: \(stop)") }
         throw ExitCode(StopSignals.exitCode)
     } catch {
-        let code = exitCode(for: error)
+        let code = documentedExitCode(for: error)
         if world.size > 1 { MPIRuntime.abort("\(error)", code: code) }
         FileHandle.standardError.write(Data("parseval: error: \(error)\n".utf8))
         throw ExitCode(code)

@@ -49,6 +49,14 @@ final class BadInputTests: TrainingRunTestCase {
         assertExit(try ParsevalProcess.run(["train", "--config", configuration, "--bogus"], in: folder), 2, mentions: ["--bogus"])
         assertExit(try ParsevalProcess.run(["config", "--set", "training.steps=1:30"], in: folder), 2,
                    mentions: ["'training.steps' expects a whole number, got '1:30'"])
+        // Benchmark flags past the configuration's bounds were arithmetic traps (sizes multiplied
+        // unchecked) or runs without end; each is refused before anything is allocated.
+        for (flags, mention) in [(["step", "--sequence", "9223372036854775807"], "--sequence must be 1 … 16777216"),
+                                 (["step", "--dim", "1048576", "--heads", "1", "--sequence", "1048576"], "do not fit in this machine"),
+                                 (["mixers", "--features", "9223372036854775807"], "--features must be 0 … 65536"),
+                                 (["step", "--repeats", "9223372036854775807"], "--repeats must be 1 … 10000")] {
+            assertExit(try ParsevalProcess.run(["bench"] + flags, in: folder), 2, mentions: [mention])
+        }
     }
 
     func testBatchThatDoesNotSplitOverTheRanksEndsTheJobWithExit2() throws {
