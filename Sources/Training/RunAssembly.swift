@@ -26,6 +26,8 @@ public final class RunAssembly {
     let schedule: LearningRateSchedule
     let lossFunction: SoftmaxCrossEntropy
     let synchronizer: GradientSynchronizer
+    /// Every scale on the way from the loss to the optimizer (`GradientScaling`).
+    let scaling: GradientScaling
     let trainBatcher: Batcher
     /// Evaluation, shared with `parseval eval` (which uses it alone).
     let evaluator: Evaluator
@@ -67,10 +69,11 @@ public final class RunAssembly {
         optimizer = o.name.make(arena: arena, o)
         schedule = configuration.schedule.kind.make(configuration.schedule, peak: o.learningRate, steps: configuration.training.steps)
         lossFunction = SoftmaxCrossEntropy(labelSmoothing: configuration.training.labelSmoothing)
+        scaling = GradientScaling(accumulation: configuration.training.accumulation, dataParallelRanks: shards)
         synchronizer = GradientSynchronizer(communicator: world, arena: arena,
                                             bucketBytes: configuration.parallel.bucketMegabytes << 20,
                                             firstBucketBytes: configuration.parallel.firstBucketMegabytes << 20,
-                                            averagingRanks: shards)
+                                            averagingRanks: scaling.dataParallelRanks)
         let d = configuration.data
         trainBatcher = Batcher(
             dataset: data.train,

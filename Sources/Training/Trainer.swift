@@ -283,7 +283,7 @@ public final class Trainer {
             outcome.count += Double(result.count)
             outcome.tokens += Double(batch.mask.reduce(0, +) + (batch.pairedMask?.reduce(0, +) ?? 0))
             var dLogits = run.lossFunction.backward()
-            if t.accumulation > 1 { dLogits.withUnsafeMutableBufferPointer { Kernels.scale($0, by: 1 / Float(t.accumulation)) } }
+            if let factor = run.scaling.microBatchFactor { dLogits.withUnsafeMutableBufferPointer { Kernels.scale($0, by: factor) } }
             if micro == t.accumulation - 1 {
                 run.synchronizer.begin()
                 let synchronizer = run.synchronizer
