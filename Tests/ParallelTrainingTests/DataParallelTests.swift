@@ -64,6 +64,30 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
+    /// Two micro-batches of 6 per step (`GradientScaling`'s 1/accumulation on each, then the
+    /// world's average) train like one batch of 12: the same examples, the same mean gradient.
+    /// Three steps stay in the first epoch at 1, 2 and 3 ranks (shards of 40, 20 and 14): past an
+    /// epoch's end, micro-batches of a shard that does not divide draw other examples (as
+    /// PyTorch's accumulation over a loader does).
+    func testAccumulatedMicroBatchesEqualOneBatchOfTheirSize() throws {
+        var accumulated = configuration(run: "accumulated")
+        accumulated.optimizer.name = .sgd
+        (accumulated.training.accumulation, accumulated.training.steps, accumulated.optimizer.learningRate) = (2, 3, 0.1)
+        let twoMicroBatches = try Trainer(configuration: accumulated, world: world)
+        _ = try twoMicroBatches.run()
+        var whole = configuration(run: "whole")
+        (whole.optimizer.name, whole.training.steps, whole.optimizer.learningRate) = (.sgd, 3, 0.1)
+        let oneBatch = try Trainer(configuration: whole, world: world)
+        _ = try oneBatch.run()
+        let p = parameters(twoMicroBatches), q = parameters(oneBatch)
+        let scale = q.map(abs).max() ?? 1
+        let worst = zip(p, q).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-5 * scale, "accumulation 2 vs 1 after 3 steps: largest difference \(worst) (scale \(scale))")
+        let initial = try Trainer(configuration: configuration(run: "initial"), world: world)
+        XCTAssertGreaterThan(zip(parameters(initial), q).map { abs($0 - $1) }.max() ?? 0, 100 * 1e-5 * scale,
+                             "the runs must have moved the parameters far more than the tolerance")
+    }
+
     func testStoppedAndResumedRunEndsBitIdentical() throws {
         var c = configuration(run: "straight")
         let straight = try Trainer(configuration: c, world: world)
