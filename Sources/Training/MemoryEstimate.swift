@@ -8,10 +8,11 @@ import Foundation
 /// matrices and filters: `MixerKind.memoryLowerBound`) with their gradients and AdamW's two
 /// moments (16 bytes each), and per layer the activations backward keeps: the residual stream,
 /// the two LayerNorm outputs, the MLP's hidden layer, and the mixer's own (softmax attention's
-/// N × N probabilities per head, the kernelized mixers' feature maps, the FFT mixers' spectra).
-/// Biases, norms and work buffers are left out, so a run under it may still not fit, but one
-/// over it cannot. `MemoryEstimateTests` holds the parameter bound within 10% below the real
-/// count for every mixer; activations are the looser part (work buffers and the pool's cache).
+/// Q, K, V, context and log-sum-exp — never N × N, which the layer does not store — the
+/// kernelized mixers' feature maps, the FFT mixers' spectra). Biases, norms and work buffers are
+/// left out, so a run under it may still not fit, but one over it cannot. `MemoryEstimateTests`
+/// holds the parameter bound within 10% below the real count and the activation bound below the
+/// peak tensor memory of a real step, for every mixer.
 public struct MemoryEstimate: Sendable {
     public var parameters: Double
     public var parameterBytes: Double { 16 * parameters }

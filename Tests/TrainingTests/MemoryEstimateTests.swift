@@ -1,5 +1,7 @@
 import Foundation
+import Layers
 import Models
+import TensorCore
 import Training
 import XCTest
 
@@ -33,6 +35,40 @@ final class MemoryEstimateTests: XCTestCase {
         XCTAssertGreaterThan(estimate.parameters, 4 * 4e12, "four layers of 4·D² attention weights")
         XCTAssertThrowsError(try estimate.check(ranksOnHost: 1, available: 64e9)) { error in
             XCTAssertTrue("\(error)".contains("parameters with gradients and AdamW moments"), "\(error)")
+        }
+    }
+}
+
+extension MemoryEstimateTests {
+    /// The activation bound stays below what a training step really holds (peak tensor memory of
+    /// forward and backward), for every mixer, at a short and a long sequence: a bound above it
+    /// would refuse runs that fit (an N × N term for attention, which never stores it, did at
+    /// LRA's ListOps sizes).
+    func testTheActivationBoundIsBelowARealStepsPeak() throws {
+        for mixer in MixerKind.allCases {
+            for (batch, length) in [(4, 256), (1, 2048)] {
+                try assertBoundBelowPeak(mixer, batch: batch, length: length)
+            }
+        }
+    }
+
+    func assertBoundBelowPeak(_ mixer: MixerKind, batch: Int, length: Int) throws {
+        var c = TrainingConfiguration()
+        (c.model.mixer, c.model.dim, c.model.depth, c.model.heads, c.model.mlpHidden) = (mixer, 64, 2, 4, 128)
+        (c.model.maxLength, c.data.sequenceLength, c.training.batchSize, c.model.dropout) = (length, length, batch, 0)
+        c.model.randomFeatures = 16
+        c = try c.resolvingTaskFacts()
+        do {
+            let model = EncoderClassifier(c.model, seed: 1)
+            let tokens = (0..<batch * length).map { Int32(1 + $0 % 15) }
+            let loss = SoftmaxCrossEntropy()
+            MemoryStatistics.resetPeak()
+            let logits = model.forward(tokens: tokens, mask: nil, batch: batch, length: length, context: ForwardContext(training: true))
+            _ = loss.forward(logits: logits, labels: [Int32](repeating: 1, count: batch))
+            model.backward(loss.backward())
+            let bound = MemoryEstimate(c, dataParallelRanks: 1).activationBytes
+            XCTAssertLessThanOrEqual(bound, Double(MemoryStatistics.peak),
+                                     "\(mixer), batch \(batch) × \(length): the activation bound exceeds a real step's peak")
         }
     }
 }

@@ -27,9 +27,12 @@ struct SoftmaxAttentionDefinition: MixerDefinition {
         c.downsample.isEmpty ? .lra : .preNorm  // LUMIA-Group model.py: PyTorch defaults
     }
 
+    /// Backward keeps the projected Q, K, V and the attended context (4·N·D) and each query's
+    /// log-sum-exp (H·N): the layer is memory-efficient and never stores the N × N probabilities
+    /// (`SoftmaxAttention`), so they are not part of the bound.
     func memoryLowerBound(_ c: ModelConfiguration, length: Int) -> (parameters: Double, activationBytes: Double) {
         let (d, h, n) = (Double(c.dim), Double(c.heads), Double(length))
-        return (4 * d * d, 4 * h * n * n)
+        return (4 * d * d, 4 * (4 * n * d + h * n))
     }
 
     func makeMixer(_ c: ModelConfiguration, name: String, arena: ParameterArena, length: Int, seed: UInt64) -> any TokenMixer {
