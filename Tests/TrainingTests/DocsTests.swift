@@ -92,6 +92,26 @@ final class DocsTests: XCTestCase {
         }
     }
 
+    /// The pages a reader gets with the repository name only files it has: no design note that
+    /// lives outside it (MODELS.md, DISTRIBUTED.md, DESIGN.md, STYLE.md, ../shared/), and every
+    /// `docs/….md`, `Sources/…`, `scripts/…` or `launch/…` path they give in backquotes exists.
+    func testDocsNameOnlyFilesOfTheRepository() throws {
+        let pages = try FileManager.default.contentsOfDirectory(atPath: "\(Self.root)/docs").filter { $0.hasSuffix(".md") }
+            .map { "docs/\($0)" } + ["README.md"]
+        XCTAssertGreaterThan(pages.count, 8)
+        let outside = try NSRegularExpression(pattern: "(?<![A-Za-z/_.-])(MODELS|DISTRIBUTED|DESIGN|STYLE)\\.md|\\.\\./shared/")
+        let named = try NSRegularExpression(pattern: "`((?:docs|Sources|scripts|launch)/[A-Za-z0-9_./+-]+\\.(?:md|swift|sh|py|c|h))`")
+        for page in pages {
+            let text = try read(page)
+            let range = NSRange(text.startIndex..., in: text)
+            XCTAssertNil(outside.firstMatch(in: text, range: range), "\(page) names a design note outside the repository")
+            for match in named.matches(in: text, range: range) {
+                let path = String(text[Range(match.range(at: 1), in: text)!])
+                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(Self.root)/\(path)"), "\(page) names \(path), which does not exist")
+            }
+        }
+    }
+
     /// Doc comments point at pages a reader of this repository has: every `docs/….md` they name
     /// exists, and none names the design notes that live outside it (MODELS.md, DISTRIBUTED.md, DESIGN.md).
     func testSourcesCiteOnlyPagesThatExist() throws {
