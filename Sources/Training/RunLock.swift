@@ -20,7 +20,13 @@ public enum RunLock {
     /// Returns a note when a stale lock was taken over.
     @discardableResult
     public static func acquire(run: String) throws -> String? {
-        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        } catch {
+            // A folder that cannot be made (a file in the path, a read-only or virtual file
+            // system) is a bad output.directory: a configuration error, not Foundation's raw text.
+            throw RunLockError("output.directory \(run): cannot create the run folder: \(error.localizedDescription)")
+        }
         let path = "\(run)/\(fileName)"
         let host = ProcessInfo.processInfo.hostName, pid = getpid()
         let content = "{\"host\": \"\(host)\", \"pid\": \(pid), \"started\": \"\(ISO8601DateFormatter().string(from: Date()))\"}\n"

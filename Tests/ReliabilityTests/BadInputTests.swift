@@ -59,6 +59,15 @@ final class BadInputTests: TrainingRunTestCase {
         }
     }
 
+    /// A run folder that cannot be made is a configuration error naming output.directory (it
+    /// printed Foundation's NSCocoaErrorDomain text with exit 1).
+    func testAnOutputDirectoryThatCannotBeMadeIsAConfigurationError() throws {
+        let file = "\(folder!)/a-file"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
+        assertExit(try train(run: "unused", ["output.directory=\(file)/run"]), 2,
+                   mentions: ["output.directory \(file)/run: cannot create the run folder"])
+    }
+
     func testBatchThatDoesNotSplitOverTheRanksEndsTheJobWithExit2() throws {
         let outcome = try train(run: "ranks", ["training.batch_size=7"], ranks: 2)
         assertExit(outcome, 2, mentions: ["training.batch_size 7 is not divisible by 2 ranks"])
