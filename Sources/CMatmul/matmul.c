@@ -33,7 +33,7 @@ void pv_convert_rows_to_bf16(const float *src, int64_t src_ld, uint16_t *dst, in
     }
 }
 
-enum { scratch_slots = 6, onednn_scratchpad_slot = 5 };
+enum { scratch_slots = 7, onednn_scratchpad_slot = 6 };
 static __thread void *scratch_buffer[scratch_slots];
 static __thread int64_t scratch_capacity[scratch_slots];
 

@@ -47,7 +47,11 @@ public final class Linear: SequenceLayer {
         inputShape = x.shape
         let rows = x.count / inputSize
         var y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outputSize])
-        if Matmul.precision == .bf16 {
+        let bf16 = x.withUnsafeBufferPointer { xs in
+            Matmul.bf16Chosen(.none, .transposed, m: rows, n: outputSize, k: inputSize, a: xs.baseAddress!, lda: inputSize,
+                              b: arena.value(weight), ldb: inputSize)
+        }
+        if bf16 {
             let x16 = BF16Matrix(x, rows: rows, columns: inputSize)
             let w16 = BF16Matrix(arena.value(weight), rows: outputSize, columns: inputSize)
             y.withUnsafeMutableBufferPointer { ys in

@@ -24,7 +24,12 @@ public final class SoftmaxAttention: TokenMixer {
     public let qkv: Linear
     public let output: Linear
     /// Queries per block: the block's scores (`queryBlock` × N floats) are one thread's scratch.
+    /// Under `KernelChoices` the measured plan for the shape overrides it and the precision.
     public let queryBlock: Int
+    /// The plan of the last forward pass, which its backward pass follows.
+    var plan = AttentionPlan(precision: .fp32, queryBlock: 64)
+    /// A plan that overrides every choice (the layers `measure` times).
+    var fixedPlan: AttentionPlan? = nil
     var projected = Tensor.empty  // (B, N, 3D)
     var logSumExp = Tensor.empty  // ℓ: (B, H, N); −∞ for a query with no admissible key
     var mask: Tensor? = nil
@@ -43,7 +48,8 @@ public final class SoftmaxAttention: TokenMixer {
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         let (batch, length) = (x.shape[0], x.shape[1])
         let headDim = dim / heads, scale = 1 / Float(headDim).squareRoot()
-        let (dim, heads, block, causal) = (dim, heads, queryBlock, causal)
+        plan = resolvePlan(length: length)
+        let (dim, heads, block, causal, bf16) = (dim, heads, plan.queryBlock, causal, plan.precision == .bf16)
         projected = qkv.forward(x, context: context)
         mask = context.mask
         var attended = Tensor(uninitialized: [batch, length, dim])
@@ -58,7 +64,7 @@ public final class SoftmaxAttention: TokenMixer {
                 let q = qkvBase + b * length * 3 * dim + h * headDim
                 let c = cBase + b * length * dim + h * headDim, rowLSE = lseBase + task * length
                 let head = HeadOperands(q: q, dim: dim, headDim: headDim, length: length, block: block,
-                                        scale: scale)
+                                        scale: scale, bf16: bf16)
                 for q0 in stride(from: 0, to: length, by: block) {
                     let rows = min(block, length - q0), width = causal ? q0 + rows : length
                     // S = Q Kᵀ / √d_h for this block's queries, then P in place and ℓ.
@@ -83,7 +89,8 @@ public final class SoftmaxAttention: TokenMixer {
     public func backward(_ dy: Tensor) -> Tensor {
         let (batch, length) = (projected.shape[0], projected.shape[1])
         let headDim = dim / heads, scale = 1 / Float(headDim).squareRoot()
-        let (dim, heads, block, causal, mask) = (dim, heads, queryBlock, causal, mask)
+        let (dim, heads, block, causal, mask) = (dim, heads, plan.queryBlock, causal, mask)
+        let bf16 = plan.precision == .bf16
         let dAttended = output.backward(dy)
         var dProjected = Tensor(zeros: projected.shape)  // dK and dV accumulate over query blocks
         Tensor.withUnsafeBufferPointers(writing: &dProjected,
@@ -100,7 +107,7 @@ public final class SoftmaxAttention: TokenMixer {
                 let rowLSE = lseBase + task * length
                 let p = scratch, ds = scratch + block * length
                 let head = HeadOperands(q: q, dim: dim, headDim: headDim, length: length, block: block,
-                                        scale: scale, outputGradient: dcBase + b * length * dim + h * headDim)
+                                        scale: scale, bf16: bf16, outputGradient: dcBase + b * length * dim + h * headDim)
                 for q0 in stride(from: 0, to: length, by: block) {
                     let rows = min(block, length - q0), width = causal ? q0 + rows : length
                     // P = exp(S − ℓ), recomputed.
@@ -138,7 +145,41 @@ public final class SoftmaxAttention: TokenMixer {
         return qkv.backward(dProjected)
     }
 
-    // MARK: - Operands in the precision in force
+    // MARK: - The plan: precision and query block
+
+    /// The configured plan (the process's precision, `queryBlock`), or under `KernelChoices`
+    /// the one measured fastest for this shape: bf16 requests try fp32 too, so bf16 attention
+    /// is never slower than fp32 attention where the choice was measured.
+    func resolvePlan(length: Int) -> AttentionPlan {
+        if let fixedPlan { return fixedPlan }
+        let asked = Matmul.precision
+        let configured = AttentionPlan(precision: asked, queryBlock: queryBlock)
+        guard KernelChoices.mode != .off else { return configured }
+        let (headDim, causal) = (dim / heads, causal)
+        let shape = AttentionShape(length: length, headDim: headDim, causal: causal, threads: Threading.count, precision: asked)
+        let precisions: [MatmulPrecision] = asked == .bf16 ? [.bf16, .fp32] : [.fp32]
+        let candidates = [configured] + precisions.flatMap { precision in
+            AttentionPlan.queryBlocks.map { AttentionPlan(precision: precision, queryBlock: $0) }
+        }.filter { $0 != configured }
+        return KernelChoices.attentionPlan(shape, candidates: candidates) { candidate in
+            SoftmaxAttention.timeHead(candidate, length: length, headDim: headDim, causal: causal)
+        } ?? configured
+    }
+
+    /// Seconds one head of width `headDim` over `length` positions takes forward and backward
+    /// under `plan` (a one-head layer on random inputs: the per-head work that dominates).
+    static func timeHead(_ plan: AttentionPlan, length: Int, headDim: Int, causal: Bool) -> Double {
+        let arena = ParameterArena()
+        let layer = SoftmaxAttention("tuning", arena: arena, dim: headDim, heads: 1, causal: causal, queryBlock: plan.queryBlock)
+        layer.fixedPlan = plan
+        arena.allocate(seed: 1)
+        var random = RandomStream(seed: 2)
+        let x = Tensor(shape: [1, length, headDim], values: (0..<length * headDim).map { _ in random.normal() })
+        let context = ForwardContext(training: true)
+        return KernelChoices.seconds { _ = layer.backward(layer.forward(x, context: context)) }
+    }
+
+    // MARK: - Operands in the plan's precision
 
     /// A matrix in one (batch, head)'s products: an fp32 view with its row stride, and under
     /// bf16 products a dense bf16 copy holding `scale` × the matrix. A product's `alpha` must
@@ -164,10 +205,10 @@ public final class SoftmaxAttention: TokenMixer {
         let gradient: Operand?
         let blockScratch: UnsafeMutablePointer<UInt16>?
 
-        init(q: UnsafePointer<Float>, dim: Int, headDim: Int, length: Int, block: Int, scale: Float,
+        init(q: UnsafePointer<Float>, dim: Int, headDim: Int, length: Int, block: Int, scale: Float, bf16: Bool,
              outputGradient: UnsafePointer<Float>? = nil) {
             let (k, v) = (q + dim, q + 2 * dim)
-            guard Matmul.precision == .bf16 else {
+            guard bf16 else {
                 queryValues = Operand(values: q, ld: 3 * dim, bf16: nil, bf16LD: 0, scale: 1)
                 keys = Operand(values: k, ld: 3 * dim, bf16: nil, bf16LD: 0, scale: 1)
                 values = Operand(values: v, ld: 3 * dim, bf16: nil, bf16LD: 0, scale: 1)
@@ -200,7 +241,7 @@ public final class SoftmaxAttention: TokenMixer {
             return Operand(values: values, ld: width, bf16: blockScratch, bf16LD: width, scale: scale)
         }
 
-        /// C ← alpha · op(A) · op(B) + beta · C in the precision in force.
+        /// C ← alpha · op(A) · op(B) + beta · C in the plan's precision.
         func product(_ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
                      _ a: Operand, _ b: Operand, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
             if let a16 = a.bf16, let b16 = b.bf16 {
@@ -209,7 +250,7 @@ public final class SoftmaxAttention: TokenMixer {
                          beta: beta, c: c, ldc: ldc)
             } else {
                 gemm(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a.values, lda: a.ld,
-                     b: b.values, ldb: b.ld, beta: beta, c: c, ldc: ldc)
+                     b: b.values, ldb: b.ld, beta: beta, c: c, ldc: ldc, precision: .fp32)
             }
         }
     }

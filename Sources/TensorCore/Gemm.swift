@@ -36,16 +36,19 @@ public enum GemmProfiler {
 ///
 /// op(A) is m×k, op(B) is k×n, C is m×n; `lda`, `ldb`, `ldc` are the row strides of the
 /// matrices as stored (so for `transposeA == .transposed`, A is stored k×m and lda ≥ m).
+/// `precision: .fp32` keeps this product in fp32 whatever the process's precision (a caller
+/// that decided its own, like attention under its measured plan); under `KernelChoices` the
+/// kernel is the one measured fastest for the product's class of shapes.
 public func gemm(
     _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int,
     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, precision: MatmulPrecision? = nil
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 { return scaleRows(c, ldc: ldc, m: m, n: n, by: beta) }
     GemmProfiler.measure(m: m, n: n, k: k) { threads in
         runProduct(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                   beta: beta, c: c, ldc: ldc, threads: threads)
+                   beta: beta, c: c, ldc: ldc, threads: threads, precision: precision)
     }
 }
 

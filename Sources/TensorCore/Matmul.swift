@@ -164,20 +164,89 @@ public struct MatmulError: Error, CustomStringConvertible, Sendable {
 }
 
 /// One product through the engine in force. `threads` is the caller's share of the cores:
-/// `Threading.count`, or 1 inside `Threading.withSingleThreadedBLAS`.
+/// `Threading.count`, or 1 inside `Threading.withSingleThreadedBLAS`. `precision` (nil: the
+/// process's) may only lower bf16 to fp32. With oneDNN as the engine and `KernelChoices` on,
+/// the kernel is the one measured fastest for the product's class of shapes (a bf16 request
+/// may run in fp32 where that is faster); else bf16 products where asked, fp32 on the engine.
 @inline(__always)
 func runProduct(
     _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int, precision: MatmulPrecision? = nil
+) {
+    let bf16 = precision != .fp32 && Matmul.bf16Active.load(ordering: .relaxed)
+    guard Matmul.engine == .onednn else {
+        return runFP32Product(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                              beta: beta, c: c, ldc: ldc, threads: threads)
+    }
+    var kernel: GemmKernel = bf16 ? .onednnBF16 : .onednnFP32
+    if KernelChoices.mode != .off {
+        let shape = GemmShape(transposeA: transposeA == .transposed, transposeB: transposeB == .transposed,
+                              m: m, n: n, k: k, threads: threads, precision: bf16 ? .bf16 : .fp32)
+        let candidates: [GemmKernel] = bf16 ? [.onednnBF16, .onednnFP32, .openblas] : [.onednnFP32, .openblas]
+        kernel = KernelChoices.gemmKernel(shape, candidates: candidates) { candidate in
+            timeProduct(candidate, transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                        beta: beta, c: c, ldc: ldc, threads: threads)
+        } ?? kernel
+    }
+    run(kernel, transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+        beta: beta, c: c, ldc: ldc, threads: threads)
+}
+
+/// The product on `kernel`; a bf16 product oneDNN has no kernel for runs in fp32.
+private func run(
+    _ kernel: GemmKernel, _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
 ) {
-    if k > 0, Matmul.bf16Active.load(ordering: .relaxed), Matmul.engine == .onednn,
-       bf16Product(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                   beta: beta, c: c, ldc: ldc, threads: threads) {
-        return
+    switch kernel {
+    case .onednnBF16:
+        if bf16Product(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc, threads: threads) { return }
+        fallthrough
+    case .onednnFP32:
+        runFP32Product(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc, threads: threads)
+    case .openblas:
+        cblas_sgemm(CblasRowMajor, transposeA.cblas, transposeB.cblas,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-    runFP32Product(transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                   beta: beta, c: c, ldc: ldc, threads: threads)
+}
+
+/// Seconds one run of the product on `kernel` takes, writing into the thread's tuning scratch
+/// (a dense copy of C when beta ≠ 0, so accumulating costs what it costs) and leaving C as it was.
+private func timeProduct(
+    _ kernel: GemmKernel, _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>?, ldc: Int, threads: Int
+) -> Double {
+    let scratch = ThreadScratch.floats(.tuning, count: m * n)
+    if beta != 0, let c { for row in 0..<m { (scratch + row * n).update(from: c + row * ldc, count: n) } }
+    return KernelChoices.seconds {
+        run(kernel, transposeA, transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+            beta: c == nil ? 0 : beta, c: scratch, ldc: n, threads: threads)
+    }
+}
+
+extension Matmul {
+    /// Whether a product of this shape that bf16 was asked for should run in bf16: false when
+    /// the process runs fp32; under `KernelChoices`, whether the choice for its class of shapes
+    /// (measured now on these operands where none is known) is oneDNN's bf16 kernel. For layers
+    /// that convert an operand once and reuse it (`Linear`): on false they run their fp32 path,
+    /// whose products then follow the same measured choice.
+    public static func bf16Chosen(_ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int,
+                                  a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int) -> Bool {
+        guard bf16Active.load(ordering: .relaxed) else { return false }
+        guard KernelChoices.mode != .off, engine == .onednn, m > 0, n > 0, k > 0 else { return true }
+        let threads = Threading.singleThreadedBLAS.load(ordering: .relaxed) ? 1 : Threading.count
+        let shape = GemmShape(transposeA: transposeA == .transposed, transposeB: transposeB == .transposed,
+                              m: m, n: n, k: k, threads: threads, precision: .bf16)
+        let kernel = KernelChoices.gemmKernel(shape, candidates: [.onednnBF16, .onednnFP32, .openblas]) { candidate in
+            timeProduct(candidate, transposeA, transposeB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                        beta: 0, c: nil, ldc: n, threads: threads)
+        }
+        return (kernel ?? .onednnBF16) == .onednnBF16
+    }
 }
 
 /// An fp32 product on the engine in force.
@@ -261,6 +330,8 @@ public enum ThreadScratch {
         case rows = 3
         /// Kernelized attention's row-major tiles of its channel-major Toeplitz buffers.
         case tile = 4
+        /// `KernelChoices`' trial outputs while it measures a product's candidates.
+        case tuning = 5
     }
 
     /// The calling thread's buffer for `slot`, at least `count` bf16 values; valid until the

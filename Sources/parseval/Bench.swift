@@ -2,6 +2,7 @@ import ArgumentParser
 import Distributed
 import Foundation
 import TensorCore
+import Training
 
 extension Parseval {
     struct Bench: ParsableCommand {
@@ -81,6 +82,65 @@ struct MatmulOptions: ParsableArguments {
         }
         return Matmul.request(precision)
     }
+}
+
+/// Whether a benchmark runs the measured kernel choices (as `train` does), measures them
+/// (`--tune`), or runs every operation as configured.
+struct KernelChoiceOptions: ParsableArguments {
+    @Flag(help: "Measure the kernel choices of this step's shapes that have none yet (KernelChoices: each matrix product's kernel, each attention layer's precision and query block) during the first warm-up step, and save them to --wisdom.")
+    var tune = false
+    @Flag(help: "Run every operation as configured, ignoring the committed and saved kernel choices.")
+    var noKernelChoices = false
+    @Option(help: "The kernel-choices file that --tune writes and runs read (default: $XDG_CACHE_HOME or ~/.cache, then parseval/kernel-choices.tsv).")
+    var wisdom: String?
+
+    func validate() throws {
+        if tune && noKernelChoices { throw ValidationError("--tune and --no-kernel-choices exclude each other") }
+    }
+
+    var path: String { wisdom ?? KernelWisdom.userPath() }
+
+    /// Puts the committed and saved choices in force (measuring the missing ones with --tune),
+    /// unless they are turned off or `engine` was chosen by hand; returns what runs, for the header.
+    func apply(engineChosen: Bool) -> String {
+        guard !noKernelChoices, !engineChosen else {
+            KernelChoices.deactivate()
+            return "kernel choices: off (every operation as configured)"
+        }
+        let count = activateKernelChoices(tune ? .measure : .table, path: path)
+        return "kernel choices: \(count) in force for this CPU" + (tune ? ", measuring the missing ones" : "")
+    }
+
+    /// With --tune: merges what this process measured into the wisdom file (atomically, keeping
+    /// other CPUs' entries) and stops measuring; returns the line to print.
+    func save() throws -> String? {
+        guard tune else { return nil }
+        let measured = KernelChoices.measuredEntries()
+        KernelChoices.activate(.table, wisdom: KernelWisdom.forRuns(path: path).wisdom.merging(measured))
+        guard !measured.isEmpty else { return "kernel choices: nothing new to measure" }
+        var existing = KernelWisdom()
+        if FileManager.default.fileExists(atPath: path) {
+            do {
+                existing = try KernelWisdom(parsing: try String(contentsOfFile: path, encoding: .utf8), source: path)
+            } catch let error as KernelWisdomError {
+                throw ValidationError("\(error.message): fix or delete the file before --tune adds to it")
+            }
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(Data(existing.merging(measured).text.utf8), to: path)
+        return "kernel choices: \(measured.count) measured and saved to \(path)"
+    }
+}
+
+/// Puts the committed kernel choices and the user's file (`KernelWisdom.forRuns`) in force, as
+/// `train`, `eval` and the benchmarks run; a damaged file is ignored with a warning on stderr
+/// naming its line. Returns the number of choices in force for this CPU.
+@discardableResult
+func activateKernelChoices(_ mode: KernelChoices.Mode = .table, path: String = KernelWisdom.userPath()) -> Int {
+    let (wisdom, warning) = KernelWisdom.forRuns(path: path)
+    if let warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+    return KernelChoices.activate(mode, wisdom: wisdom)
 }
 
 /// MPI and the thread count for a benchmark that plans FFTs, and FFTW's planner effort

@@ -23,12 +23,17 @@ extension Parseval.Bench {
                 all-reduce calls) and overlapped communication (the same all-reduce timed alone, \
                 less what was exposed). --config times the model of a config instead (its model \
                 section and data.sequence_length, with --set overrides; --batch stays the batch per \
-                rank): what launch/lra-study.sh --estimate multiplies by each cell's steps.
+                rank): what launch/lra-study.sh --estimate multiplies by each cell's steps. \
+                Kernel choices: the step runs the measured choices for this CPU (the committed \
+                table, then the --wisdom file) as train does; --tune measures the shapes that have \
+                none during the first warm-up step and saves them; --no-kernel-choices (or --engine) \
+                runs every operation as configured.
                 """)
 
         @OptionGroup var runtime: RuntimeOptions
         @OptionGroup var options: BenchOptions
         @OptionGroup var matmul: MatmulOptions
+        @OptionGroup var choices: KernelChoiceOptions
         @Option(help: "Encoder layers.") var depth = 4
         @Option(help: "Token vocabulary.") var vocabulary = 257
         @Option(help: "Dropout rate of the encoder blocks (the LRA recipes use 0.1).") var dropout: Float = 0
@@ -43,6 +48,7 @@ extension Parseval.Bench {
         func run() throws {
             let world = try startFFTBenchmark(runtime, planning: planning)
             let products = try matmul.apply()
+            let choiceSummary = choices.apply(engineChosen: matmul.engine != nil)
             guard let kind = MixerKind(rawValue: mixer) else {
                 throw ValidationError("--mixer must be one of \(MixerKind.allCases.map(\.rawValue)), got '\(mixer)'")
             }
@@ -93,6 +99,8 @@ extension Parseval.Bench {
                 optimizer.step(learningRate: 1e-4)
             }
             for _ in 0..<o.warmup { step() }
+            if choices.tune && o.warmup == 0 { step() }  // the measuring step
+            let saved = world.isRoot ? try choices.save() : nil
             MemoryStatistics.resetPeak()
             let poolBefore = StoragePool.statistics
             var times: [Double] = [], gemmTimes: [Double] = [], exposed: [Double] = [], alone: [Double] = []
@@ -125,6 +133,7 @@ extension Parseval.Bench {
                              + "mlp \(c.mlpHidden), heads \(c.heads), seq \(sequence), batch \(o.batch), dropout \(c.dropout), FFTW \(planning.rawValue); "
                              + "median of \(o.repeats) after \(o.warmup) warm-up", world: world)
             print("# \(products)")
+            print("# \(saved ?? choiceSummary)")
             print("# engine rates: " + measureRates().map { "\($0.0.rawValue) " + String(format: "%.1f GFLOP/s", $0.1) }
                 .joined(separator: ", ") + " (16384×1024×256)")
             print(String(format: "step time            %.3f s", median))

@@ -30,8 +30,9 @@ extension Parseval {
             StopSignals.install()
             try reportingFailures(world) {
                 let configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
+                let choices = activateKernelChoices()
                 let trainer = try Trainer(configuration: configuration, world: world)
-                if world.isRoot { print(trainer.matmulSummary) }
+                if world.isRoot { print(trainer.matmulSummary + "; kernel choices: \(choices) measured for this CPU") }
                 try trainer.prepare(fresh: fresh)
                 let summary = try trainer.run()
                 if world.isRoot {
@@ -72,6 +73,7 @@ extension Parseval {
             try reportingFailures(world) {
                 var configuration = try ConfigurationLoader.load(path: config ?? "\(runFolder)/config.json", overrides: overrides)
                 configuration.output.directory = runFolder
+                activateKernelChoices()
                 // The evaluator alone: no training data, no optimizer state, nothing written to the run folder.
                 let (evaluator, dataset) = try Evaluator.standalone(configuration: configuration, world: world, split: split)
                 let (directory, state) = try evaluator.checkpoints.load(named: checkpoint, into: evaluator.model.arena)

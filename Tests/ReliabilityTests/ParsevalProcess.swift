@@ -48,7 +48,7 @@ final class ParsevalProcess {
     }
 
     /// Variables every rank needs; mpirun hands a remote rank only those named with -x.
-    static let forwarded = ["PARSEVAL_THREADS", "PARSEVAL_PROGRESS", "SWIFT_BACKTRACE", FaultInjection.variable]
+    static let forwarded = ["PARSEVAL_THREADS", "PARSEVAL_PROGRESS", "SWIFT_BACKTRACE", "XDG_CACHE_HOME", FaultInjection.variable]
 
     /// Starts `parseval ARGUMENTS` in `folder`, under `scripts/mpirun.sh RANKS` when `ranks` is
     /// given (or across simulated hosts with `cluster`), with `PARSEVAL_FAULT=fault` when given.
@@ -79,6 +79,8 @@ final class ParsevalProcess {
         environment["PARSEVAL_THREADS"] = threads
         environment["PARSEVAL_PROGRESS"] = "lines"
         environment["SWIFT_BACKTRACE"] = "interactive=no"
+        // Kernel choices from the committed table only, never from the user's file (`KernelWisdom.userPath`).
+        environment["XDG_CACHE_HOME"] = "\(folder)/.cache"
         if let fault { environment[FaultInjection.variable] = fault }
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: folder)

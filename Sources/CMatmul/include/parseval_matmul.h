@@ -51,7 +51,7 @@ const char *pv_onednn_bf16_implementation(int64_t m, int64_t n, int64_t k);
 void pv_convert_rows_to_bf16(const float *src, int64_t src_ld, uint16_t *dst, int64_t dst_ld,
                              int64_t row_begin, int64_t row_end, int64_t columns, float scale);
 
-/// A per-thread buffer of at least `bytes` bytes (64-byte aligned) for `slot` (0 ..< 5; slot 5 is
+/// A per-thread buffer of at least `bytes` bytes (64-byte aligned) for `slot` (0 ..< 6; slot 6 is
 /// oneDNN's scratchpad), valid
 /// until the next call for the same slot on the same thread; grown, never shrunk or freed, so a
 /// steady state allocates nothing. NULL when memory runs out or the slot is out of range.
