@@ -162,34 +162,32 @@ public enum KernelChoices {
     /// The product kernel for `shape`: the table's, or (measuring) the fastest of `candidates`
     /// timed by `time` (seconds of one run); nil when choices are off or nothing is known.
     static func gemmKernel(_ shape: GemmShape, candidates: [GemmKernel], time: (GemmKernel) -> Double) -> GemmKernel? {
-        let current = mode
-        if current == .off { return nil }
-        if let known = tables.withLock({ $0.gemm[shape] }) { return known.choice }
-        guard current == .measure, candidates.count > 1 else { return nil }
-        let decision = fastest(candidates, time: time)
-        return tables.withLock { tables in
-            if let raced = tables.gemm[shape] { return raced.choice }  // another thread measured it first
-            tables.gemm[shape] = decision
-            tables.measured.append(KernelWisdom.Entry(cpu: Machine.cpuModel, decision: .gemm(shape, decision.choice),
-                                                      timings: decision.timings.map { ($0.0.rawValue, $0.1) }))
-            return decision.choice
-        }
+        choose(shape, in: \.gemm, candidates: candidates, time: time, named: \.rawValue) { .gemm(shape, $0) }
     }
 
     /// The attention plan for `shape`, as `gemmKernel` decides a product's kernel.
     public static func attentionPlan(_ shape: AttentionShape, candidates: [AttentionPlan],
-                              time: (AttentionPlan) -> Double) -> AttentionPlan? {
+                                     time: (AttentionPlan) -> Double) -> AttentionPlan? {
+        choose(shape, in: \.attention, candidates: candidates, time: time, named: \.description) { .attention(shape, $0) }
+    }
+
+    /// `table[shape]`'s choice; else, measuring, the fastest candidate, recorded in the table and
+    /// among the entries measured here (`decision` makes the entry, `named` names a candidate).
+    static func choose<Shape: Hashable, Choice: Sendable>(
+        _ shape: Shape, in table: WritableKeyPath<Tables, [Shape: Decision<Choice>]>, candidates: [Choice],
+        time: (Choice) -> Double, named: (Choice) -> String, decision: (Choice) -> KernelWisdom.Decision
+    ) -> Choice? {
         let current = mode
         if current == .off { return nil }
-        if let known = tables.withLock({ $0.attention[shape] }) { return known.choice }
+        if let known = tables.withLock({ $0[keyPath: table][shape] }) { return known.choice }
         guard current == .measure, candidates.count > 1 else { return nil }
-        let decision = fastest(candidates, time: time)
+        let measured = fastest(candidates, time: time)
         return tables.withLock { tables in
-            if let raced = tables.attention[shape] { return raced.choice }
-            tables.attention[shape] = decision
-            tables.measured.append(KernelWisdom.Entry(cpu: Machine.cpuModel, decision: .attention(shape, decision.choice),
-                                                      timings: decision.timings.map { ($0.0.description, $0.1) }))
-            return decision.choice
+            if let raced = tables[keyPath: table][shape] { return raced.choice }  // another thread measured it first
+            tables[keyPath: table][shape] = measured
+            tables.measured.append(KernelWisdom.Entry(cpu: Machine.cpuModel, decision: decision(measured.choice),
+                                                      timings: measured.timings.map { (named($0.0), $0.1) }))
+            return measured.choice
         }
     }
 
