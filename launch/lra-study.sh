@@ -18,7 +18,8 @@
 # (docs/reproducing-lra.md says where to put it); use --launcher mpirun:N or slurm on a cluster.
 # Before it starts, --preset lra prints an estimate of each cell's time (so does --estimate with
 # either preset, which then stops): one step of the cell's model at its per-rank batch, timed here
-# with `parseval bench step --config` (cached in RUNS/estimates.tsv per CPU and threads), times
+# with `parseval bench step --config --tune` (cached in RUNS/estimates.tsv per CPU and threads;
+# the same step measures the cell's kernel choices on first use, which its runs then read), times
 # its steps and accumulation, for the launcher's ranks (mpirun:N: N; slurm: --ranks N, default 1).
 # Compute only: the gradient all-reduce is mostly hidden on one host (docs/distributed.md); across
 # hosts add launch/scaling-model.py's prediction.
@@ -165,7 +166,7 @@ print(t["batch_size"], t["accumulation"], t["steps"], c["parallel"]["threads"])'
       if [ -z "$seconds" ]; then
         local thread_flag=()
         [ "$threads" -gt 0 ] && thread_flag=(--threads "$threads")
-        seconds=$("$bin" bench step --config "$config" "${sets[@]}" --batch "$local_batch" --repeats 1 --warmup 1 \
+        seconds=$("$bin" bench step --config "$config" "${sets[@]}" --batch "$local_batch" --repeats 1 --warmup 1 --tune \
                     ${thread_flag[@]+"${thread_flag[@]}"} | sed -n 's/^step time *\([0-9.]*\) s.*/\1/p')
         [ -n "$seconds" ] || { echo "lra-study: could not time $task-$mixer" >&2; exit 2; }
         printf '%s\t%s\n' "$key" "$seconds" >> "$cache"
