@@ -80,26 +80,18 @@ public final class AdaptiveFourierNeuralOperator: TokenMixer {
         spectrum.withUnsafeBufferPointer { input.withUnsafeMutableBufferPointer(deinterleave(from: $0.baseAddress!)) }
         let first = realForm(w1, rows: d, columns: h), second = realForm(w2, rows: h, columns: d)
         let (bias1, bias2) = (arena.value(b1), arena.value(b2))
-        input.withUnsafeBufferPointer { z in
-            hidden.withUnsafeMutableBufferPointer { o1 in
-                output.withUnsafeMutableBufferPointer { o2 in
-                    first.withUnsafeBufferPointer { wa in
-                        second.withUnsafeBufferPointer { wb in
-                            for block in 0..<k {
-                                let zk = z.baseAddress! + block * rows * 2 * d, o1k = o1.baseAddress! + block * rows * 2 * h
-                                let o2k = o2.baseAddress! + block * rows * 2 * d
-                                broadcastBias(bias1, block: block, width: h, into: o1k, rows: rows)
-                                gemm(.none, .none, m: rows, n: 2 * h, k: 2 * d, a: zk, lda: 2 * d,
-                                     b: wa.baseAddress! + block * 4 * d * h, ldb: 2 * h, beta: 1, c: o1k, ldc: 2 * h)
-                                let count = rows * 2 * h
-                                parallelFor(count) { range in for i in range where o1k[i] < 0 { o1k[i] = 0 } }
-                                broadcastBias(bias2, block: block, width: d, into: o2k, rows: rows)
-                                gemm(.none, .none, m: rows, n: 2 * d, k: 2 * h, a: o1k, lda: 2 * h,
-                                     b: wb.baseAddress! + block * 4 * h * d, ldb: 2 * d, beta: 1, c: o2k, ldc: 2 * d)
-                            }
-                        }
-                    }
-                }
+        Tensor.withUnsafeBufferPointers(writing: &hidden, &output, reading: input, first, second) { o1, o2, z, wa, wb in
+            for block in 0..<k {
+                let zk = z.baseAddress! + block * rows * 2 * d, o1k = o1.baseAddress! + block * rows * 2 * h
+                let o2k = o2.baseAddress! + block * rows * 2 * d
+                broadcastBias(bias1, block: block, width: h, into: o1k, rows: rows)
+                gemm(.none, .none, m: rows, n: 2 * h, k: 2 * d, a: zk, lda: 2 * d,
+                     b: wa.baseAddress! + block * 4 * d * h, ldb: 2 * h, beta: 1, c: o1k, ldc: 2 * h)
+                let count = rows * 2 * h
+                parallelFor(count) { range in for i in range where o1k[i] < 0 { o1k[i] = 0 } }
+                broadcastBias(bias2, block: block, width: d, into: o2k, rows: rows)
+                gemm(.none, .none, m: rows, n: 2 * d, k: 2 * h, a: o1k, lda: 2 * h,
+                     b: wb.baseAddress! + block * 4 * h * d, ldb: 2 * d, beta: 1, c: o2k, ldc: 2 * d)
             }
         }
         var shrunk = Tensor(uninitialized: spectrum.shape)
@@ -132,39 +124,24 @@ public final class AdaptiveFourierNeuralOperator: TokenMixer {
         let first = realForm(w1, rows: d, columns: h), second = realForm(w2, rows: h, columns: d)
         var dFirst = Tensor(zeros: [k, 2 * d, 2 * h]), dSecond = Tensor(zeros: [k, 2 * h, 2 * d])
         let (gb1, gb2) = (arena.gradient(b1), arena.gradient(b2))
-        dOutput.withUnsafeBufferPointer { g2 in
-            dHidden.withUnsafeMutableBufferPointer { g1 in
-                dInput.withUnsafeMutableBufferPointer { gz in
-                    hidden.withUnsafeBufferPointer { o1 in
-                        input.withUnsafeBufferPointer { z in
-                            first.withUnsafeBufferPointer { wa in
-                                second.withUnsafeBufferPointer { wb in
-                                    dFirst.withUnsafeMutableBufferPointer { dwa in
-                                        dSecond.withUnsafeMutableBufferPointer { dwb in
-                                            for block in 0..<k {
-                                                let g2k = g2.baseAddress! + block * rows * 2 * d, g1k = g1.baseAddress! + block * rows * 2 * h
-                                                let o1k = o1.baseAddress! + block * rows * 2 * h, zk = z.baseAddress! + block * rows * 2 * d
-                                                let gzk = gz.baseAddress! + block * rows * 2 * d
-                                                sumRows(g2k, rows: rows, width: d, block: block, into: gb2)
-                                                gemm(.transposed, .none, m: 2 * h, n: 2 * d, k: rows, a: o1k, lda: 2 * h, b: g2k, ldb: 2 * d,
-                                                     beta: 0, c: dwb.baseAddress! + block * 4 * h * d, ldc: 2 * d)
-                                                gemm(.none, .transposed, m: rows, n: 2 * h, k: 2 * d, a: g2k, lda: 2 * d,
-                                                     b: wb.baseAddress! + block * 4 * h * d, ldb: 2 * d, beta: 0, c: g1k, ldc: 2 * h)
-                                                let count = rows * 2 * h
-                                                parallelFor(count) { range in for i in range where o1k[i] <= 0 { g1k[i] = 0 } }
-                                                sumRows(g1k, rows: rows, width: h, block: block, into: gb1)
-                                                gemm(.transposed, .none, m: 2 * d, n: 2 * h, k: rows, a: zk, lda: 2 * d, b: g1k, ldb: 2 * h,
-                                                     beta: 0, c: dwa.baseAddress! + block * 4 * d * h, ldc: 2 * h)
-                                                gemm(.none, .transposed, m: rows, n: 2 * d, k: 2 * h, a: g1k, lda: 2 * h,
-                                                     b: wa.baseAddress! + block * 4 * d * h, ldb: 2 * h, beta: 0, c: gzk, ldc: 2 * d)
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+        Tensor.withUnsafeBufferPointers(writing: &dHidden, &dInput, &dFirst, &dSecond,
+                                        reading: dOutput, hidden, input, first, second) { g1, gz, dwa, dwb, g2, o1, z, wa, wb in
+            for block in 0..<k {
+                let g2k = g2.baseAddress! + block * rows * 2 * d, g1k = g1.baseAddress! + block * rows * 2 * h
+                let o1k = o1.baseAddress! + block * rows * 2 * h, zk = z.baseAddress! + block * rows * 2 * d
+                let gzk = gz.baseAddress! + block * rows * 2 * d
+                sumRows(g2k, rows: rows, width: d, block: block, into: gb2)
+                gemm(.transposed, .none, m: 2 * h, n: 2 * d, k: rows, a: o1k, lda: 2 * h, b: g2k, ldb: 2 * d,
+                     beta: 0, c: dwb.baseAddress! + block * 4 * h * d, ldc: 2 * d)
+                gemm(.none, .transposed, m: rows, n: 2 * h, k: 2 * d, a: g2k, lda: 2 * d,
+                     b: wb.baseAddress! + block * 4 * h * d, ldb: 2 * d, beta: 0, c: g1k, ldc: 2 * h)
+                let count = rows * 2 * h
+                parallelFor(count) { range in for i in range where o1k[i] <= 0 { g1k[i] = 0 } }
+                sumRows(g1k, rows: rows, width: h, block: block, into: gb1)
+                gemm(.transposed, .none, m: 2 * d, n: 2 * h, k: rows, a: zk, lda: 2 * d, b: g1k, ldb: 2 * h,
+                     beta: 0, c: dwa.baseAddress! + block * 4 * d * h, ldc: 2 * h)
+                gemm(.none, .transposed, m: rows, n: 2 * d, k: 2 * h, a: g1k, lda: 2 * h,
+                     b: wa.baseAddress! + block * 4 * d * h, ldb: 2 * h, beta: 0, c: gzk, ldc: 2 * d)
             }
         }
         foldRealForm(dFirst, into: w1, rows: d, columns: h)
