@@ -129,6 +129,12 @@ public enum KernelChoices {
     static let modeCode = Atomic<Int>(Mode.off.rawValue)
     static let tables = Mutex<Tables>(Tables())
 
+    /// The machine a choice belongs to: the CPU model and the instruction set oneDNN dispatches
+    /// to — "Intel(R) Xeon(R) Processor (family 6, model 207), avx512_core_bf16" — since one
+    /// model number can come with or without AMX (a hypervisor may hide it), which turns the
+    /// bf16 choices around; "…, no oneDNN" where oneDNN does not load.
+    public static let cpu: String = Machine.cpuModel + ", " + (Matmul.oneDNNISA ?? "no oneDNN")
+
     /// The mode in force.
     public static var mode: Mode { Mode(rawValue: modeCode.load(ordering: .relaxed)) ?? .off }
 
@@ -136,7 +142,7 @@ public enum KernelChoices {
     /// so pass the defaults first, then the user's file) and sets the mode. Returns the number
     /// of entries in force.
     @discardableResult
-    public static func activate(_ mode: Mode, wisdom: KernelWisdom, cpu: String = Machine.cpuModel) -> Int {
+    public static func activate(_ mode: Mode, wisdom: KernelWisdom, cpu: String = KernelChoices.cpu) -> Int {
         var fresh = Tables()
         for entry in wisdom.entries where entry.cpu == cpu {
             switch entry.decision {
@@ -185,7 +191,7 @@ public enum KernelChoices {
         return tables.withLock { tables in
             if let raced = tables[keyPath: table][shape] { return raced.choice }  // another thread measured it first
             tables[keyPath: table][shape] = measured
-            tables.measured.append(KernelWisdom.Entry(cpu: Machine.cpuModel, decision: decision(measured.choice),
+            tables.measured.append(KernelWisdom.Entry(cpu: cpu, decision: decision(measured.choice),
                                                       timings: measured.timings.map { (named($0.0), $0.1) }))
             return measured.choice
         }
@@ -213,7 +219,7 @@ public enum KernelChoices {
 }
 
 /// Kernel choices as text, one per line: `cpu ⇥ operation ⇥ precision ⇥ shape ⇥ choice ⇥
-/// timings`, where operation is `gemm` or `attention`, shape and choice are written as
+/// timings`, where cpu is `KernelChoices.cpu`, operation is `gemm` or `attention`, shape and choice are written as
 /// `GemmShape` / `AttentionShape` and `GemmKernel` / `AttentionPlan` print them, and timings
 /// (informational, may be empty) list `candidate=seconds` separated by spaces. Lines starting
 /// with `#` and blank lines are comments. One file may hold several CPU models.
@@ -223,7 +229,7 @@ public struct KernelWisdom: Sendable {
         case attention(AttentionShape, AttentionPlan)
 
         /// Operation, precision and shape: what a later entry for the same CPU replaces.
-        var key: String {
+        public var key: String {
             switch self {
             case .gemm(let shape, _): return "gemm\t\(shape.precision.rawValue)\t\(shape)"
             case .attention(let shape, _): return "attention\t\(shape.precision.rawValue)\t\(shape)"

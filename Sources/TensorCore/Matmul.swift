@@ -115,6 +115,12 @@ public enum Matmul {
         return try body()
     }
 
+    /// The instruction set oneDNN's kernels dispatch to ("avx512_core_bf16", "avx512_core_amx"),
+    /// nil where oneDNN does not load.
+    public static var oneDNNISA: String? {
+        oneDNNUnavailableReason == nil ? String(cString: pv_onednn_isa()) : nil
+    }
+
     /// "oneDNN 2.6.3 (libdnnl.so.2, OpenMP), ISA avx512_core_bf16" or "OpenBLAS 0.3.21 … (oneDNN: why not)".
     public static var engineSummary: String {
         switch engine {

@@ -31,7 +31,7 @@ final class KernelChoiceLayerTests: XCTestCase {
     }
 
     func plan(_ plan: AttentionPlan, causal: Bool, length: Int) -> KernelWisdom {
-        KernelWisdom(entries: [KernelWisdom.Entry(cpu: Machine.cpuModel, decision: .attention(
+        KernelWisdom(entries: [KernelWisdom.Entry(cpu: KernelChoices.cpu, decision: .attention(
             AttentionShape(length: length, headDim: 8, causal: causal, threads: Threading.count, precision: Matmul.precision), plan))])
     }
 
@@ -91,7 +91,7 @@ final class KernelChoiceLayerTests: XCTestCase {
         }
         let threads = Threading.count
         let fp32Everywhere = KernelWisdom(entries: [(false, true, 30, 40, 24), (true, false, 40, 24, 30), (false, false, 30, 24, 40)].map {
-            KernelWisdom.Entry(cpu: Machine.cpuModel, decision: .gemm(GemmShape(transposeA: $0.0, transposeB: $0.1, m: $0.2, n: $0.3, k: $0.4,
+            KernelWisdom.Entry(cpu: KernelChoices.cpu, decision: .gemm(GemmShape(transposeA: $0.0, transposeB: $0.1, m: $0.2, n: $0.3, k: $0.4,
                                                                                   threads: threads, precision: .bf16), .onednnFP32))
         })
         let single = run(.fp32, table: nil), half = run(.bf16, table: nil), chosen = run(.bf16, table: fp32Everywhere)

@@ -17,8 +17,8 @@ final class KernelChoiceRunTests: TrainingRunTestCase {
         let parsed = try KernelWisdom(parsing: text, source: wisdom)
         XCTAssertTrue(parsed.entries.contains { if case .attention = $0.decision { return true } else { return false } }, text)
         XCTAssertTrue(parsed.entries.contains { if case .gemm = $0.decision { return true } else { return false } }, text)
-        XCTAssertTrue(parsed.entries.allSatisfy { $0.cpu == Machine.cpuModel && !$0.timings.isEmpty }, text)
-        let count = parsed.entries.count + KernelWisdom.defaults.entries.filter { $0.cpu == Machine.cpuModel }.count
+        XCTAssertTrue(parsed.entries.allSatisfy { $0.cpu == KernelChoices.cpu && !$0.timings.isEmpty }, text)
+        let count = parsed.entries.count + KernelWisdom.defaults.entries.filter { $0.cpu == KernelChoices.cpu }.count
         // Read back by a run; measuring again finds nothing new.
         assertExit(try ParsevalProcess.run(small + ["--wisdom", wisdom], in: folder, timeout: 300), 0,
                    mentions: ["kernel choices: \(count) in force for this CPU"])

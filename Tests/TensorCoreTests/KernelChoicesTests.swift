@@ -8,7 +8,7 @@ import XCTest
 /// touching the product's output. Every test turns choices off and restores the precision.
 final class KernelChoicesTests: XCTestCase {
     var precision: MatmulPrecision!
-    let cpu = Machine.cpuModel
+    let cpu = KernelChoices.cpu
 
     override func setUp() { precision = Matmul.precision }
 
@@ -85,16 +85,18 @@ final class KernelChoicesTests: XCTestCase {
         XCTAssertEqual(KernelWisdom.userPath(environment: ["HOME": "/h"]), "/h/.cache/parseval/kernel-choices.tsv")
     }
 
-    /// The committed table parses (`defaults` would stop the process otherwise), names CPUs the
-    /// way `Machine.cpuModel` does, and holds one entry per CPU, operation, precision and shape.
+    /// The committed table parses (`defaults` would stop the process otherwise), names machines
+    /// the way `KernelChoices.cpu` does (model, then oneDNN's ISA), and holds one entry per CPU,
+    /// operation, precision and shape.
     func testCommittedDefaultsAreWellFormed() {
         let entries = KernelWisdom.defaults.entries
+        XCTAssertTrue(KernelChoices.cpu.hasPrefix(Machine.cpuModel + ", "), KernelChoices.cpu)
         for (model, _) in KernelWisdom.defaults.cpuModels {
-            XCTAssertTrue(model.range(of: #"\(family \d+, model \d+\)$"#, options: .regularExpression) != nil || !model.contains("("),
-                          "\(model): CPU names read like Machine.cpuModel's")
+            XCTAssertTrue(model.range(of: #"\(family \d+, model \d+\), [a-z0-9_]+$"#, options: .regularExpression) != nil,
+                          "\(model): machines read like KernelChoices.cpu's")
         }
         XCTAssertEqual(KernelWisdom.defaults.merging([]).entries.count, entries.count)
-        XCTAssertEqual(Set(entries.map { "\($0.cpu)|\($0.decision)" }).count, entries.count, "one entry per key")
+        XCTAssertEqual(Set(entries.map { "\($0.cpu)\t\($0.decision.key)" }).count, entries.count, "one entry per key")
     }
 
     func testEntriesOfOtherCPUsAreNotInForce() {
