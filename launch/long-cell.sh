@@ -4,23 +4,26 @@
 # over 2 ranks of this machine (parallel.seq_parallel: 2), and split over 2 simulated hosts that
 # talk TCP (scripts/cluster-sim.sh; needs root) — then their loss curves and figures side by side.
 #
-#   launch/long-cell.sh [-m MIXER] [-o DIR] [-w "1rank 2ranks 2hosts"] [-- --set KEY=VALUE ...]
+#   launch/long-cell.sh [-m MIXER] [-o DIR] [-w "1rank 2ranks 2hosts"] [--report-only] [-- --set KEY=VALUE ...]
 #
 # MIXER: fftnet (default) or fnet. Data: data/pathx-cell, generated when missing
 # (`parseval generate pathfinder --size 128 --count 2000 --seed 1`). Runs resume where they
 # stopped (rerun the same command). The table comes from the runs' metrics.jsonl and
-# timeline.jsonl through `parseval report`, and the curves as CSV in DIR/curves.csv.
+# timeline.jsonl through `parseval report` (CSV in DIR/MIXER-report/); --report-only trains
+# nothing and rebuilds it from DIR's run folders, e.g. the committed ones:
+#   launch/long-cell.sh -m fftnet -o docs/results/long-cell --report-only
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-mixer=fftnet; out="$root/runs/pathx-cell"; ways="1rank 2ranks 2hosts"
+mixer=fftnet; out="$root/runs/pathx-cell"; ways="1rank 2ranks 2hosts"; report_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -m) mixer=$2; shift 2 ;;
     -o) out=$2; shift 2 ;;
     -w) ways=$2; shift 2 ;;
+    --report-only) report_only=1; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "launch/long-cell.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -33,13 +36,14 @@ binary="$root/.build/release/parseval"
 [ -x "$binary" ] || { echo "launch/long-cell.sh: $binary not found: run 'swift build -c release'" >&2; exit 2; }
 config="$root/configs/seqpar/pathx-long-cell.yaml"
 cd "$root"
-if [ ! -d data/pathx-cell ]; then
+if [ "$report_only" -eq 0 ] && [ ! -d data/pathx-cell ]; then
   "$binary" generate pathfinder --size 128 --count 2000 --seed 1 --out data/pathx-cell
 fi
 
 runs=()
 for way in $ways; do
   run="$out/$mixer-$way"
+  if [ "$report_only" -eq 1 ]; then runs+=("$run"); continue; fi
   sets=(--set "output.directory=$run" "${mixer_sets[@]}" "$@")
   case "$way" in
     1rank) "$binary" train --config "$config" "${sets[@]}" ;;
