@@ -156,6 +156,11 @@ public enum KernelChoices {
         return count
     }
 
+    /// Stops measuring and keeps the table in force, with what was measured in it.
+    public static func stopMeasuring() {
+        _ = modeCode.compareExchange(expected: Mode.measure.rawValue, desired: Mode.table.rawValue, ordering: .relaxed)
+    }
+
     /// Turns choices off and forgets the table.
     public static func deactivate() {
         modeCode.store(Mode.off.rawValue, ordering: .relaxed)

@@ -115,8 +115,8 @@ struct KernelChoiceOptions: ParsableArguments {
     /// other CPUs' entries) and stops measuring; returns the line to print.
     func save() throws -> String? {
         guard tune else { return nil }
+        KernelChoices.stopMeasuring()  // the table in force already holds the file's entries and the new ones
         let measured = KernelChoices.measuredEntries()
-        KernelChoices.activate(.table, wisdom: KernelWisdom.forRuns(path: path).wisdom.merging(measured))
         guard !measured.isEmpty else { return "kernel choices: nothing new to measure" }
         var existing = KernelWisdom()
         if FileManager.default.fileExists(atPath: path) {
