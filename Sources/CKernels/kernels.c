@@ -317,6 +317,60 @@ void pv_transpose_tile(const float *src, ptrdiff_t src_stride, float *dst, ptrdi
     pv_transpose_scalar(src, src_stride, dst, dst_stride, rows, cols);
 }
 
+PV_CLONES
+void pv_complex_multiply(float *z, const float *r, ptrdiff_t bins, float sign) {
+    for (ptrdiff_t k = 0; k < bins; k++) {
+        const float cr = r[2 * k], ci = sign * r[2 * k + 1], a = z[2 * k], b = z[2 * k + 1];
+        z[2 * k] = a * cr - b * ci;
+        z[2 * k + 1] = a * ci + b * cr;
+    }
+}
+
+PV_CLONES
+void pv_conjugate_product_add(const float *g, const float *x, ptrdiff_t bins, float *out) {
+    for (ptrdiff_t k = 0; k < bins; k++) {
+        const float gr = g[2 * k], gi = g[2 * k + 1], xr = x[2 * k], xi = x[2 * k + 1];
+        out[2 * k] += gr * xr + gi * xi;
+        out[2 * k + 1] += gr * xi - gi * xr;
+    }
+}
+
+PV_CLONES
+void pv_scaled_rows(const float *scale, const float *rows, ptrdiff_t row_stride, ptrdiff_t count, ptrdiff_t n,
+                    float *out, ptrdiff_t out_stride) {
+    for (ptrdiff_t c = 0; c < count; c++) {
+        const float *restrict x = rows + c * row_stride;
+        float *restrict y = out + c * out_stride;
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = scale[i] * x[i];
+    }
+}
+
+PV_CLONES
+void pv_scaled_rows_add(const float *scale, const float *rows, ptrdiff_t row_stride, ptrdiff_t count, ptrdiff_t n,
+                        float *acc, ptrdiff_t acc_stride) {
+    for (ptrdiff_t c = 0; c < count; c++) {
+        const float *restrict x = rows + c * row_stride;
+        float *restrict y = acc + c * acc_stride;
+        for (ptrdiff_t i = 0; i < n; i++) y[i] += scale[i] * x[i];
+    }
+}
+
+PV_CLONES
+void pv_row_dots_add(const float *a, ptrdiff_t a_stride, const float *b, ptrdiff_t b_stride, ptrdiff_t count,
+                     ptrdiff_t n, float *acc) {
+    // Blocks of 256 positions keep their partial sums in L1 while the rows stream past.
+    float sums[256];
+    for (ptrdiff_t i0 = 0; i0 < n; i0 += 256) {
+        const ptrdiff_t width = n - i0 < 256 ? n - i0 : 256;
+        for (ptrdiff_t i = 0; i < width; i++) sums[i] = 0.0f;
+        for (ptrdiff_t c = 0; c < count; c++) {
+            const float *restrict x = a + c * a_stride + i0, *restrict y = b + c * b_stride + i0;
+            for (ptrdiff_t i = 0; i < width; i++) sums[i] += x[i] * y[i];
+        }
+        for (ptrdiff_t i = 0; i < width; i++) acc[i0 + i] += sums[i];
+    }
+}
+
 const char *pv_kernels_isa(void) {
 #if defined(__x86_64__) && defined(__clang__)
     __builtin_cpu_init();

@@ -34,73 +34,41 @@ extension KernelizedAttention {
         max(1, min(featureCount, chunkBudget / (2 * n * (headDim + 1))))
     }
 
-    /// Runs `body` over 0..<n in blocks of 64 rows (a block of φ, V and the sums stays in
-    /// cache while every channel's stretch of those rows is read or written), blocks spread
-    /// over the threads; blocks own their rows. Each thread has a row-major tile of 64 rows ×
-    /// `tileWidth` floats: the Toeplitz products keep channels along rows of length 2N (for the
-    /// FFTs) while φ, V and the sums are row-major, so a block's stretch of every channel is
-    /// transposed into the tile (`gatherRows`) or out of it (`scatterRows`) in 8 × 8 register
-    /// blocks, and the per-row loops run over contiguous memory instead of striding by m or D.
-    func forEachRowBlock(_ n: Int, tileWidth: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
-        let block = 64
-        parallelFor(n, grain: 4 * block) { range in
-            // The thread's own buffer, not a pooled tensor: how many chunks run at once depends
-            // on scheduling, and the pool's steady state must not.
-            let tile = ThreadScratch.floats(.tile, count: block * tileWidth)
-            for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
-                body(start..<min(range.upperBound, start + block), tile)
+    // The Toeplitz products work channel-major: each channel is a row of length 2N for the FFTs.
+    // φ(Q), φ(K), V (and ∂L/∂sums in backward) are transposed once per layer to (features or
+    // columns) × N, so every per-position step below is an elementwise pass over contiguous
+    // positions (`pv_scaled_rows`, `pv_scaled_rows_add`, `pv_row_dots_add`), split over the
+    // threads by position; the results are accumulated channel-major and transposed back once.
+    // A position's value never depends on how positions are split, so neither do the bits.
+
+    /// Runs `body` over 0..<n split into one range of positions per thread (at least 256 each).
+    func forEachPositionRange(_ n: Int, _ body: (_ start: Int, _ count: Int) -> Void) {
+        parallelFor(n, grain: 256) { range in body(range.lowerBound, range.count) }
+    }
+
+    /// Channel (slot·(d_h+1) + c) of `padded` [f·(d_h+1), 2N] ← φᵀ[r, i] · wᵀ[c, i] for i < N and
+    /// the features r = features[slot] of one (batch, head), where φᵀ is m × N and wᵀ is `count`
+    /// rows of N, followed by φᵀ[r] itself (the channel of a column of ones) when count = d_h.
+    /// The Toeplitz products' inputs: φ(k) ⊗ [v, 1] in forward, φ(q) ⊗ ∂L/∂u in backward.
+    func fillOuterProductChannels(_ padded: UnsafeMutablePointer<Float>, phiT: UnsafePointer<Float>,
+                                  vectorsT: UnsafePointer<Float>, count: Int, length n: Int, features: Range<Int>) {
+        let (width, size) = (headDim + 1, 2 * n)
+        forEachPositionRange(n) { start, span in
+            for (slot, r) in features.enumerated() {
+                let phi = phiT + r * n + start, out = padded + slot * width * size + start
+                pv_scaled_rows(phi, vectorsT + start, n, count, span, out, size)
+                if count < width { (out + count * size).update(from: phi, count: span) }
             }
         }
     }
 
-    /// tile[i − rows.lowerBound][ch] = channelMajor[ch · size + i] for ch < channels, i ∈ rows.
-    func gatherRows(_ channelMajor: UnsafePointer<Float>, size: Int, channels: Int, rows: Range<Int>,
-                    into tile: UnsafeMutablePointer<Float>) {
-        pv_transpose_tile(channelMajor + rows.lowerBound, size, tile, channels, channels, rows.count)
-    }
-
-    /// channelMajor[ch · size + i] = tile[i − rows.lowerBound][ch]: `gatherRows` the other way.
-    func scatterRows(_ tile: UnsafePointer<Float>, channels: Int, rows: Range<Int>,
-                     into channelMajor: UnsafeMutablePointer<Float>, size: Int) {
-        pv_transpose_tile(tile, channels, channelMajor + rows.lowerBound, size, rows.count, channels)
-    }
-
-    /// T = C·X, or Cᵀ·X when `transposed`, for one head and one chunk of `channels` channels:
-    /// multiplies `spectrum` (the transform of X; overwritten) by the head's Toeplitz spectrum,
-    /// transforms it back into `product` (channel-major, rows 2N apart), and hands each row i < N
-    /// of T — its `channels` values, gathered tile by tile — to `body(i, row)`, rows in parallel.
-    func forEachToeplitzRow(_ toeplitz: ToeplitzFFT, _ spectrum: UnsafeMutablePointer<Float>, by headSpectrum: UnsafePointer<Float>,
-                            transposed: Bool,
-                            channels: Int, product: UnsafeMutablePointer<Float>, length n: Int,
-                            _ body: (Int, UnsafePointer<Float>) -> Void) {
+    /// The product C·X (Cᵀ·X when `transposed`) for one head and one chunk of `channels` channels,
+    /// from `spectrum` (X's transform; overwritten) into `product` (channel-major, rows 2N apart;
+    /// entries 0..<N of each row hold it).
+    func toeplitzProduct(_ toeplitz: ToeplitzFFT, _ spectrum: UnsafeMutablePointer<Float>, by headSpectrum: UnsafePointer<Float>,
+                         transposed: Bool, channels: Int, into product: UnsafeMutablePointer<Float>) {
         toeplitz.multiply(spectrum, groups: 1, channels: channels, by: headSpectrum, transposed: transposed)
         toeplitz.inverseTransform(spectrum, groups: 1, channels: channels, into: product)
-        forEachRowBlock(n, tileWidth: channels) { rows, tile in
-            gatherRows(product, size: 2 * n, channels: channels, rows: rows, into: tile)
-            for i in rows { body(i, tile + (i - rows.lowerBound) * channels) }
-        }
-    }
-
-    /// Channel (slot·(d_h+1) + c) of `padded` [f·(d_h+1), 2N] ← φ_{i,r} · w_{i,c} for i < N and
-    /// the features r = features[slot] (one (batch, head) block), where w_i is the `count`
-    /// floats at `vectors + i·stride`, followed by a 1 when count = d_h. The Toeplitz products'
-    /// inputs: φ(k) ⊗ [v, 1] in forward, φ(q) ⊗ ∂L/∂u in backward.
-    func fillOuterProductChannels(_ padded: UnsafeMutablePointer<Float>, phi: UnsafePointer<Float>,
-                                  vectors: UnsafePointer<Float>, stride: Int, count: Int, length n: Int,
-                                  features: Range<Int>) {
-        let (m, width, size) = (featureCount, headDim + 1, 2 * n)
-        let channels = features.count * width
-        forEachRowBlock(n, tileWidth: channels) { rows, tile in
-            for i in rows {
-                let row = tile + (i - rows.lowerBound) * channels, p = phi + i * m, w = vectors + i * stride
-                for (slot, r) in features.enumerated() {
-                    let out = row + slot * width, pr = p[r]
-                    for c in 0..<count { out[c] = pr * w[c] }
-                    if count < width { out[count] = pr }
-                }
-            }
-            scatterRows(tile, channels: channels, rows: rows, into: padded, size: size)
-        }
     }
 
     /// sums (B, H, N, d_h+1) = Σ_r φ(q_i)_r (C (φ(K) ⊗ [V 1]))_{i,r,:}, one (batch, head) and
@@ -110,29 +78,32 @@ extension KernelizedAttention {
         let toeplitz = ToeplitzFFT(length: n, causal: causal), size = 2 * n
         let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
         let coefficients = relativeCoefficients(length: n)
-        var sums = Tensor(zeros: [b, h, n, width])
-        Tensor.withUnsafeBufferPointers(writing: &sums,
-                                        reading: phiQ, phiK, values, coefficients) { us, qs, ks, vs, cs in
+        let phiQT = MatrixTranspose.transposed(phiQ.reshaped([b * h, n, m]))  // (B·H, m, N)
+        let phiKT = MatrixTranspose.transposed(phiK.reshaped([b * h, n, m]))
+        let valuesT = MatrixTranspose.transposed(values)  // (B, D, N): head h's rows h·d_h ..< (h+1)·d_h
+        var sumsT = Tensor(zeros: [b * h, width, n])
+        Tensor.withUnsafeBufferPointers(writing: &sumsT,
+                                        reading: phiQT, phiKT, valuesT, coefficients) { us, qs, ks, vs, cs in
             let q0 = qs.baseAddress!, k0 = ks.baseAddress!, v0 = vs.baseAddress!, u0 = us.baseAddress!
             withScratch([h * (n + 1) * 2, chunkFloats, chunkFloats, (n + 1) * perChunk * width * 2]) { buffers in
                 let (spectra, padded, product, spectrum) = (buffers[0], buffers[1], buffers[2], buffers[3])
                 toeplitz.coefficientSpectra(cs.baseAddress!, groups: h, into: spectra)
                 for batch in 0..<b {
                     for head in 0..<h {
-                        let block = (batch * h + head) * n
-                        let q = q0 + block * m, u = u0 + block * width
+                        let block = batch * h + head
+                        let q = q0 + block * m * n, k = k0 + block * m * n, u = u0 + block * width * n
+                        let v = v0 + (batch * d + head * dh) * n
                         for start in stride(from: 0, to: m, by: perChunk) {
                             let features = start..<min(m, start + perChunk), channels = features.count * width
-                            fillOuterProductChannels(padded, phi: k0 + block * m, vectors: v0 + batch * n * d + head * dh,
-                                                     stride: d, count: dh, length: n, features: features)
+                            fillOuterProductChannels(padded, phiT: k, vectorsT: v, count: dh, length: n, features: features)
                             toeplitz.transform(padded, groups: 1, channels: channels, into: spectrum)
-                            // u_i += Σ_r φ(q_i)_r T_{r,:,i}
-                            forEachToeplitzRow(toeplitz, spectrum, by: spectra + head * (n + 1) * 2, transposed: false,
-                                               channels: channels, product: product, length: n) { i, row in
-                                let ui = u + i * width, qi = q + i * m
+                            toeplitzProduct(toeplitz, spectrum, by: spectra + head * (n + 1) * 2, transposed: false,
+                                            channels: channels, into: product)
+                            // uᵀ[c] += φ(q)ᵀ[r] ⊙ T[r, c], features in order
+                            forEachPositionRange(n) { i0, span in
                                 for (slot, r) in features.enumerated() {
-                                    let source = row + slot * width, qr = qi[r]
-                                    for c in 0..<width { ui[c] += qr * source[c] }
+                                    pv_scaled_rows_add(q + r * n + i0, product + slot * width * size + i0, size, width, span,
+                                                       u + i0, n)
                                 }
                             }
                         }
@@ -140,7 +111,7 @@ extension KernelizedAttention {
                 }
             }
         }
-        return sums
+        return MatrixTranspose.transposed(sumsT).reshaped([b, h, n, width])
     }
 
     /// Backward of `toeplitzForward`, per (batch, head) and feature chunk, with T = C·KV and
@@ -156,11 +127,15 @@ extension KernelizedAttention {
         let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
         let spectrumFloats = (n + 1) * perChunk * width * 2
         let coefficients = relativeCoefficients(length: n)
-        var phiQGradient = Tensor(zeros: saved.queryFeatures.shape), phiKGradient = Tensor(zeros: saved.keyFeatures.shape)
-        var valueGradient = Tensor(zeros: saved.values.shape)
+        let phiQT = MatrixTranspose.transposed(saved.queryFeatures.reshaped([b * h, n, m]))  // (B·H, m, N)
+        let phiKT = MatrixTranspose.transposed(saved.keyFeatures.reshaped([b * h, n, m]))
+        let valuesT = MatrixTranspose.transposed(saved.values)  // (B, D, N)
+        let gradientT = MatrixTranspose.transposed(sumGradient.reshaped([b * h, n, width]))  // (B·H, d_h+1, N)
+        var phiQGradientT = Tensor(zeros: [b * h, m, n]), phiKGradientT = Tensor(zeros: [b * h, m, n])
+        var valueGradientT = Tensor(zeros: [b, d, n])
         let correlationFloats = h * (n + 1) * 2
-        Tensor.withUnsafeBufferPointers(writing: &phiQGradient, &phiKGradient, &valueGradient,
-                                        reading: saved.queryFeatures, saved.keyFeatures, saved.values, sumGradient,
+        Tensor.withUnsafeBufferPointers(writing: &phiQGradientT, &phiKGradientT, &valueGradientT,
+                                        reading: phiQT, phiKT, valuesT, gradientT,
                                         coefficients) { dqs, dks, dvs, qs, ks, vs, dus, cs in
             let q0 = qs.baseAddress!, k0 = ks.baseAddress!, v0 = vs.baseAddress!, du0 = dus.baseAddress!
             let dq0 = dqs.baseAddress!, dk0 = dks.baseAddress!, dv0 = dvs.baseAddress!
@@ -171,17 +146,16 @@ extension KernelizedAttention {
                 toeplitz.coefficientSpectra(cs.baseAddress!, groups: h, into: spectra)
                 for batch in 0..<b {
                     for head in 0..<h {
-                        let block = (batch * h + head) * n
-                        let q = q0 + block * m, k = k0 + block * m, du = du0 + block * width
-                        let dq = dq0 + block * m, dk = dk0 + block * m
-                        let v = v0 + batch * n * d + head * dh, dv = dv0 + batch * n * d + head * dh
+                        let block = batch * h + head
+                        let q = q0 + block * m * n, k = k0 + block * m * n, du = du0 + block * width * n
+                        let dq = dq0 + block * m * n, dk = dk0 + block * m * n
+                        let v = v0 + (batch * d + head * dh) * n, dv = dv0 + (batch * d + head * dh) * n
                         let headSpectrum = spectra + head * (n + 1) * 2
                         for start in stride(from: 0, to: m, by: perChunk) {
                             let features = start..<min(m, start + perChunk), channels = features.count * width
-                            fillOuterProductChannels(kvIn, phi: k, vectors: v, stride: d, count: dh, length: n,
+                            fillOuterProductChannels(kvIn, phiT: k, vectorsT: v, count: dh, length: n, features: features)
+                            fillOuterProductChannels(gradientIn, phiT: q, vectorsT: du, count: width, length: n,
                                                      features: features)
-                            fillOuterProductChannels(gradientIn, phi: q, vectors: du, stride: width, count: width,
-                                                     length: n, features: features)
                             toeplitz.transform(kvIn, groups: 1, channels: channels, into: kvSpectrum)
                             toeplitz.transform(gradientIn, groups: 1, channels: channels, into: gradientSpectrum)
                             if usesRelativePositions {
@@ -189,22 +163,26 @@ extension KernelizedAttention {
                                                                groups: 1, channels: channels,
                                                                into: correlation + head * (n + 1) * 2)
                             }
-                            // T = C·KV → ∂L/∂φ(q).
-                            forEachToeplitzRow(toeplitz, kvSpectrum, by: headSpectrum, transposed: false, channels: channels,
-                                               product: product, length: n) { i, row in
-                                let dui = du + i * width
+                            // T = C·KV → ∂L/∂φ(q)ᵀ[r] += Σ_c ∂L/∂uᵀ[c] ⊙ T[r, c].
+                            toeplitzProduct(toeplitz, kvSpectrum, by: headSpectrum, transposed: false, channels: channels,
+                                            into: product)
+                            forEachPositionRange(n) { i0, span in
                                 for (slot, r) in features.enumerated() {
-                                    dq[i * m + r] += Kernels.rowDot(dui, row + slot * width, count: width)
+                                    pv_row_dots_add(du + i0, n, product + slot * width * size + i0, size, width, span,
+                                                    dq + r * n + i0)
                                 }
                             }
-                            // ∂L/∂KV = Cᵀ ∂L/∂T → ∂L/∂φ(k), ∂L/∂v.
-                            forEachToeplitzRow(toeplitz, gradientSpectrum, by: headSpectrum, transposed: true, channels: channels,
-                                               product: product, length: n) { j, row in
-                                let vj = v + j * d, dvj = dv + j * d
+                            // G = ∂L/∂KV = Cᵀ ∂L/∂T → ∂L/∂φ(k)ᵀ[r] += Σ_{c<d_h} vᵀ[c] ⊙ G[r, c] + G[r, d_h],
+                            // ∂L/∂vᵀ[c] += φ(k)ᵀ[r] ⊙ G[r, c].
+                            toeplitzProduct(toeplitz, gradientSpectrum, by: headSpectrum, transposed: true, channels: channels,
+                                            into: product)
+                            forEachPositionRange(n) { i0, span in
                                 for (slot, r) in features.enumerated() {
-                                    let source = row + slot * width, kr = k[j * m + r]
-                                    dk[j * m + r] += Kernels.rowDot(source, vj, count: dh) + source[dh]
-                                    for c in 0..<dh { dvj[c] += source[c] * kr }
+                                    let g = product + slot * width * size + i0, dkr = dk + r * n + i0
+                                    pv_row_dots_add(v + i0, n, g, size, dh, span, dkr)
+                                    let ones = g + dh * size
+                                    for i in 0..<span { dkr[i] += ones[i] }
+                                    pv_scaled_rows_add(k + r * n + i0, g, size, dh, span, dv + i0, n)
                                 }
                             }
                         }
@@ -224,7 +202,9 @@ extension KernelizedAttention {
                 }
             }
         }
-        return (phiQGradient, phiKGradient, valueGradient)
+        return (MatrixTranspose.transposed(phiQGradientT).reshaped([b, h, n, m]),
+                MatrixTranspose.transposed(phiKGradientT).reshaped([b, h, n, m]),
+                MatrixTranspose.transposed(valueGradientT))
     }
 
     /// [V 1] for one (batch, head) block into `extended` (N × (d_h+1)).

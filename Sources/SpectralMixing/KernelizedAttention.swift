@@ -19,7 +19,9 @@ import TensorCore
 /// per head, for x: (B, N, D) → Q, K, V (B, N, D) → (B, N, D) → output projection. Both
 /// Toeplitz products are one `ToeplitzFFT` product over m·(d_h + 1) channels: V is extended
 /// with a column of ones, whose channel carries the denominator. Channels are processed in
-/// chunks of whole features so the length-2N buffers stay within `chunkBudget` floats.
+/// chunks of whole features so the length-2N buffers stay within `chunkBudget` floats, and the
+/// work around the FFTs is channel-major: φ, V and the sums are transposed once per layer, so
+/// building the channels and contracting them with φ(q) are elementwise passes over positions.
 ///
 /// Variants: `causal` sets c_t = 0 for t > 0; pad tokens (`context.mask` 0) get φ(k) = 0;
 /// `usesRelativePositions: false` is plain kernelized attention (Performer, the paper's

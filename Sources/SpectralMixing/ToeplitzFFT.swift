@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// The Toeplitz matrix–vector product of kernelized attention with relative positional
@@ -76,12 +77,7 @@ public struct ToeplitzFFT: Sendable {
         let bins = bins, sign: Float = transposed ? 1 : -1
         parallelFor(groups * channels, grain: max(1, 8192 / bins)) { rows in
             for row in rows {
-                let r = spectra + 2 * (row / channels) * bins, z = spectrum + 2 * row * bins
-                for k in 0..<bins {
-                    let cr = r[2 * k], ci = sign * r[2 * k + 1], a = z[2 * k], b = z[2 * k + 1]
-                    z[2 * k] = a * cr - b * ci
-                    z[2 * k + 1] = a * ci + b * cr
-                }
+                pv_complex_multiply(spectrum + 2 * row * bins, spectra + 2 * (row / channels) * bins, bins, sign)
             }
         }
     }
@@ -102,13 +98,10 @@ public struct ToeplitzFFT: Sendable {
         for g in 0..<groups {
             let out = correlation + 2 * g * bins
             parallelFor(bins, grain: 1024) { binRange in  // each thread owns its bins
+                let (first, count) = (binRange.lowerBound, binRange.count)
                 for ch in 0..<channels {
-                    let gs = gradientSpectrum + 2 * (g * channels + ch) * bins, xs = inputSpectrum + 2 * (g * channels + ch) * bins
-                    for k in binRange {
-                        let gr = gs[2 * k], gi = gs[2 * k + 1], xr = xs[2 * k], xi = xs[2 * k + 1]
-                        out[2 * k] += gr * xr + gi * xi
-                        out[2 * k + 1] += gr * xi - gi * xr
-                    }
+                    let offset = 2 * ((g * channels + ch) * bins + first)
+                    pv_conjugate_product_add(gradientSpectrum + offset, inputSpectrum + offset, count, out + 2 * first)
                 }
             }
         }

@@ -334,8 +334,6 @@ public enum ThreadScratch {
         case bf16Operands = 2
         /// A caller's fp32 working rows (attention's scores and their gradients).
         case rows = 3
-        /// Kernelized attention's row-major tiles of its channel-major Toeplitz buffers.
-        case tile = 4
         /// `KernelChoices`' trial outputs while it measures a product's candidates.
         case tuning = 5
     }

@@ -84,7 +84,6 @@ final class KernelizedAttentionTests: XCTestCase {
                      Case(length: 5, maxLength: 9, causal: false, positions: true, masked: true),
                      Case(length: 6, maxLength: 6, causal: false, positions: false, masked: true),
                      Case(length: 6, maxLength: 6, causal: true, positions: false, masked: true),
-                     // Three blocks of 64 rows, the last one partial (the row-major tiles).
                      Case(length: 150, maxLength: 150, causal: true, positions: true, masked: true),
                      Case(length: 150, maxLength: 160, causal: false, positions: true, masked: true)]
         for c in cases {
@@ -94,6 +93,30 @@ final class KernelizedAttentionTests: XCTestCase {
             let y = layer.forward(x, context: ForwardContext(training: false, mask: mask))
             assertClose(y.scalars, reference(layer, x, mask: mask, exact: false), rtol: 1e-3, atol: 1e-4, "\(c)")
         }
+    }
+
+    /// The channel-major passes split positions over the threads (ranges of at least 256): at a
+    /// length of two ranges, 3 threads match the O(N²) kernelized sum forward, and 1 thread's
+    /// output and gradients (∂x, the projections', the RPE biases'), which the finite-difference
+    /// test checks at one range, to FFT round-off (FFTW may plan differently per thread count).
+    func testPositionRangesSplitOverThreads() {
+        let c = Case(length: 520, maxLength: 520, causal: false, positions: true, masked: true)
+        let before = Threading.count
+        defer { Threading.configure(threads: before) }
+        let x = randomTensor([1, c.length, 6], seed: 12)
+        let mask = mask(batch: 1, length: c.length, masked: true)
+        func run(threads: Int) -> (output: Tensor, gradients: [Float]) {
+            Threading.configure(threads: threads)
+            let (arena, layer) = makeLayer(c)
+            let y = layer.forward(x, context: ForwardContext(training: false, mask: mask))
+            let dx = layer.backward(y)
+            return (y, dx.scalars + Array(arena.sharedGradients))
+        }
+        let one = run(threads: 1), three = run(threads: 3)
+        let (_, layer) = makeLayer(c)
+        assertClose(three.output.scalars, reference(layer, x, mask: mask, exact: false), rtol: 1e-3, atol: 1e-4, "3 threads")
+        assertClose(three.output.scalars, one.output.doubles, rtol: 1e-5, atol: 1e-6, "output, 3 threads against 1")
+        assertClose(three.gradients, one.gradients.map(Double.init), rtol: 1e-4, atol: 1e-5, "gradients, 3 threads against 1")
     }
 
     /// Chunking the feature channels (a budget of one feature per chunk) changes nothing.
@@ -136,7 +159,7 @@ final class KernelizedAttentionTests: XCTestCase {
                      Case(length: 5, maxLength: 7, causal: true, positions: true, masked: false),
                      Case(length: 5, maxLength: 5, causal: false, positions: false, masked: true),
                      Case(length: 4, maxLength: 4, causal: true, positions: false, masked: false),
-                     Case(length: 130, maxLength: 130, causal: false, positions: true, masked: true)]  // 3 row blocks
+                     Case(length: 130, maxLength: 130, causal: false, positions: true, masked: true)]
         for c in cases {
             let (arena, layer) = makeLayer(c, dim: 4, heads: 2, features: 3)
             let x = randomTensor([2, c.length, 4], seed: 8)

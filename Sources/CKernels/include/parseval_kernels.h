@@ -53,6 +53,24 @@ void pv_layernorm_forward(const float *x, const float *residual, const float *ga
 void pv_layernorm_backward(const float *g, const float *xhat, const float *gamma, const float *rstd,
                            const float *residual, ptrdiff_t rows, ptrdiff_t d, float *dx, float *partial);
 
+/// Channel-major elementwise work of kernelized attention's Toeplitz products, over positions
+/// i < n of `count` rows (row c at `rows + c · row_stride`):
+/// out[c · out_stride + i] = scale[i] · rows[c · row_stride + i]   (pv_scaled_rows)
+/// acc[c · acc_stride + i] += scale[i] · rows[c · row_stride + i]  (pv_scaled_rows_add)
+/// acc[i] += Σ_c a[c · a_stride + i] · b[c · b_stride + i], c in order  (pv_row_dots_add)
+void pv_scaled_rows(const float *scale, const float *rows, ptrdiff_t row_stride, ptrdiff_t count, ptrdiff_t n,
+                    float *out, ptrdiff_t out_stride);
+void pv_scaled_rows_add(const float *scale, const float *rows, ptrdiff_t row_stride, ptrdiff_t count, ptrdiff_t n,
+                        float *acc, ptrdiff_t acc_stride);
+void pv_row_dots_add(const float *a, ptrdiff_t a_stride, const float *b, ptrdiff_t b_stride, ptrdiff_t count,
+                     ptrdiff_t n, float *acc);
+
+/// Interleaved complex spectra of `bins` bins (re, im) for the Toeplitz FFT products:
+/// z[k] ← z[k] · (r_re[k] + i·sign·r_im[k])                      (pv_complex_multiply)
+/// out[k] += conj(g[k]) · x[k]                                     (pv_conjugate_product_add)
+void pv_complex_multiply(float *z, const float *r, ptrdiff_t bins, float sign);
+void pv_conjugate_product_add(const float *g, const float *x, ptrdiff_t bins, float *out);
+
 /// dst[c · dst_stride + r] = src[r · src_stride + c] for r < rows, c < cols: one tile of a
 /// matrix transpose, in 8 × 8 register blocks where AVX is available.
 void pv_transpose_tile(const float *src, ptrdiff_t src_stride, float *dst, ptrdiff_t dst_stride,
