@@ -1,4 +1,5 @@
 import CFFTW
+import Foundation
 import Synchronization
 
 /// How a transform is normalised. FFTW computes unnormalised transforms; the scale is
@@ -186,5 +187,48 @@ public enum FFTPlanner {
                             + "layout): reduce data.sequence_length or model.dim", code: 2)
         }
         return FFTPlan(key: key, handle: handle)
+    }
+}
+
+// MARK: - Wisdom: measured plans kept across processes
+
+extension FFTPlan {
+    /// FFTW's description of the algorithm this plan runs (`fftwf_sprint_plan`).
+    public var algorithm: String {
+        FFTPlanner.lock.withLock { _ in
+            guard let text = fftwf_sprint_plan(handle) else { return "" }
+            defer { free(text) }
+            return String(cString: text)
+        }
+    }
+}
+
+extension FFTPlanner {
+    /// Adds FFTW wisdom (the text `exportWisdom` returns: plans FFTW measured) to what the
+    /// planner knows. Plans made afterwards for the problems it covers run the measured
+    /// algorithm at any planning effort — `estimate` included, which uses wisdom but never
+    /// measures — so a run that imports the same text plans the same way every time. Returns
+    /// false when FFTW refuses the text (damaged, or written by another FFTW version).
+    public static func importWisdom(_ text: String) -> Bool {
+        lock.withLock { _ in text.withCString { fftwf_import_wisdom_from_string($0) != 0 } }
+    }
+
+    /// Everything the planner knows: imported wisdom and what this process measured.
+    public static func exportWisdom() -> String {
+        lock.withLock { _ in
+            guard let text = fftwf_export_wisdom_to_string() else { return "" }
+            defer { free(text) }
+            return String(cString: text)
+        }
+    }
+
+    /// Forgets all wisdom; plans already made keep their algorithms.
+    public static func forgetWisdom() {
+        lock.withLock { _ in fftwf_forget_wisdom() }
+    }
+
+    /// Drops every cached plan, so the next request plans again (under the wisdom then known).
+    public static func clearCache() {
+        cache.withLock { $0.removeAll() }
     }
 }

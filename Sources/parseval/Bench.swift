@@ -100,15 +100,18 @@ struct KernelChoiceOptions: ParsableArguments {
 
     var path: String { wisdom ?? KernelWisdom.userPath() }
 
-    /// Puts the committed and saved choices in force (measuring the missing ones with --tune),
-    /// unless they are turned off or `engine` was chosen by hand; returns what runs, for the header.
+    /// Puts the committed and saved choices and this CPU's FFTW wisdom in force (with --tune,
+    /// measuring the missing choices, and planning every FFT with `measure`), unless they are
+    /// turned off or `engine` was chosen by hand; returns what runs, for the header.
     func apply(engineChosen: Bool) -> String {
         guard !noKernelChoices, !engineChosen else {
             KernelChoices.deactivate()
             return "kernel choices: off (every operation as configured)"
         }
-        let count = activateKernelChoices(tune ? .measure : .table, path: path)
+        let (count, fft) = activateKernelChoices(tune ? .measure : .table, path: path)
+        if tune { FFTPlanner.effort = .measure }
         return "kernel choices: \(count) in force for this CPU" + (tune ? ", measuring the missing ones" : "")
+            + "; \(fft)" + (tune ? ", planning with measure" : "")
     }
 
     /// With --tune: merges what this process measured into the wisdom file (atomically, keeping
@@ -116,8 +119,9 @@ struct KernelChoiceOptions: ParsableArguments {
     func save() throws -> String? {
         guard tune else { return nil }
         KernelChoices.stopMeasuring()  // the table in force already holds the file's entries and the new ones
+        let fft = try FFTWisdomFile.save(path: FFTWisdomFile.path(nextTo: path))
         let measured = KernelChoices.measuredEntries()
-        guard !measured.isEmpty else { return "kernel choices: nothing new to measure" }
+        guard !measured.isEmpty else { return "kernel choices: nothing new to measure; \(fft)" }
         var existing = KernelWisdom()
         if FileManager.default.fileExists(atPath: path) {
             do {
@@ -129,18 +133,68 @@ struct KernelChoiceOptions: ParsableArguments {
         let folder = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try AtomicFile.write(Data(existing.merging(measured).text.utf8), to: path)
-        return "kernel choices: \(measured.count) measured and saved to \(path)"
+        return "kernel choices: \(measured.count) measured and saved to \(path); \(fft)"
     }
 }
 
-/// Puts the committed kernel choices and the user's file (`KernelWisdom.forRuns`) in force, as
-/// `train`, `eval` and the benchmarks run; a damaged file is ignored with a warning on stderr
-/// naming its line. Returns the number of choices in force for this CPU.
+/// FFTW's measured plans for this CPU (its wisdom), kept beside the kernel-choices file as
+/// `fftw-wisdom/<CPU>.txt` and used the same way: `bench step --tune` plans the step's
+/// transforms with `measure` and saves what FFTW learned; `train`, `eval` and the benchmarks
+/// import the file before planning, so their `estimate` plans run the measured algorithms for
+/// those shapes and the heuristic ones elsewhere — the same plans in every run that reads the
+/// same file, where measuring inside a run could pick different algorithms, and so different
+/// bits, per rank or per attempt. One file per CPU model and oneDNN ISA (`KernelChoices.cpu`):
+/// FFTW's wisdom is only good on the machine that measured it.
+enum FFTWisdomFile {
+    static func path(nextTo choicesPath: String, cpu: String = KernelChoices.cpu) -> String {
+        var name = "", gap = false
+        for character in cpu {
+            if character.isASCII && (character.isLetter || character.isNumber || character == "_") {
+                if gap && !name.isEmpty { name.append("-") }
+                name.append(character)
+                gap = false
+            } else {
+                gap = true
+            }
+        }
+        return (choicesPath as NSString).deletingLastPathComponent + "/fftw-wisdom/\(name).txt"
+    }
+
+    /// Imports the file where it exists; returns the status for a header and, for a file FFTW
+    /// refuses, a warning (the run goes on without it).
+    static func load(path: String) -> (status: String, warning: String?) {
+        guard FileManager.default.fileExists(atPath: path) else { return ("FFTW wisdom: none for this CPU", nil) }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), FFTPlanner.importWisdom(text) else {
+            return ("FFTW wisdom: none for this CPU",
+                    "FFTW wisdom: \(path): FFTW cannot read it (damaged, or written by another FFTW version); "
+                    + "the file is ignored (delete it or rerun `parseval bench step --tune`)")
+        }
+        return ("FFTW wisdom: \(path)", nil)
+    }
+
+    /// Writes everything the planner knows (the imported file and what this process measured),
+    /// atomically; returns the line to print.
+    static func save(path: String) throws -> String {
+        let text = FFTPlanner.exportWisdom()
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try AtomicFile.write(Data(text.utf8), to: path)
+        return "FFTW wisdom saved to \(path)"
+    }
+}
+
+/// Puts the committed kernel choices and the user's file (`KernelWisdom.forRuns`) in force, and
+/// imports this CPU's FFTW wisdom from beside that file, as `train`, `eval` and the benchmarks
+/// run; a damaged file is ignored with a warning on stderr naming it (and its line). Returns the
+/// number of choices in force for this CPU and the FFTW wisdom's status.
 @discardableResult
-func activateKernelChoices(_ mode: KernelChoices.Mode = .table, path: String = KernelWisdom.userPath()) -> Int {
+func activateKernelChoices(_ mode: KernelChoices.Mode = .table,
+                           path: String = KernelWisdom.userPath()) -> (choices: Int, fft: String) {
     let (wisdom, warning) = KernelWisdom.forRuns(path: path)
     if let warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
-    return KernelChoices.activate(mode, wisdom: wisdom)
+    let (fft, fftWarning) = FFTWisdomFile.load(path: FFTWisdomFile.path(nextTo: path))
+    if let fftWarning { FileHandle.standardError.write(Data((fftWarning + "\n").utf8)) }
+    return (KernelChoices.activate(mode, wisdom: wisdom), fft)
 }
 
 /// MPI and the thread count for a benchmark that plans FFTs, and FFTW's planner effort

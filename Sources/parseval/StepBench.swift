@@ -26,8 +26,9 @@ extension Parseval.Bench {
                 rank): what launch/lra-study.sh --estimate multiplies by each cell's steps. \
                 Kernel choices: the step runs the measured choices for this CPU (the committed \
                 table, then the --wisdom file) as train does; --tune measures the shapes that have \
-                none during the first warm-up step and saves them; --no-kernel-choices (or --engine) \
-                runs every operation as configured.
+                none during the first warm-up step and saves them, and plans every FFT with FFTW's \
+                measure and saves FFTW's wisdom beside them (runs import it); --no-kernel-choices \
+                (or --engine) runs every operation as configured.
                 """)
 
         @OptionGroup var runtime: RuntimeOptions
@@ -37,7 +38,7 @@ extension Parseval.Bench {
         @Option(help: "Encoder layers.") var depth = 4
         @Option(help: "Token vocabulary.") var vocabulary = 257
         @Option(help: "Dropout rate of the encoder blocks (the LRA recipes use 0.1).") var dropout: Float = 0
-        @Option(help: "FFTW planner effort (parallel.fft_planning).") var planning: FFTPlanningEffort = .estimate
+        @Option(help: "FFTW planner effort (parallel.fft_planning); --tune plans with measure and saves the plans as FFTW wisdom.") var planning: FFTPlanningEffort = .estimate
         @Option(help: "Gradient bucket size in MB for the overlapped all-reduce (parallel.bucket_megabytes).")
         var bucketMegabytes = 25
         @Option(help: "Token mixer: \(MixerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -130,7 +131,7 @@ extension Parseval.Bench {
             guard world.isRoot else { return }
             let c = configuration
             printBenchHeader("bench step: \(c.mixer.rawValue) encoder\(config.map { " of \($0)" } ?? ""), \(c.depth) layers, dim \(c.dim), "
-                             + "mlp \(c.mlpHidden), heads \(c.heads), seq \(sequence), batch \(o.batch), dropout \(c.dropout), FFTW \(planning.rawValue); "
+                             + "mlp \(c.mlpHidden), heads \(c.heads), seq \(sequence), batch \(o.batch), dropout \(c.dropout), FFTW \(FFTPlanner.effort.rawValue); "
                              + "median of \(o.repeats) after \(o.warmup) warm-up", world: world)
             print("# \(products)")
             print("# \(saved ?? choiceSummary)")

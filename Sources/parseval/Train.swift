@@ -30,9 +30,9 @@ extension Parseval {
             StopSignals.install()
             try reportingFailures(world) {
                 let configuration = try ConfigurationLoader.load(path: config, overrides: overrides)
-                let choices = activateKernelChoices()
+                let (choices, fft) = activateKernelChoices()
                 let trainer = try Trainer(configuration: configuration, world: world)
-                if world.isRoot { print(trainer.matmulSummary + "; kernel choices: \(choices) measured for this CPU") }
+                if world.isRoot { print(trainer.matmulSummary + "; kernel choices: \(choices) measured for this CPU; \(fft)") }
                 try trainer.prepare(fresh: fresh)
                 let summary = try trainer.run()
                 if world.isRoot {

@@ -12,7 +12,10 @@ final class KernelChoiceRunTests: TrainingRunTestCase {
         if let reason = Matmul.oneDNNUnavailableReason { throw XCTSkip("choices pick between oneDNN and OpenBLAS: \(reason)") }
         let wisdom = "\(folder!)/choices/kernel-choices.tsv"
         let tuned = try ParsevalProcess.run(small + ["--tune", "--wisdom", wisdom], in: folder, timeout: 300)
-        assertExit(tuned, 0, mentions: ["measured and saved to \(wisdom)"])
+        let fftWisdom = "\(folder!)/choices/fftw-wisdom/"
+            + KernelChoices.cpu.split { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")) }.joined(separator: "-") + ".txt"
+        assertExit(tuned, 0, mentions: ["measured and saved to \(wisdom)", "FFTW wisdom saved to \(fftWisdom)", "FFTW measure"])
+        XCTAssertTrue(try String(contentsOfFile: fftWisdom, encoding: .utf8).contains("fftw"))
         let text = try String(contentsOfFile: wisdom, encoding: .utf8)
         let parsed = try KernelWisdom(parsing: text, source: wisdom)
         XCTAssertTrue(parsed.entries.contains { if case .attention = $0.decision { return true } else { return false } }, text)
@@ -21,7 +24,7 @@ final class KernelChoiceRunTests: TrainingRunTestCase {
         let count = parsed.entries.count + KernelWisdom.defaults.entries.filter { $0.cpu == KernelChoices.cpu }.count
         // Read back by a run; measuring again finds nothing new.
         assertExit(try ParsevalProcess.run(small + ["--wisdom", wisdom], in: folder, timeout: 300), 0,
-                   mentions: ["kernel choices: \(count) in force for this CPU"])
+                   mentions: ["kernel choices: \(count) in force for this CPU; FFTW wisdom: \(fftWisdom)", "FFTW estimate"])
         assertExit(try ParsevalProcess.run(small + ["--tune", "--wisdom", wisdom], in: folder, timeout: 300), 0,
                    mentions: ["kernel choices: nothing new to measure"])
         assertExit(try ParsevalProcess.run(small + ["--no-kernel-choices", "--wisdom", wisdom], in: folder, timeout: 300), 0,
@@ -39,6 +42,14 @@ final class KernelChoiceRunTests: TrainingRunTestCase {
         try "# header\nnot a choice\n".write(toFile: wisdom, atomically: true, encoding: .utf8)
         let run = try ParsevalProcess.run(small + ["--wisdom", wisdom], in: folder, timeout: 300)
         assertExit(run, 0, mentions: ["\(wisdom):2: expected 6 tab-separated fields", "the file is ignored"])
+        // FFTW wisdom it cannot read: runs warn and plan without it.
+        let fftFolder = "\(folder!)/fftw-wisdom"
+        try FileManager.default.createDirectory(atPath: fftFolder, withIntermediateDirectories: true)
+        let fftWisdom = "\(fftFolder)/" + KernelChoices.cpu.split { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")) }
+            .joined(separator: "-") + ".txt"
+        try "(fftw-3.3.10 fftwf_wisdom #x0\n  (damaged".write(toFile: fftWisdom, atomically: true, encoding: .utf8)
+        assertExit(try ParsevalProcess.run(small + ["--wisdom", "\(folder!)/empty.tsv"], in: folder, timeout: 300), 0,
+                   mentions: ["FFTW wisdom: \(fftWisdom): FFTW cannot read it", "FFTW wisdom: none for this CPU"])
         if Matmul.oneDNNUnavailableReason == nil {
             assertExit(try ParsevalProcess.run(small + ["--tune", "--wisdom", wisdom], in: folder, timeout: 300), 2,
                        mentions: ["\(wisdom):2: expected 6 tab-separated fields", "fix or delete the file"])
