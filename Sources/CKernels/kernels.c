@@ -337,21 +337,15 @@ void pv_conjugate_product_add(const float *g, const float *x, ptrdiff_t bins, fl
 
 PV_CLONES
 void pv_scaled_rows(const float *scale, const float *rows, ptrdiff_t row_stride, ptrdiff_t count, ptrdiff_t n,
-                    float *out, ptrdiff_t out_stride) {
+                    float *out, ptrdiff_t out_stride, int accumulate) {
     for (ptrdiff_t c = 0; c < count; c++) {
         const float *restrict x = rows + c * row_stride;
         float *restrict y = out + c * out_stride;
-        for (ptrdiff_t i = 0; i < n; i++) y[i] = scale[i] * x[i];
-    }
-}
-
-PV_CLONES
-void pv_scaled_rows_add(const float *scale, const float *rows, ptrdiff_t row_stride, ptrdiff_t count, ptrdiff_t n,
-                        float *acc, ptrdiff_t acc_stride) {
-    for (ptrdiff_t c = 0; c < count; c++) {
-        const float *restrict x = rows + c * row_stride;
-        float *restrict y = acc + c * acc_stride;
-        for (ptrdiff_t i = 0; i < n; i++) y[i] += scale[i] * x[i];
+        if (accumulate) {
+            for (ptrdiff_t i = 0; i < n; i++) y[i] += scale[i] * x[i];
+        } else {
+            for (ptrdiff_t i = 0; i < n; i++) y[i] = scale[i] * x[i];
+        }
     }
 }
 

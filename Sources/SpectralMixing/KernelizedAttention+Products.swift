@@ -37,7 +37,7 @@ extension KernelizedAttention {
     // The Toeplitz products work channel-major: each channel is a row of length 2N for the FFTs.
     // φ(Q), φ(K), V (and ∂L/∂sums in backward) are transposed once per layer to (features or
     // columns) × N, so every per-position step below is an elementwise pass over contiguous
-    // positions (`pv_scaled_rows`, `pv_scaled_rows_add`, `pv_row_dots_add`), split over the
+    // positions (`pv_scaled_rows`, `pv_row_dots_add`), split over the
     // threads by position; the results are accumulated channel-major and transposed back once.
     // A position's value never depends on how positions are split, so neither do the bits.
 
@@ -56,7 +56,7 @@ extension KernelizedAttention {
         forEachPositionRange(n) { start, span in
             for (slot, r) in features.enumerated() {
                 let phi = phiT + r * n + start, out = padded + slot * width * size + start
-                pv_scaled_rows(phi, vectorsT + start, n, count, span, out, size)
+                pv_scaled_rows(phi, vectorsT + start, n, count, span, out, size, 0)
                 if count < width { (out + count * size).update(from: phi, count: span) }
             }
         }
@@ -102,8 +102,8 @@ extension KernelizedAttention {
                             // uᵀ[c] += φ(q)ᵀ[r] ⊙ T[r, c], features in order
                             forEachPositionRange(n) { i0, span in
                                 for (slot, r) in features.enumerated() {
-                                    pv_scaled_rows_add(q + r * n + i0, product + slot * width * size + i0, size, width, span,
-                                                       u + i0, n)
+                                    pv_scaled_rows(q + r * n + i0, product + slot * width * size + i0, size, width, span,
+                                                   u + i0, n, 1)
                                 }
                             }
                         }
@@ -182,7 +182,7 @@ extension KernelizedAttention {
                                     pv_row_dots_add(v + i0, n, g, size, dh, span, dkr)
                                     let ones = g + dh * size
                                     for i in 0..<span { dkr[i] += ones[i] }
-                                    pv_scaled_rows_add(k + r * n + i0, g, size, dh, span, dv + i0, n)
+                                    pv_scaled_rows(k + r * n + i0, g, size, dh, span, dv + i0, n, 1)
                                 }
                             }
                         }

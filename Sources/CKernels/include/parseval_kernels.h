@@ -55,13 +55,11 @@ void pv_layernorm_backward(const float *g, const float *xhat, const float *gamma
 
 /// Channel-major elementwise work of kernelized attention's Toeplitz products, over positions
 /// i < n of `count` rows (row c at `rows + c · row_stride`):
-/// out[c · out_stride + i] = scale[i] · rows[c · row_stride + i]   (pv_scaled_rows)
-/// acc[c · acc_stride + i] += scale[i] · rows[c · row_stride + i]  (pv_scaled_rows_add)
-/// acc[i] += Σ_c a[c · a_stride + i] · b[c · b_stride + i], c in order  (pv_row_dots_add)
+/// out[c · out_stride + i] = scale[i] · rows[c · row_stride + i], or += with `accumulate` ≠ 0
+/// (pv_scaled_rows); acc[i] += Σ_c a[c · a_stride + i] · b[c · b_stride + i], c in order
+/// (pv_row_dots_add)
 void pv_scaled_rows(const float *scale, const float *rows, ptrdiff_t row_stride, ptrdiff_t count, ptrdiff_t n,
-                    float *out, ptrdiff_t out_stride);
-void pv_scaled_rows_add(const float *scale, const float *rows, ptrdiff_t row_stride, ptrdiff_t count, ptrdiff_t n,
-                        float *acc, ptrdiff_t acc_stride);
+                    float *out, ptrdiff_t out_stride, int accumulate);
 void pv_row_dots_add(const float *a, ptrdiff_t a_stride, const float *b, ptrdiff_t b_stride, ptrdiff_t count,
                      ptrdiff_t n, float *acc);
 
