@@ -19,7 +19,7 @@
 # Before it starts, --preset lra prints an estimate of each cell's time (so does --estimate with
 # either preset, which then stops): one step of the cell's model at its per-rank batch, timed here
 # with `parseval bench step --config --tune` (cached in RUNS/estimates.tsv per CPU and threads;
-# the same step measures the cell's kernel choices on first use, which its runs then read), times
+# the same step measures the cell's kernel choices and FFT plans on first use, which its runs then read), times
 # its steps and accumulation, for the launcher's ranks (mpirun:N: N; slurm: --ranks N, default 1).
 # Compute only: the gradient all-reduce is mostly hidden on one host (docs/distributed.md); across
 # hosts add launch/scaling-model.py's prediction.
