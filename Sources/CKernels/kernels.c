@@ -90,12 +90,13 @@ void pv_bias_gelu(float *a, const float *bias, ptrdiff_t rows, ptrdiff_t cols, f
     }
 }
 
-#define PV_GELU_BACKWARD_LOOP(NORMAL)                              \
+#define PV_GELU_BACKWARD_LOOP(NORMAL, KEEPS_VALUE)                 \
     for (ptrdiff_t r = 0; r < rows; r++) {                         \
         const float *restrict x = a + r * cols;                    \
         const float *restrict g = dy + r * cols;                   \
         float *restrict out = dx + r * cols;                       \
         float *restrict sums = partial;                            \
+        float *restrict values = KEEPS_VALUE ? value + r * cols : NULL; \
         for (ptrdiff_t c = 0; c < cols; c++) {                     \
             const float v = x[c];                                  \
             float cdf, density;                                    \
@@ -103,16 +104,17 @@ void pv_bias_gelu(float *a, const float *bias, ptrdiff_t rows, ptrdiff_t cols, f
             const float d = g[c] * (cdf + v * density);            \
             out[c] = d;                                            \
             sums[c] += d;                                          \
+            if (KEEPS_VALUE) values[c] = v * cdf;                  \
         }                                                          \
     }
 
 PV_CLONES
 void pv_gelu_backward(const float *a, const float *dy, ptrdiff_t rows, ptrdiff_t cols, float *dx, float *partial,
-                      int tanh_form) {
+                      float *value, int tanh_form) {
     if (tanh_form) {
-        PV_GELU_BACKWARD_LOOP(pv_normal_tanh)
+        if (value) { PV_GELU_BACKWARD_LOOP(pv_normal_tanh, 1) } else { PV_GELU_BACKWARD_LOOP(pv_normal_tanh, 0) }
     } else {
-        PV_GELU_BACKWARD_LOOP(pv_normal)
+        if (value) { PV_GELU_BACKWARD_LOOP(pv_normal, 1) } else { PV_GELU_BACKWARD_LOOP(pv_normal, 0) }
     }
 }
 

@@ -15,6 +15,8 @@ public final class Linear: SequenceLayer {
     var inputBF16: BF16Matrix?
     var weightBF16: BF16Matrix?
     var inputShape: [Int] = []
+    /// `releaseInput` dropped `input`: backward goes through `inputGradient` and `addParameterGradients`.
+    var inputReleased = false
 
     public init(_ name: String, arena: ParameterArena, inputSize: Int, outputSize: Int, bias: Bool = true) {
         self.arena = arena
@@ -62,10 +64,10 @@ public final class Linear: SequenceLayer {
                     }
                 }
             }
-            (input, inputBF16, weightBF16) = (Tensor.empty, x16, w16)
+            (input, inputBF16, weightBF16, inputReleased) = (Tensor.empty, x16, w16, false)
             return y
         }
-        (input, inputBF16, weightBF16) = (x, nil, nil)
+        (input, inputBF16, weightBF16, inputReleased) = (x, nil, nil, false)
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeMutableBufferPointer { ys in
                 gemm(.none, .transposed, m: rows, n: outputSize, k: inputSize,
@@ -81,9 +83,10 @@ public final class Linear: SequenceLayer {
     package func backward(_ dy: Tensor, biasGradientDone: Bool) -> Tensor {
         let rows = inputShape.reduce(1, *) / inputSize
         precondition(dy.count == rows * outputSize, "Linear.backward: gradient \(dy.shape) for input \(inputShape)")
-        var dx = Tensor(uninitialized: inputShape)
         // dW += dyᵀ · x;  dx = dy · W
+        var dx: Tensor
         if let x16 = inputBF16, let w16 = weightBF16 {
+            dx = Tensor(uninitialized: inputShape)
             let dy16 = BF16Matrix(dy, rows: rows, columns: outputSize)
             dy16.withUnsafePointer { dys in
                 x16.withUnsafePointer { xs in
@@ -98,26 +101,67 @@ public final class Linear: SequenceLayer {
                 }
             }
         } else {
-            dy.withUnsafeBufferPointer { dys in
-                input.withUnsafeBufferPointer { xs in
-                    gemm(.transposed, .none, m: outputSize, n: inputSize, k: rows,
-                         a: dys.baseAddress!, lda: outputSize, b: xs.baseAddress!, ldb: inputSize,
-                         beta: 1, c: arena.gradient(weight), ldc: inputSize)
-                }
-                dx.withUnsafeMutableBufferPointer { dxs in
-                    gemm(.none, .none, m: rows, n: inputSize, k: outputSize,
-                         a: dys.baseAddress!, lda: outputSize, b: arena.value(weight), ldb: inputSize,
-                         beta: 0, c: dxs.baseAddress!, ldc: inputSize)
-                }
-            }
+            precondition(!inputReleased, "Linear.backward: the input was released; use inputGradient and addParameterGradients")
+            dx = inputGradient(dy)
+            addWeightGradient(dy, input: input, rows: rows)
         }
-        if let bias, !biasGradientDone {
-            dy.withUnsafeBufferPointer { dys in
-                Kernels.addColumnSums(dys, rows: rows, cols: outputSize,
-                                      into: UnsafeMutableBufferPointer(start: arena.gradient(bias), count: outputSize))
-            }
-        }
+        if let bias, !biasGradientDone { addBiasGradient(dy, bias: bias, rows: rows) }
         (input, inputBF16, weightBF16) = (Tensor.empty, nil, nil)
         return dx
+    }
+
+    // MARK: - Backward without the kept input (recomputed by the caller)
+
+    /// Drops the fp32 input forward kept for the weight gradient, for a caller that can recompute
+    /// it at backward time (`MLP`: GELU of the kept pre-activation). Returns false, keeping it,
+    /// when the product ran in bf16 (then only the half-size bf16 copy is kept).
+    package func releaseInput() -> Bool {
+        guard inputBF16 == nil else { return false }
+        input = Tensor.empty
+        inputReleased = true
+        return true
+    }
+
+    /// dx = dy · W (fp32 products), the half of backward that needs no input.
+    package func inputGradient(_ dy: Tensor) -> Tensor {
+        let rows = inputShape.reduce(1, *) / inputSize
+        precondition(dy.count == rows * outputSize, "Linear.inputGradient: gradient \(dy.shape) for input \(inputShape)")
+        var dx = Tensor(uninitialized: inputShape)
+        dy.withUnsafeBufferPointer { dys in
+            dx.withUnsafeMutableBufferPointer { dxs in
+                gemm(.none, .none, m: rows, n: inputSize, k: outputSize,
+                     a: dys.baseAddress!, lda: outputSize, b: arena.value(weight), ldb: inputSize,
+                     beta: 0, c: dxs.baseAddress!, ldc: inputSize)
+            }
+        }
+        return dx
+    }
+
+    /// dW += dyᵀ · x and db += Σ_rows dy with the input x handed back after `releaseInput`;
+    /// ends this layer's backward.
+    package func addParameterGradients(_ dy: Tensor, input x: Tensor) {
+        let rows = inputShape.reduce(1, *) / inputSize
+        precondition(inputReleased && x.count == rows * inputSize && dy.count == rows * outputSize,
+                     "Linear.addParameterGradients: input \(x.shape) and gradient \(dy.shape) for input \(inputShape)")
+        addWeightGradient(dy, input: x, rows: rows)
+        if let bias { addBiasGradient(dy, bias: bias, rows: rows) }
+        (input, inputBF16, weightBF16, inputReleased) = (Tensor.empty, nil, nil, false)
+    }
+
+    func addWeightGradient(_ dy: Tensor, input x: Tensor, rows: Int) {
+        dy.withUnsafeBufferPointer { dys in
+            x.withUnsafeBufferPointer { xs in
+                gemm(.transposed, .none, m: outputSize, n: inputSize, k: rows,
+                     a: dys.baseAddress!, lda: outputSize, b: xs.baseAddress!, ldb: inputSize,
+                     beta: 1, c: arena.gradient(weight), ldc: inputSize)
+            }
+        }
+    }
+
+    func addBiasGradient(_ dy: Tensor, bias: Parameter, rows: Int) {
+        dy.withUnsafeBufferPointer { dys in
+            Kernels.addColumnSums(dys, rows: rows, cols: outputSize,
+                                  into: UnsafeMutableBufferPointer(start: arena.gradient(bias), count: outputSize))
+        }
     }
 }

@@ -9,11 +9,21 @@ import TensorCore
 /// fc1's bias add and the GELU run as one pass over the (B, N, hidden) activation
 /// (`Kernels.biasGELU`), and so do GELU's backward and fc1's bias gradient
 /// (`Kernels.geluBackwardBiasGradient`): the same values as `Linear` then `GELU`.
+///
+/// Only the pre-activation a is kept for backward, not GELU(a) as well: the pass that computes
+/// GELU's backward recomputes GELU(a) (the same bits) for fc2's weight gradient, so each layer
+/// keeps one (B, N, hidden) activation instead of two — 67 MB per layer of the standard encoder.
+/// (With bf16 products fc2 keeps its half-size bf16 copy of GELU(a) instead, as before.)
 public final class MLP: SequenceLayer {
     public let fc1: Linear
     public let fc2: Linear
     public let tanhGELU: Bool
     var preActivation = Tensor.empty  // x · W1ᵀ + b1, kept for GELU's backward
+    /// Whether backward recomputes GELU(a), fc2's input, instead of keeping it (on by default;
+    /// off only to compare the two in tests).
+    var recomputesHidden = true
+    /// fc2 released its input in the last forward: backward recomputes it.
+    var hiddenReleased = false
 
     public init(_ name: String, arena: ParameterArena, dim: Int, hidden: Int, tanhGELU: Bool = false) {
         self.tanhGELU = tanhGELU
@@ -31,16 +41,30 @@ public final class MLP: SequenceLayer {
             }
         }
         preActivation = a
-        return fc2.forward(h, context: context)
+        let y = fc2.forward(h, context: context)
+        hiddenReleased = recomputesHidden && fc2.releaseInput()
+        return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let dh = fc2.backward(dy)
+        let dh = hiddenReleased ? fc2.inputGradient(dy) : fc2.backward(dy)
         let hidden = fc1.outputSize, rows = dh.count / hidden
         var da = Tensor(uninitialized: dh.shape)
-        Tensor.withUnsafeBufferPointers(writing: &da, reading: preActivation, dh) { out, pre, g in
-            Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: hidden, into: out,
-                                             biasGradient: fc1.arena.gradient(fc1.bias!), tanhForm: tanhGELU)
+        if hiddenReleased {
+            // GELU(a) again, in the pass that computes GELU's backward: fc2's weight gradient needs it.
+            var h = Tensor(uninitialized: dh.shape)
+            Tensor.withUnsafeBufferPointers(writing: &da, &h, reading: preActivation, dh) { out, values, pre, g in
+                Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: hidden, into: out,
+                                                 biasGradient: fc1.arena.gradient(fc1.bias!), tanhForm: tanhGELU,
+                                                 recomputing: values)
+            }
+            fc2.addParameterGradients(dy, input: h)
+            hiddenReleased = false
+        } else {
+            Tensor.withUnsafeBufferPointers(writing: &da, reading: preActivation, dh) { out, pre, g in
+                Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: hidden, into: out,
+                                                 biasGradient: fc1.arena.gradient(fc1.bias!), tanhForm: tanhGELU)
+            }
         }
         preActivation = Tensor.empty
         return fc1.backward(da, biasGradientDone: true)

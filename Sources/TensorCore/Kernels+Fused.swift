@@ -58,16 +58,19 @@ extension Kernels {
     }
 
     /// GELU's backward with the preceding bias's gradient: dx = dy ⊙ GELU′(a) and
-    /// biasGradient[c] += Σ_r dx[r, c], in one pass over a and dy.
+    /// biasGradient[c] += Σ_r dx[r, c], in one pass over a and dy; with `recomputing`, also
+    /// GELU(a) into it — the bits `biasGELU` produced for this a, for a caller that did not keep them.
     public static func geluBackwardBiasGradient(_ a: UnsafeBufferPointer<Float>, _ dy: UnsafeBufferPointer<Float>,
                                                 rows: Int, cols: Int, into dx: UnsafeMutableBufferPointer<Float>,
-                                                biasGradient: UnsafeMutablePointer<Float>, tanhForm: Bool = false) {
-        precondition(a.count == rows * cols && dy.count == a.count && dx.count == a.count,
+                                                biasGradient: UnsafeMutablePointer<Float>, tanhForm: Bool = false,
+                                                recomputing value: UnsafeMutableBufferPointer<Float>? = nil) {
+        precondition(a.count == rows * cols && dy.count == a.count && dx.count == a.count && (value?.count ?? a.count) == a.count,
                      "Kernels.geluBackwardBiasGradient: shape mismatch")
-        let input = a.baseAddress!, gradient = dy.baseAddress!, output = dx.baseAddress!
+        let input = a.baseAddress!, gradient = dy.baseAddress!, output = dx.baseAddress!, values = value?.baseAddress
         accumulateColumnSums(rows: rows, width: cols, into: [biasGradient]) { rowRange, partial in
             let offset = rowRange.lowerBound * cols
-            pv_gelu_backward(input + offset, gradient + offset, rowRange.count, cols, output + offset, partial, tanhForm ? 1 : 0)
+            pv_gelu_backward(input + offset, gradient + offset, rowRange.count, cols, output + offset, partial,
+                             values.map { $0 + offset }, tanhForm ? 1 : 0)
         }
     }
 

@@ -1,7 +1,7 @@
 import Parameters
 import ParsevalTestSupport
 import Foundation
-import Layers
+@testable import Layers
 import TensorCore
 import XCTest
 
@@ -37,6 +37,30 @@ final class CompositeLayerTests: XCTestCase {
         assertClose(fusedY.scalars, y.scalars.map(Double.init), rtol: 1e-6, atol: 1e-6, "output")
         assertClose(fusedDx.scalars, dx.scalars.map(Double.init), rtol: 1e-5, atol: 1e-6, "input gradient")
         assertClose(fusedGradients, gradients.map(Double.init), rtol: 1e-4, atol: 1e-5, "parameter gradients")
+    }
+
+    /// Backward recomputes GELU(a) for fc2's weight gradient instead of keeping it: the same bits
+    /// as keeping it (output, input gradient, every parameter gradient, both GELU forms), over
+    /// two steps so the released input is handed back each time.
+    func testRecomputedHiddenGivesTheKeptHiddensBits() {
+        for tanh in [false, true] {
+            func run(recomputes: Bool) -> [Float] {
+                let arena = ParameterArena()
+                let mlp = MLP("mlp", arena: arena, dim: 6, hidden: 20, tanhGELU: tanh)
+                mlp.recomputesHidden = recomputes
+                arena.allocate(seed: 8)
+                var values: [Float] = []
+                for step in 0..<2 {
+                    let x = randomTensor([3, 50, 6], seed: 9 + UInt64(step)), dy = randomTensor([3, 50, 6], seed: 11 + UInt64(step))
+                    let y = mlp.forward(x, context: ForwardContext(training: true))
+                    XCTAssertEqual(mlp.fc2.input.count == 0, recomputes, "fc2 keeps its input only when not recomputing")
+                    values += y.scalars + mlp.backward(dy).scalars
+                }
+                return values + Array(arena.sharedGradients)
+            }
+            let kept = run(recomputes: false), recomputed = run(recomputes: true)
+            XCTAssertEqual(kept.map(\.bitPattern), recomputed.map(\.bitPattern), "tanh GELU: \(tanh)")
+        }
     }
 
     func testEncoderBlockWithAttentionGradients() {

@@ -18,9 +18,11 @@
 /// with tanh_form ≠ 0 the tanh approximation (JAX's default, PyTorch's approximate='tanh').
 void pv_bias_gelu(float *a, const float *bias, ptrdiff_t rows, ptrdiff_t cols, float *y, int tanh_form);
 
-/// dx = dy · GELU'(a), and partial[c] += Σ_r dx[r, c] (tanh_form as in pv_bias_gelu).
+/// dx = dy · GELU'(a), and partial[c] += Σ_r dx[r, c] (tanh_form as in pv_bias_gelu); with
+/// `value` not NULL also value = GELU(a), the same bits pv_bias_gelu wrote for this a (a caller
+/// that did not keep the activation recomputes it in the same pass).
 void pv_gelu_backward(const float *a, const float *dy, ptrdiff_t rows, ptrdiff_t cols, float *dx, float *partial,
-                      int tanh_form);
+                      float *value, int tanh_form);
 
 /// row[j] = scale[j] · exp(row[j] − shift) for j < count; scale NULL means 1.
 void pv_exp_shifted(float *row, ptrdiff_t count, float shift, const float *scale);
