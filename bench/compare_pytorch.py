@@ -16,9 +16,11 @@ and the spread (min–max) of the ratio, with each side's peak resident memory (
 ru_maxrss) and the CPU (`lscpu`'s model name, family and model).
 
 The model is the standard encoder of docs/benchmarks.md (pre-norm blocks, learned positions,
-mean pooling, linear head; AdamW), with the mixer given: softmax attention, FNet, or FFTNet
+mean pooling, linear head; AdamW), with the mixer given: softmax attention, FNet, FFTNet
 (the paper's v1 layer: per-head ortho rfft along the sequence, context-conditioned filter,
-modReLU, irfft). Parseval's time comes from `parseval bench step` with the same sizes. Without
+modReLU, irfft), GFNet's global filter, AFNO, or the Performer (positive random features, linear
+in N). Kernelized attention with RPE has no PyTorch counterpart here: PyTorch has no Toeplitz
+FFT product, and the O(N²) reference of scripts/reference would not be a fair opponent. Parseval's time comes from `parseval bench step` with the same sizes. Without
 torch the script says so and exits 0: `pip install torch` to compare.
 """
 import argparse
@@ -64,7 +66,8 @@ def pytorch_step(args, precision):
     """PyTorch's step in a fresh process of this script (`--pytorch-only`): a clean heap, so
     its peak resident memory is the step's."""
     command = [sys.executable, __file__, "--pytorch-only", "--precision", precision]
-    for name in ["mixer", "threads", "sequence", "batch", "dim", "mlp", "heads", "depth", "vocabulary", "repeats", "warmup"]:
+    for name in ["mixer", "threads", "sequence", "batch", "dim", "mlp", "heads", "depth", "vocabulary", "repeats", "warmup",
+                 "features"]:
         command += [f"--{name}", str(getattr(args, name))]
     return json.loads(run_measured(command).strip().splitlines()[-1])
 
@@ -116,7 +119,60 @@ def build_model(torch, args):
         def forward(self, x):
             return self.inner(x, x, x, need_weights=False)[0]
 
-    mixers = {"fftnet": FFTNet, "fnet": FNet, "attention": Attention}
+    class GFNet(nn.Module):
+        """GFNet's global filter along the sequence (Rao et al.): irfft(rfft(x) ⊙ W), W ∈ ℂ^{F×D}."""
+        def __init__(self):
+            super().__init__()
+            self.filter = nn.Parameter(torch.randn(bins, dim, 2) * 0.02)
+
+        def forward(self, x):
+            z = torch.fft.rfft(x, dim=1, norm="ortho")
+            return torch.fft.irfft(z * torch.view_as_complex(self.filter), n=length, dim=1, norm="ortho")
+
+    class AFNO(nn.Module):
+        """AFNO (Guibas et al.): per channel block, a two-layer complex MLP over every frequency,
+        ReLU on real and imaginary parts, soft-shrinkage 0.01, added to the input."""
+        def __init__(self):
+            super().__init__()
+            size = dim // heads
+            self.w1, self.w2 = (nn.Parameter(0.02 * torch.randn(2, heads, size, size)) for _ in range(2))
+            self.b1, self.b2 = (nn.Parameter(0.02 * torch.randn(2, heads, size)) for _ in range(2))
+
+        def forward(self, x):
+            b = x.shape[0]
+            z = torch.fft.rfft(x, dim=1, norm="ortho").reshape(b, bins, heads, dim // heads)
+            p = torch.einsum("bfki,kio->bfko", z, torch.complex(self.w1[0], self.w1[1])) + torch.complex(self.b1[0], self.b1[1])
+            o1 = torch.complex(torch.relu(p.real), torch.relu(p.imag))
+            o2 = torch.einsum("bfki,kio->bfko", o1, torch.complex(self.w2[0], self.w2[1])) + torch.complex(self.b2[0], self.b2[1])
+            s = torch.complex(nn.functional.softshrink(o2.real, 0.01), nn.functional.softshrink(o2.imag, 0.01))
+            return x + torch.fft.irfft(s.reshape(b, bins, dim), n=length, dim=1, norm="ortho")
+
+    class Performer(nn.Module):
+        """Kernelized attention without positions (Choromanski et al.), linear in N: positive random
+        features φ(x) = exp(Ωx′ − |x′|²/2 − max)/√m, x′ = x/d_h^{1/4}, out = φ(Q)(φ(K)ᵀ[V 1]) normalised."""
+        def __init__(self):
+            super().__init__()
+            head_dim = dim // heads
+            self.qkv, self.out = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+            self.register_buffer("omega", torch.randn(args.features, head_dim))
+
+        def features(self, x, per_row):
+            scaled = x / (x.shape[-1] ** 0.25)
+            a = scaled @ self.omega.T - 0.5 * (scaled * scaled).sum(-1, keepdim=True)
+            shift = a.amax(dim=-1, keepdim=True) if per_row else a.amax(dim=(-2, -1), keepdim=True)
+            return torch.exp(a - shift.detach()) / math.sqrt(self.omega.shape[0])
+
+        def forward(self, x):
+            b = x.shape[0]
+            q, k, v = (t.reshape(b, length, heads, -1).transpose(1, 2) for t in self.qkv(x).chunk(3, dim=-1))
+            pq, pk = self.features(q.float(), True), self.features(k.float(), False)
+            v1 = torch.cat([v.float(), torch.ones_like(v[..., :1], dtype=torch.float32)], dim=-1)
+            sums = pq @ (pk.transpose(-1, -2) @ v1)
+            out = sums[..., :-1] / sums[..., -1:].clamp_min(1e-6)
+            return self.out(out.transpose(1, 2).reshape(b, length, dim).to(x.dtype))
+
+    mixers = {"fftnet": FFTNet, "fnet": FNet, "attention": Attention, "gfnet": GFNet, "afno": AFNO,
+              "performer": Performer}
 
     class Block(nn.Module):
         def __init__(self):
@@ -174,7 +230,8 @@ def pytorch_step_seconds(torch, args, precision):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mixer", choices=["attention", "fnet", "fftnet"], default="fftnet")
+    parser.add_argument("--mixer", choices=["attention", "fnet", "fftnet", "gfnet", "afno", "performer"], default="fftnet")
+    parser.add_argument("--features", type=int, default=64, help="random features of the Performer (Parseval's bench step: 64)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--sequence", type=int, default=4096)
     parser.add_argument("--batch", type=int, default=4)
