@@ -30,7 +30,7 @@ public final class GlobalFilterMixing: TokenMixer {
     public let sequenceLength: Int
     public let bins: Int
     public let filter: Parameter
-    var spectrum = Tensor.empty  // Z, kept for dW: (B, F, D, 2)
+    var spectrum = Tensor.empty  // Z, kept for dW: (B, D, F, 2)
 
     public init(_ name: String, arena: ParameterArena, dim: Int, sequenceLength: Int) {
         precondition(sequenceLength >= 1 && dim >= 1, "GlobalFilterMixing: dim and sequenceLength must be positive")
@@ -41,64 +41,68 @@ public final class GlobalFilterMixing: TokenMixer {
         filter = arena.register("\(name).filter", shape: [bins, dim, 2], initializer: .normal(std: 0.02), weightDecay: true)
     }
 
+    // The transforms run on contiguous sequences: x is transposed to (B, D, N) first and the
+    // result back, as FFTNet does — FFTW's plans for transforms at stride D are several times
+    // slower once a sequence outgrows the cache (docs/benchmarks.md), and two transposes cost less.
+
     /// (B, N, D) → (B, N, D). Padding is filtered like any token, as in GFNet (no mask).
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         precondition(x.rank == 3 && x.shape[1] == sequenceLength && x.shape[2] == dim,
                      "GlobalFilterMixing: (B, \(sequenceLength), \(dim)) input expected, got \(x.shape)")
-        spectrum = FFT.realForward(x, axis: 1, scaling: .ortho)
+        spectrum = FFT.realForward(MatrixTranspose.transposed(x), axis: 2, scaling: .ortho)
         var filtered = spectrum
         multiply(&filtered, conjugate: false)
-        return FFT.realInverse(filtered, axis: 1, length: sequenceLength, scaling: .ortho)
+        return MatrixTranspose.transposed(FFT.realInverse(filtered, axis: 2, length: sequenceLength, scaling: .ortho))
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {
-        var r = FFT.realForward(gradient, axis: 1, scaling: .ortho)
+        var r = FFT.realForward(MatrixTranspose.transposed(gradient), axis: 2, scaling: .ortho)
         accumulateFilterGradient(r)
         multiply(&r, conjugate: true)
         spectrum = Tensor.empty
-        return FFT.realInverse(r, axis: 1, length: sequenceLength, scaling: .ortho)
+        return MatrixTranspose.transposed(FFT.realInverse(r, axis: 2, length: sequenceLength, scaling: .ortho))
     }
 
-    /// z[b, f, d] ← z[b, f, d] · W[f, d] (or · conj(W[f, d])), complex.
+    /// z[b, d, f] ← z[b, d, f] · W[f, d] (or · conj(W[f, d])), complex.
     func multiply(_ z: inout Tensor, conjugate: Bool) {
         let batch = z.shape[0], (f, d) = (bins, dim), sign: Float = conjugate ? -1 : 1
         let w = arena.value(filter)
         z.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
-            parallelFor(batch * f, grain: max(1, 4096 / d)) { rows in
+            parallelFor(batch * d, grain: max(1, 4096 / f)) { rows in
                 for row in rows {
-                    let bin = row % f
-                    let values = base + row * d * 2, weights = w + bin * d * 2
-                    for c in 0..<d {
-                        let (zr, zi) = (values[2 * c], values[2 * c + 1])
-                        let (wr, wi) = (weights[2 * c], sign * weights[2 * c + 1])
-                        values[2 * c] = zr * wr - zi * wi
-                        values[2 * c + 1] = zr * wi + zi * wr
+                    let channel = row % d
+                    let values = base + row * f * 2, weights = w + channel * 2
+                    for k in 0..<f {
+                        let (zr, zi) = (values[2 * k], values[2 * k + 1])
+                        let (wr, wi) = (weights[2 * d * k], sign * weights[2 * d * k + 1])
+                        values[2 * k] = zr * wr - zi * wi
+                        values[2 * k + 1] = zr * wi + zi * wr
                     }
                 }
             }
         }
     }
 
-    /// dW[f, d] += Σ_b m_f · R[b, f, d] · conj(Z[b, f, d]).
+    /// dW[f, d] += Σ_b m_f · R[b, d, f] · conj(Z[b, d, f]).
     func accumulateFilterGradient(_ r: Tensor) {
         let batch = r.shape[0], (f, d) = (bins, dim), n = sequenceLength
         let dw = arena.gradient(filter)
         r.withUnsafeBufferPointer { rs in
             spectrum.withUnsafeBufferPointer { zs in
-                // Bins are independent: split them over threads, sum the batch inside.
-                parallelFor(f, grain: max(1, 2048 / d)) { binRange in
-                    for bin in binRange {
-                        let twice = bin > 0 && !(n % 2 == 0 && bin == n / 2)
-                        let weight: Float = twice ? 2 : 1
+                // Channels are independent: split them over threads, sum the batch inside.
+                parallelFor(d, grain: max(1, 2048 / f)) { channels in
+                    for channel in channels {
+                        let out = dw + channel * 2
                         for b in 0..<batch {
-                            let offset = (b * f + bin) * d * 2
+                            let offset = (b * d + channel) * f * 2
                             let rp = rs.baseAddress! + offset, zp = zs.baseAddress! + offset
-                            let out = dw + bin * d * 2
-                            for c in 0..<d {
-                                let (rr, ri, zr, zi) = (rp[2 * c], rp[2 * c + 1], zp[2 * c], zp[2 * c + 1])
-                                out[2 * c] += weight * (rr * zr + ri * zi)
-                                out[2 * c + 1] += weight * (ri * zr - rr * zi)
+                            for k in 0..<f {
+                                let twice = k > 0 && !(n % 2 == 0 && k == n / 2)
+                                let weight: Float = twice ? 2 : 1
+                                let (rr, ri, zr, zi) = (rp[2 * k], rp[2 * k + 1], zp[2 * k], zp[2 * k + 1])
+                                out[2 * d * k] += weight * (rr * zr + ri * zi)
+                                out[2 * d * k + 1] += weight * (ri * zr - rr * zi)
                             }
                         }
                     }
