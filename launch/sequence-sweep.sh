@@ -14,6 +14,8 @@
 # stopped sweep resumes; delete a file to remeasure it); --report-only measures nothing and
 # rebuilds the table from DIR, e.g. the committed sweep:
 #   launch/sequence-sweep.sh -o docs/results/sequence-sweep/CPU --report-only
+# BENCH-OPTIONS go to every `bench step`: `-- --tune` measures each length's kernel choices and
+# FFT plans in its first warm-up step (saved to ~/.cache/parseval, as runs read them).
 # Name the CPU next to the table: the files' headers carry `lscpu`'s model.
 set -euo pipefail
 
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
     --max-seconds) max_seconds=$2; shift 2 ;;
     --report-only) report_only=1; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "launch/sequence-sweep.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
