@@ -16,7 +16,7 @@ public final class Linear: SequenceLayer {
     var weightBF16: BF16Matrix?
     var inputShape: [Int] = []
     /// `releaseInput` dropped `input`: backward goes through `inputGradient` and `addParameterGradients`.
-    var inputReleased = false
+    package private(set) var inputReleased = false
 
     public init(_ name: String, arena: ParameterArena, inputSize: Int, outputSize: Int, bias: Bool = true) {
         self.arena = arena
@@ -113,13 +113,12 @@ public final class Linear: SequenceLayer {
     // MARK: - Backward without the kept input (recomputed by the caller)
 
     /// Drops the fp32 input forward kept for the weight gradient, for a caller that can recompute
-    /// it at backward time (`MLP`: GELU of the kept pre-activation). Returns false, keeping it,
-    /// when the product ran in bf16 (then only the half-size bf16 copy is kept).
-    package func releaseInput() -> Bool {
-        guard inputBF16 == nil else { return false }
+    /// it at backward time (`MLP`: GELU of the kept pre-activation); `inputReleased` says whether
+    /// it did — not after a bf16 product, whose half-size bf16 copy stays.
+    package func releaseInput() {
+        guard inputBF16 == nil else { return }
         input = Tensor.empty
         inputReleased = true
-        return true
     }
 
     /// dx = dy · W (fp32 products), the half of backward that needs no input.

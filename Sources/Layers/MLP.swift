@@ -22,8 +22,6 @@ public final class MLP: SequenceLayer {
     /// Whether backward recomputes GELU(a), fc2's input, instead of keeping it (on by default;
     /// off only to compare the two in tests).
     var recomputesHidden = true
-    /// fc2 released its input in the last forward: backward recomputes it.
-    var hiddenReleased = false
 
     public init(_ name: String, arena: ParameterArena, dim: Int, hidden: Int, tanhGELU: Bool = false) {
         self.tanhGELU = tanhGELU
@@ -42,30 +40,24 @@ public final class MLP: SequenceLayer {
         }
         preActivation = a
         let y = fc2.forward(h, context: context)
-        hiddenReleased = recomputesHidden && fc2.releaseInput()
+        if recomputesHidden { fc2.releaseInput() }
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let dh = hiddenReleased ? fc2.inputGradient(dy) : fc2.backward(dy)
+        // fc2 released GELU(a) in forward (fp32 products): the pass that computes GELU's backward
+        // writes it again, for fc2's weight gradient.
+        let recomputes = fc2.inputReleased
+        let dh = recomputes ? fc2.inputGradient(dy) : fc2.backward(dy)
         let hidden = fc1.outputSize, rows = dh.count / hidden
         var da = Tensor(uninitialized: dh.shape)
-        if hiddenReleased {
-            // GELU(a) again, in the pass that computes GELU's backward: fc2's weight gradient needs it.
-            var h = Tensor(uninitialized: dh.shape)
-            Tensor.withUnsafeBufferPointers(writing: &da, &h, reading: preActivation, dh) { out, values, pre, g in
-                Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: hidden, into: out,
-                                                 biasGradient: fc1.arena.gradient(fc1.bias!), tanhForm: tanhGELU,
-                                                 recomputing: values)
-            }
-            fc2.addParameterGradients(dy, input: h)
-            hiddenReleased = false
-        } else {
-            Tensor.withUnsafeBufferPointers(writing: &da, reading: preActivation, dh) { out, pre, g in
-                Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: hidden, into: out,
-                                                 biasGradient: fc1.arena.gradient(fc1.bias!), tanhForm: tanhGELU)
-            }
+        var h: Tensor? = recomputes ? Tensor(uninitialized: dh.shape) : nil
+        Tensor.withUnsafeBufferPointers(writing: &da, &h, reading: preActivation, dh) { out, values, pre, g in
+            Kernels.geluBackwardBiasGradient(pre, g, rows: rows, cols: hidden, into: out,
+                                             biasGradient: fc1.arena.gradient(fc1.bias!), tanhForm: tanhGELU,
+                                             recomputing: values)
         }
+        if let h { fc2.addParameterGradients(dy, input: h) }
         preActivation = Tensor.empty
         return fc1.backward(da, biasGradientDone: true)
     }

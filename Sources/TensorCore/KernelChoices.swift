@@ -135,6 +135,13 @@ public enum KernelChoices {
     /// bf16 choices around; "…, no oneDNN" where oneDNN does not load.
     public static let cpu: String = Machine.cpuModel + ", " + (Matmul.oneDNNISA ?? "no oneDNN")
 
+    /// `cpu` as a file name: its runs of letters, digits and `_`, joined by `-`
+    /// ("Intel-R-Xeon-R-Processor-family-6-model-207-avx512_core_bf16"), for files kept per CPU
+    /// such as FFTW's wisdom.
+    public static var cpuFileName: String {
+        cpu.split { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")) }.joined(separator: "-")
+    }
+
     /// The mode in force.
     public static var mode: Mode { Mode(rawValue: modeCode.load(ordering: .relaxed)) ?? .off }
 

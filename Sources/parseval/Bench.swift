@@ -130,9 +130,7 @@ struct KernelChoiceOptions: ParsableArguments {
                 throw ValidationError("\(error.message): fix or delete the file before --tune adds to it")
             }
         }
-        let folder = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try AtomicFile.write(Data(existing.merging(measured).text.utf8), to: path)
+        try writeCreatingFolder(existing.merging(measured).text, to: path)
         return "kernel choices: \(measured.count) measured and saved to \(path); \(fft)"
     }
 }
@@ -146,18 +144,8 @@ struct KernelChoiceOptions: ParsableArguments {
 /// bits, per rank or per attempt. One file per CPU model and oneDNN ISA (`KernelChoices.cpu`):
 /// FFTW's wisdom is only good on the machine that measured it.
 enum FFTWisdomFile {
-    static func path(nextTo choicesPath: String, cpu: String = KernelChoices.cpu) -> String {
-        var name = "", gap = false
-        for character in cpu {
-            if character.isASCII && (character.isLetter || character.isNumber || character == "_") {
-                if gap && !name.isEmpty { name.append("-") }
-                name.append(character)
-                gap = false
-            } else {
-                gap = true
-            }
-        }
-        return (choicesPath as NSString).deletingLastPathComponent + "/fftw-wisdom/\(name).txt"
+    static func path(nextTo choicesPath: String) -> String {
+        (choicesPath as NSString).deletingLastPathComponent + "/fftw-wisdom/\(KernelChoices.cpuFileName).txt"
     }
 
     /// Imports the file where it exists; returns the status for a header and, for a file FFTW
@@ -175,12 +163,16 @@ enum FFTWisdomFile {
     /// Writes everything the planner knows (the imported file and what this process measured),
     /// atomically; returns the line to print.
     static func save(path: String) throws -> String {
-        let text = FFTPlanner.exportWisdom()
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try AtomicFile.write(Data(text.utf8), to: path)
+        try writeCreatingFolder(FFTPlanner.exportWisdom(), to: path)
         return "FFTW wisdom saved to \(path)"
     }
+}
+
+/// Writes `text` to `path` atomically, creating its folder first (the cache folder of a fresh user).
+func writeCreatingFolder(_ text: String, to path: String) throws {
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                            withIntermediateDirectories: true)
+    try AtomicFile.write(Data(text.utf8), to: path)
 }
 
 /// Puts the committed kernel choices and the user's file (`KernelWisdom.forRuns`) in force, and

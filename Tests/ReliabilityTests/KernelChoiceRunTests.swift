@@ -12,8 +12,7 @@ final class KernelChoiceRunTests: TrainingRunTestCase {
         if let reason = Matmul.oneDNNUnavailableReason { throw XCTSkip("choices pick between oneDNN and OpenBLAS: \(reason)") }
         let wisdom = "\(folder!)/choices/kernel-choices.tsv"
         let tuned = try ParsevalProcess.run(small + ["--tune", "--wisdom", wisdom], in: folder, timeout: 300)
-        let fftWisdom = "\(folder!)/choices/fftw-wisdom/"
-            + KernelChoices.cpu.split { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")) }.joined(separator: "-") + ".txt"
+        let fftWisdom = "\(folder!)/choices/fftw-wisdom/\(KernelChoices.cpuFileName).txt"
         assertExit(tuned, 0, mentions: ["measured and saved to \(wisdom)", "FFTW wisdom saved to \(fftWisdom)", "FFTW measure"])
         XCTAssertTrue(try String(contentsOfFile: fftWisdom, encoding: .utf8).contains("fftw"))
         let text = try String(contentsOfFile: wisdom, encoding: .utf8)
@@ -45,8 +44,7 @@ final class KernelChoiceRunTests: TrainingRunTestCase {
         // FFTW wisdom it cannot read: runs warn and plan without it.
         let fftFolder = "\(folder!)/fftw-wisdom"
         try FileManager.default.createDirectory(atPath: fftFolder, withIntermediateDirectories: true)
-        let fftWisdom = "\(fftFolder)/" + KernelChoices.cpu.split { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")) }
-            .joined(separator: "-") + ".txt"
+        let fftWisdom = "\(fftFolder)/\(KernelChoices.cpuFileName).txt"
         try "(fftw-3.3.10 fftwf_wisdom #x0\n  (damaged".write(toFile: fftWisdom, atomically: true, encoding: .utf8)
         assertExit(try ParsevalProcess.run(small + ["--wisdom", "\(folder!)/empty.tsv"], in: folder, timeout: 300), 0,
                    mentions: ["FFTW wisdom: \(fftWisdom): FFTW cannot read it", "FFTW wisdom: none for this CPU"])
