@@ -59,6 +59,30 @@ final class FuzzTests: XCTestCase {
         XCTAssertNotEqual((0..<20).map { mutator.input($0, seed: 5) }, (0..<20).map { mutator.input($0, seed: 6) })
     }
 
+    /// The watchdog times an input from the first tick that saw it armed, on its own clock: fast
+    /// inputs are never hangs however their arms interleave with its ticks, a disarm forgets the
+    /// input, and only the same input armed past the timeout is one.
+    func testWatchdogBlamesOnlyAnInputArmedPastItsTimeout() {
+        var clock = FuzzHangClock()
+        let timeout: UInt64 = 10_000_000_000
+        // 500 000 inputs a second, a tick every 20 ms: every tick sees a new generation.
+        for tick in 0..<10_000 {
+            XCTAssertFalse(clock.observe(generation: UInt64(tick * 10_000 + 1), now: UInt64(tick) * 20_000_000, timeout: timeout))
+        }
+        // One input armed across ticks: not hung at the timeout, hung past it.
+        var hung = FuzzHangClock()
+        XCTAssertFalse(hung.observe(generation: 7, now: 1_000, timeout: timeout))
+        XCTAssertFalse(hung.observe(generation: 7, now: 1_000 + timeout, timeout: timeout))
+        XCTAssertTrue(hung.observe(generation: 7, now: 1_001 + timeout, timeout: timeout))
+        // A disarm between ticks restarts the clock even if the same number comes back.
+        var rearmed = FuzzHangClock()
+        XCTAssertFalse(rearmed.observe(generation: 3, now: 0, timeout: timeout))
+        XCTAssertFalse(rearmed.observe(generation: 0, now: timeout / 2, timeout: timeout))
+        XCTAssertFalse(rearmed.observe(generation: 3, now: timeout, timeout: timeout))
+        XCTAssertFalse(rearmed.observe(generation: 3, now: timeout + timeout / 2, timeout: timeout))
+        XCTAssertTrue(rearmed.observe(generation: 3, now: 2 * timeout + 1, timeout: timeout))
+    }
+
     func testDictionaryFormatRoundTrips() {
         let tokens: [[UInt8]] = [Array("\"quoted\" \\ tab\t".utf8), [0, 0xFF, 0x89], Array("plain".utf8)]
         XCTAssertEqual(FuzzDictionary.parse(FuzzDictionary.format(tokens)), tokens)

@@ -57,50 +57,83 @@ public enum FuzzCrashGuard {
         watchdog.start()
     }
 
-    /// Input `index` is about to run: copy it where the handlers find it and start its clock.
+    /// Input `index` is about to run: copy it where the handlers find it and mark it armed
+    /// under a new generation number, which the watchdog times.
     public static func arm(_ input: [UInt8], index: Int) {
         let memory = FuzzGuardMemory.shared
         let count = min(input.count, capacity)
         input.withUnsafeBufferPointer { memory.input.update(from: $0.baseAddress!, count: count) }
         memory.inputLength = count
         memory.index = index
-        guardStart.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
-        guardArmed.store(true, ordering: .releasing)
+        memory.generation &+= 1
+        if memory.generation == 0 { memory.generation = 1 }
+        guardArmed.store(memory.generation, ordering: .releasing)
     }
 
     /// The input finished (returned or threw): nothing to save if the process dies now.
     public static func disarm() {
-        guardArmed.store(false, ordering: .releasing)
+        guardArmed.store(0, ordering: .releasing)
     }
 
-    /// The watchdog: every 20 ms, checks how long the armed input has run.
+    /// The watchdog: every 20 ms, looks at which input is armed and asks its `FuzzHangClock`
+    /// whether that input has run too long. The input is declared hung only if it is still
+    /// armed when the watchdog takes it (compare-exchange on its generation), so an input that
+    /// finishes meanwhile is never blamed.
     static func watch() {
+        var clock = FuzzHangClock()
         while true {
             usleep(20_000)
-            guard guardArmed.load(ordering: .acquiring) else { continue }
-            let elapsed = DispatchTime.now().uptimeNanoseconds &- guardStart.load(ordering: .relaxed)
-            guard elapsed > guardTimeout.load(ordering: .relaxed), guardArmed.exchange(false, ordering: .acquiringAndReleasing) else {
+            let generation = guardArmed.load(ordering: .acquiring)
+            guard clock.observe(generation: generation, now: DispatchTime.now().uptimeNanoseconds,
+                                timeout: guardTimeout.load(ordering: .relaxed)),
+                  guardArmed.compareExchange(expected: generation, desired: 0, ordering: .acquiringAndReleasing).exchanged else {
                 continue
             }
             let memory = FuzzGuardMemory.shared
             let path = String(decoding: UnsafeBufferPointer(start: memory.path, count: memory.writeInput(kind: "hang")), as: UTF8.self)
-            FileHandle.standardError.write(Data(("parseval fuzz: input \(FuzzGuardMemory.shared.index) ran past "
+            FileHandle.standardError.write(Data(("parseval fuzz: input \(memory.index) ran past "
                 + "\(guardTimeout.load(ordering: .relaxed) / 1_000_000) ms; saved to \(path); aborting\n").utf8))
             abort()
         }
     }
 }
 
-private let guardArmed = Atomic<Bool>(false)
+/// The watchdog's judgement, apart from its thread: an armed input (its generation, never 0) is
+/// timed from the first observation that saw it, on the watchdog's own clock only. Comparing the
+/// watchdog's clock with a start time written by the fuzzing thread raced: a start written
+/// between the watchdog's `now` and its load made the difference negative, which wrapped to a
+/// "hang" of 584 years and aborted a campaign of sub-millisecond inputs.
+public struct FuzzHangClock: Sendable {
+    private var watched: UInt64 = 0
+    private var watchedSince: UInt64 = 0
+
+    public init() {}
+
+    /// One observation: `generation` is armed (0: none) at `now` (nanoseconds, never decreasing
+    /// between calls). True when the same input has been armed for more than `timeout`.
+    public mutating func observe(generation: UInt64, now: UInt64, timeout: UInt64) -> Bool {
+        guard generation != 0 else {
+            watched = 0
+            return false
+        }
+        guard generation == watched else {
+            (watched, watchedSince) = (generation, now)
+            return false
+        }
+        return now >= watchedSince && now - watchedSince > timeout
+    }
+}
+
+/// The generation of the armed input, 0 when none is armed.
+private let guardArmed = Atomic<UInt64>(0)
 private let guardInstalled = Atomic<Bool>(false)
-private let guardStart = Atomic<UInt64>(0)
 private let guardTimeout = Atomic<UInt64>(1_000_000_000)
 
 /// The signal handler: saves the armed input, puts back the handler it replaced, and lets the
 /// signal act (a fault re-executes its instruction into that handler; a raised signal is raised again).
 private func handleCrash(_ signal: Int32) {
     let memory = FuzzGuardMemory.shared
-    if guardArmed.exchange(false, ordering: .acquiringAndReleasing) {
+    if guardArmed.exchange(0, ordering: .acquiringAndReleasing) != 0 {
         memory.writeInput(kind: "crash")
         memory.writeMessage(signal: signal)
     }
@@ -120,6 +153,8 @@ final class FuzzGuardMemory: @unchecked Sendable {  // written only between inpu
     let input = UnsafeMutablePointer<UInt8>.allocate(capacity: FuzzCrashGuard.capacity)
     var inputLength = 0
     var index = 0
+    /// Counts `arm` calls (never 0 once armed); written only by the fuzzing thread.
+    var generation: UInt64 = 0
     let folder = UnsafeMutablePointer<UInt8>.allocate(capacity: pathCapacity)
     var folderLength = 0
     let name = UnsafeMutablePointer<UInt8>.allocate(capacity: pathCapacity)
