@@ -71,13 +71,13 @@ public final class AdaptiveFourierNeuralOperator: TokenMixer {
     public func forward(_ x: Tensor, context: ForwardContext) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == dim, "AdaptiveFourierNeuralOperator: (B, N, \(dim)) input expected, got \(x.shape)")
         length = x.shape[1]
-        let spectrum = FFT.realForward(x, axis: 1, scaling: .ortho)  // (B, F, D, 2)
+        let spectrum = FFT.realForward(MatrixTranspose.transposed(x), axis: 2, scaling: .ortho)  // (B, D, F, 2)
         let rows = x.shape[0] * (length / 2 + 1)
         let (k, d, h) = (blocks, blockSize, hiddenSize)
         input = Tensor(uninitialized: [k, rows, 2 * d])
         hidden = Tensor(uninitialized: [k, rows, 2 * h])
         output = Tensor(uninitialized: [k, rows, 2 * d])
-        spectrum.withUnsafeBufferPointer { input.withUnsafeMutableBufferPointer(deinterleave(from: $0.baseAddress!)) }
+        spectrum.withUnsafeBufferPointer { input.withUnsafeMutableBufferPointer(planar(from: $0.baseAddress!, batch: x.shape[0])) }
         let first = realForm(w1, rows: d, columns: h), second = realForm(w2, rows: h, columns: d)
         let (bias1, bias2) = (arena.value(b1), arena.value(b2))
         Tensor.withUnsafeBufferPointers(writing: &hidden, &output, reading: input, first, second) { o1, o2, z, wa, wb in
@@ -97,23 +97,25 @@ public final class AdaptiveFourierNeuralOperator: TokenMixer {
         var shrunk = Tensor(uninitialized: spectrum.shape)
         let lambda = sparsityThreshold
         output.withUnsafeBufferPointer { o2 in
-            shrunk.withUnsafeMutableBufferPointer(interleave(from: o2.baseAddress!, rows: rows, scale: nil) { u in
+            shrunk.withUnsafeMutableBufferPointer(interleaved(from: o2.baseAddress!, batch: x.shape[0], divideByMultiplicity: false) { u in
                 u > lambda ? u - lambda : (u < -lambda ? u + lambda : 0)
             })
         }
-        var y = FFT.realInverse(shrunk, axis: 1, length: length, scaling: .ortho)
+        var y = MatrixTranspose.transposed(FFT.realInverse(shrunk, axis: 2, length: length, scaling: .ortho))
         x.withUnsafeBufferPointer { xs in y.withUnsafeMutableBufferPointer { Kernels.axpy(1, xs, $0) } }  // + x
         return y
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {
-        let r = FFT.realForward(gradient, axis: 1, scaling: .ortho)
-        let bins = length / 2 + 1, rows = r.shape[0] * bins
+        let r = FFT.realForward(MatrixTranspose.transposed(gradient), axis: 2, scaling: .ortho)  // (B, D, F, 2)
+        let batch = r.shape[0], rows = batch * (length / 2 + 1)
         let (k, d, h) = (blocks, blockSize, hiddenSize)
         let lambda = sparsityThreshold
         // dO₂ = m ⊙ R where |O₂| > λ (S_λ's slope), planar by block.
         var dOutput = Tensor(uninitialized: [k, rows, 2 * d])
-        r.withUnsafeBufferPointer { dOutput.withUnsafeMutableBufferPointer(deinterleave(from: $0.baseAddress!, bins: bins)) }
+        r.withUnsafeBufferPointer {
+            dOutput.withUnsafeMutableBufferPointer(planar(from: $0.baseAddress!, batch: batch, multiplyByMultiplicity: true))
+        }
         dOutput.withUnsafeMutableBufferPointer { g in
             output.withUnsafeBufferPointer { o2 in
                 parallelFor(g.count) { range in for i in range where abs(o2[i]) <= lambda { g[i] = 0 } }
@@ -149,10 +151,10 @@ public final class AdaptiveFourierNeuralOperator: TokenMixer {
         // rfft's adjoint: irfft of dZ / m.
         var dSpectrum = Tensor(uninitialized: r.shape)
         dInput.withUnsafeBufferPointer { gz in
-            dSpectrum.withUnsafeMutableBufferPointer(interleave(from: gz.baseAddress!, rows: rows, scale: bins) { $0 })
+            dSpectrum.withUnsafeMutableBufferPointer(interleaved(from: gz.baseAddress!, batch: batch, divideByMultiplicity: true) { $0 })
         }
         (input, hidden, output) = (Tensor.empty, Tensor.empty, Tensor.empty)
-        var dx = FFT.realInverse(dSpectrum, axis: 1, length: length, scaling: .ortho)
+        var dx = MatrixTranspose.transposed(FFT.realInverse(dSpectrum, axis: 2, length: length, scaling: .ortho))
         gradient.withUnsafeBufferPointer { g in dx.withUnsafeMutableBufferPointer { Kernels.axpy(1, g, $0) } }  // the residual's
         return dx
     }
@@ -162,47 +164,63 @@ public final class AdaptiveFourierNeuralOperator: TokenMixer {
     /// m_k: 2 for the bins c2r counts twice, 1 for DC and (even N) Nyquist.
     func multiplicity(bin: Int) -> Float { bin == 0 || (length % 2 == 0 && bin == length / 2) ? 1 : 2 }
 
-    /// Interleaved (B·F, D, 2) → planar (K, B·F, 2d): row r of block j is [re₀ … re_{d−1} | im₀ … im_{d−1}].
-    /// With `bins`, each row is scaled by m_k (k = r mod bins) and DC's and Nyquist's imaginary parts are zeroed.
-    func deinterleave(from source: UnsafePointer<Float>, bins: Int? = nil) -> (UnsafeMutableBufferPointer<Float>) -> Void {
+    /// The conversions between the transforms' layout, (B, D, F, 2) — each channel's spectrum
+    /// contiguous, so FFTW runs contiguous transforms (at stride D they were several times
+    /// slower, as GFNet's and FFTNet's were) — and the block MLP's planar (K, B·F, 2d), where row
+    /// b·F + f of block j is [re₀ … re_{d−1} | im₀ … im_{d−1}] of channels j·d … j·d + d − 1.
+    /// Both walk the spectra in tiles of `tile` channels × `tile` bins, split over threads by
+    /// tile, so reads and writes stay within a few cache lines of each other.
+    static let tile = 32
+
+    /// Calls `body(b, channels, bins)` for every tile of every example, split over threads.
+    func forEachTile(batch: Int, _ body: (Int, Range<Int>, Range<Int>) -> Void) {
+        let bins = length / 2 + 1, t = Self.tile
+        let channelTiles = (dim + t - 1) / t, binTiles = (bins + t - 1) / t, perExample = channelTiles * binTiles
+        parallelFor(batch * perExample, grain: max(1, 8192 / (t * t))) { tiles in
+            for index in tiles {
+                let b = index / perExample, c0 = (index % perExample) / binTiles * t, f0 = (index % binTiles) * t
+                body(b, c0..<min(dim, c0 + t), f0..<min(bins, f0 + t))
+            }
+        }
+    }
+
+    /// (B, D, F, 2) → planar (K, B·F, 2d). With `multiplyByMultiplicity`, each bin is scaled by
+    /// m_k and DC's and Nyquist's imaginary parts are zeroed (the gradient of what c2r reads).
+    func planar(from source: UnsafePointer<Float>, batch: Int,
+                multiplyByMultiplicity: Bool = false) -> (UnsafeMutableBufferPointer<Float>) -> Void {
         { target in
-            let (k, d) = (self.blocks, self.blockSize), rows = target.count / (2 * self.dim)
-            parallelFor(rows, grain: max(1, 4096 / self.dim)) { range in
-                for row in range {
-                    var (scale, keepsImaginary): (Float, Bool) = (1, true)
-                    if let bins {
-                        scale = self.multiplicity(bin: row % bins)
-                        keepsImaginary = scale == 2
-                    }
-                    let values = source + row * self.dim * 2
-                    for block in 0..<k {
-                        let out = target.baseAddress! + (block * rows + row) * 2 * d, channels = values + block * d * 2
-                        for i in 0..<d {
-                            out[i] = scale * channels[2 * i]
-                            out[d + i] = keepsImaginary ? scale * channels[2 * i + 1] : 0
-                        }
+            let d = self.blockSize, bins = self.length / 2 + 1, rows = batch * bins
+            self.forEachTile(batch: batch) { b, channels, binRange in
+                for channel in channels {
+                    let (block, i) = channel.quotientAndRemainder(dividingBy: d)
+                    let values = source + (b * self.dim + channel) * bins * 2
+                    let out = target.baseAddress! + (block * rows + b * bins) * 2 * d + i
+                    for bin in binRange {
+                        let scale: Float = multiplyByMultiplicity ? self.multiplicity(bin: bin) : 1
+                        let keepsImaginary = !multiplyByMultiplicity || scale == 2
+                        out[bin * 2 * d] = scale * values[2 * bin]
+                        out[bin * 2 * d + d] = keepsImaginary ? scale * values[2 * bin + 1] : 0
                     }
                 }
             }
         }
     }
 
-    /// Planar (K, B·F, 2d) → interleaved (B·F, D, 2) through `transform`; with `scale` (the bin
-    /// count), each row divided by m_k.
-    func interleave(from source: UnsafePointer<Float>, rows: Int, scale bins: Int?,
-                    _ transform: @escaping (Float) -> Float) -> (UnsafeMutableBufferPointer<Float>) -> Void {
+    /// Planar (K, B·F, 2d) → (B, D, F, 2) through `transform`; with `divideByMultiplicity`, each
+    /// bin divided by m_k.
+    func interleaved(from source: UnsafePointer<Float>, batch: Int, divideByMultiplicity: Bool,
+                  _ transform: @escaping (Float) -> Float) -> (UnsafeMutableBufferPointer<Float>) -> Void {
         { target in
-            let (k, d) = (self.blocks, self.blockSize)
-            parallelFor(rows, grain: max(1, 4096 / self.dim)) { range in
-                for row in range {
-                    let factor: Float = bins.map { 1 / self.multiplicity(bin: row % $0) } ?? 1
-                    let values = target.baseAddress! + row * self.dim * 2
-                    for block in 0..<k {
-                        let planar = source + (block * rows + row) * 2 * d, channels = values + block * d * 2
-                        for i in 0..<d {
-                            channels[2 * i] = factor * transform(planar[i])
-                            channels[2 * i + 1] = factor * transform(planar[d + i])
-                        }
+            let d = self.blockSize, bins = self.length / 2 + 1, rows = batch * bins
+            self.forEachTile(batch: batch) { b, channels, binRange in
+                for channel in channels {
+                    let (block, i) = channel.quotientAndRemainder(dividingBy: d)
+                    let values = target.baseAddress! + (b * self.dim + channel) * bins * 2
+                    let planar = source + (block * rows + b * bins) * 2 * d + i
+                    for bin in binRange {
+                        let factor: Float = divideByMultiplicity ? 1 / self.multiplicity(bin: bin) : 1
+                        values[2 * bin] = factor * transform(planar[bin * 2 * d])
+                        values[2 * bin + 1] = factor * transform(planar[bin * 2 * d + d])
                     }
                 }
             }

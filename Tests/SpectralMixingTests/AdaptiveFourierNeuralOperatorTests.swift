@@ -95,7 +95,8 @@ final class AdaptiveFourierNeuralOperatorTests: XCTestCase {
     }
 
     func testForwardMatchesTheExplicitDFTAndComplexMLP() {
-        for (n, dim, blocks, factor) in [(7, 4, 2, 1), (8, 6, 3, 2), (16, 4, 1, 1)] {
+        // The last two span several of the layout conversion's 32 × 32 tiles, partial ones included.
+        for (n, dim, blocks, factor) in [(7, 4, 2, 1), (8, 6, 3, 2), (16, 4, 1, 1), (70, 40, 4, 1), (65, 33, 3, 2)] {
             let (arena, layer) = makeLayer(dim: dim, blocks: blocks, factor: factor, seed: UInt64(n))
             let x = randomTensor([2, n, dim], seed: UInt64(n) + 10)
             let y = layer.forward(x, context: ForwardContext(training: false))
@@ -118,6 +119,19 @@ final class AdaptiveFourierNeuralOperatorTests: XCTestCase {
                                                                      forward: { layer.forward($0, context: $1) },
                                                                      backward: { layer.backward($0) })
         }
+    }
+
+    /// Across tile edges: 34 bins and 36 channels in blocks of 12 make partial tiles both ways.
+    /// With 34 × 2 rows per hidden unit a step of any parameter crosses some ReLU kink, so the first
+    /// bias is raised to keep the ReLU open: every product, the multiplicities and the layouts are
+    /// still checked, and the small sizes above check the kinks.
+    func testBackwardMatchesFiniteDifferencesAcrossTiles() {
+        let (arena, layer) = makeLayer(dim: 36, blocks: 3, seed: 66)
+        let bias = arena.value(layer.b1)
+        for i in 0..<arena.entry(layer.b1).count { bias[i] += 12 }
+        GradientCheck(step: 1e-3).assertMatchesFiniteDifferences(arena: arena, input: randomTensor([1, 66, 36], seed: 4),
+                                                                 forward: { layer.forward($0, context: $1) },
+                                                                 backward: { layer.backward($0) })
     }
 
     /// With λ above every output of the MLP, S_λ zeroes the spectrum and the layer is the identity.
