@@ -29,12 +29,13 @@ extension KernelizedAttention {
         return c
     }
 
-    /// Features per chunk so that one [chunk·(d_h+1), 2N] buffer holds at most `chunkBudget` floats.
-    func featuresPerChunk(length n: Int) -> Int {
-        max(1, min(featureCount, chunkBudget / (2 * n * (headDim + 1))))
+    /// Features per chunk so that one [chunk·(d_h+1), L] buffer holds at most `chunkBudget` floats.
+    func featuresPerChunk(_ toeplitz: ToeplitzFFT) -> Int {
+        max(1, min(featureCount, chunkBudget / (toeplitz.transformLength * (headDim + 1))))
     }
 
-    // The Toeplitz products work channel-major: each channel is a row of length 2N for the FFTs.
+    // The Toeplitz products work channel-major: each channel is a row of length L ≥ 2N − 1 for
+    // the FFTs (`ToeplitzFFT.transformLength`).
     // φ(Q), φ(K), V (and ∂L/∂sums in backward) are transposed once per layer to (features or
     // columns) × N, so every per-position step below is an elementwise pass over contiguous
     // positions (`pv_scaled_rows`, `pv_row_dots_add`), split over the
@@ -46,13 +47,13 @@ extension KernelizedAttention {
         parallelFor(n, grain: 256) { range in body(range.lowerBound, range.count) }
     }
 
-    /// Channel (slot·(d_h+1) + c) of `padded` [f·(d_h+1), 2N] ← φᵀ[r, i] · wᵀ[c, i] for i < N and
+    /// Channel (slot·(d_h+1) + c) of `padded` [f·(d_h+1), L] ← φᵀ[r, i] · wᵀ[c, i] for i < N and
     /// the features r = features[slot] of one (batch, head), where φᵀ is m × N and wᵀ is `count`
     /// rows of N, followed by φᵀ[r] itself (the channel of a column of ones) when count = d_h.
     /// The Toeplitz products' inputs: φ(k) ⊗ [v, 1] in forward, φ(q) ⊗ ∂L/∂u in backward.
     func fillOuterProductChannels(_ padded: UnsafeMutablePointer<Float>, phiT: UnsafePointer<Float>,
-                                  vectorsT: UnsafePointer<Float>, count: Int, length n: Int, features: Range<Int>) {
-        let (width, size) = (headDim + 1, 2 * n)
+                                  vectorsT: UnsafePointer<Float>, count: Int, length n: Int, size: Int, features: Range<Int>) {
+        let width = headDim + 1
         forEachPositionRange(n) { start, span in
             for (slot, r) in features.enumerated() {
                 let phi = phiT + r * n + start, out = padded + slot * width * size + start
@@ -63,7 +64,7 @@ extension KernelizedAttention {
     }
 
     /// The product C·X (Cᵀ·X when `transposed`) for one head and one chunk of `channels` channels,
-    /// from `spectrum` (X's transform; overwritten) into `product` (channel-major, rows 2N apart;
+    /// from `spectrum` (X's transform; overwritten) into `product` (channel-major, rows L apart;
     /// entries 0..<N of each row hold it).
     func toeplitzProduct(_ toeplitz: ToeplitzFFT, _ spectrum: UnsafeMutablePointer<Float>, by headSpectrum: UnsafePointer<Float>,
                          transposed: Bool, channels: Int, into product: UnsafeMutablePointer<Float>) {
@@ -72,11 +73,11 @@ extension KernelizedAttention {
     }
 
     /// sums (B, H, N, d_h+1) = Σ_r φ(q_i)_r (C (φ(K) ⊗ [V 1]))_{i,r,:}, one (batch, head) and
-    /// feature chunk at a time; one FFT plan over the chunk's channels, each of length 2N.
+    /// feature chunk at a time; one FFT plan over the chunk's channels, each of length L.
     func toeplitzForward(phiQ: Tensor, phiK: Tensor, values: Tensor) -> Tensor {
         let (b, n, h, m, dh, width, d) = (values.shape[0], values.shape[1], heads, featureCount, headDim, headDim + 1, dim)
-        let toeplitz = ToeplitzFFT(length: n, causal: causal), size = 2 * n
-        let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
+        let toeplitz = ToeplitzFFT(length: n, causal: causal), size = toeplitz.transformLength, bins = toeplitz.bins
+        let perChunk = featuresPerChunk(toeplitz), chunkFloats = size * perChunk * width
         let coefficients = relativeCoefficients(length: n)
         let phiQT = MatrixTranspose.transposed(phiQ.reshaped([b * h, n, m]))  // (B·H, m, N)
         let phiKT = MatrixTranspose.transposed(phiK.reshaped([b * h, n, m]))
@@ -85,7 +86,7 @@ extension KernelizedAttention {
         Tensor.withUnsafeBufferPointers(writing: &sumsT,
                                         reading: phiQT, phiKT, valuesT, coefficients) { us, qs, ks, vs, cs in
             let q0 = qs.baseAddress!, k0 = ks.baseAddress!, v0 = vs.baseAddress!, u0 = us.baseAddress!
-            withScratch([h * (n + 1) * 2, chunkFloats, chunkFloats, (n + 1) * perChunk * width * 2]) { buffers in
+            withScratch([h * bins * 2, chunkFloats, chunkFloats, bins * perChunk * width * 2]) { buffers in
                 let (spectra, padded, product, spectrum) = (buffers[0], buffers[1], buffers[2], buffers[3])
                 toeplitz.coefficientSpectra(cs.baseAddress!, groups: h, into: spectra)
                 for batch in 0..<b {
@@ -95,9 +96,9 @@ extension KernelizedAttention {
                         let v = v0 + (batch * d + head * dh) * n
                         for start in stride(from: 0, to: m, by: perChunk) {
                             let features = start..<min(m, start + perChunk), channels = features.count * width
-                            fillOuterProductChannels(padded, phiT: k, vectorsT: v, count: dh, length: n, features: features)
+                            fillOuterProductChannels(padded, phiT: k, vectorsT: v, count: dh, length: n, size: size, features: features)
                             toeplitz.transform(padded, groups: 1, channels: channels, into: spectrum)
-                            toeplitzProduct(toeplitz, spectrum, by: spectra + head * (n + 1) * 2, transposed: false,
+                            toeplitzProduct(toeplitz, spectrum, by: spectra + head * bins * 2, transposed: false,
                                             channels: channels, into: product)
                             // uᵀ[c] += φ(q)ᵀ[r] ⊙ T[r, c], features in order
                             forEachPositionRange(n) { i0, span in
@@ -123,9 +124,9 @@ extension KernelizedAttention {
     func toeplitzBackward(_ saved: SavedState, sumGradient: Tensor) -> (phiQ: Tensor, phiK: Tensor, values: Tensor) {
         let (b, n, h, m, dh, width, d) = (saved.values.shape[0], saved.values.shape[1], heads, featureCount, headDim,
                                           headDim + 1, dim)
-        let toeplitz = ToeplitzFFT(length: n, causal: causal), size = 2 * n
-        let perChunk = featuresPerChunk(length: n), chunkFloats = size * perChunk * width
-        let spectrumFloats = (n + 1) * perChunk * width * 2
+        let toeplitz = ToeplitzFFT(length: n, causal: causal), size = toeplitz.transformLength, bins = toeplitz.bins
+        let perChunk = featuresPerChunk(toeplitz), chunkFloats = size * perChunk * width
+        let spectrumFloats = bins * perChunk * width * 2
         let coefficients = relativeCoefficients(length: n)
         let phiQT = MatrixTranspose.transposed(saved.queryFeatures.reshaped([b * h, n, m]))  // (B·H, m, N)
         let phiKT = MatrixTranspose.transposed(saved.keyFeatures.reshaped([b * h, n, m]))
@@ -133,7 +134,7 @@ extension KernelizedAttention {
         let gradientT = MatrixTranspose.transposed(sumGradient.reshaped([b * h, n, width]))  // (B·H, d_h+1, N)
         var phiQGradientT = Tensor(zeros: [b * h, m, n]), phiKGradientT = Tensor(zeros: [b * h, m, n])
         var valueGradientT = Tensor(zeros: [b, d, n])
-        let correlationFloats = h * (n + 1) * 2
+        let correlationFloats = h * bins * 2
         Tensor.withUnsafeBufferPointers(writing: &phiQGradientT, &phiKGradientT, &valueGradientT,
                                         reading: phiQT, phiKT, valuesT, gradientT,
                                         coefficients) { dqs, dks, dvs, qs, ks, vs, dus, cs in
@@ -150,18 +151,18 @@ extension KernelizedAttention {
                         let q = q0 + block * m * n, k = k0 + block * m * n, du = du0 + block * width * n
                         let dq = dq0 + block * m * n, dk = dk0 + block * m * n
                         let v = v0 + (batch * d + head * dh) * n, dv = dv0 + (batch * d + head * dh) * n
-                        let headSpectrum = spectra + head * (n + 1) * 2
+                        let headSpectrum = spectra + head * bins * 2
                         for start in stride(from: 0, to: m, by: perChunk) {
                             let features = start..<min(m, start + perChunk), channels = features.count * width
-                            fillOuterProductChannels(kvIn, phiT: k, vectorsT: v, count: dh, length: n, features: features)
-                            fillOuterProductChannels(gradientIn, phiT: q, vectorsT: du, count: width, length: n,
+                            fillOuterProductChannels(kvIn, phiT: k, vectorsT: v, count: dh, length: n, size: size, features: features)
+                            fillOuterProductChannels(gradientIn, phiT: q, vectorsT: du, count: width, length: n, size: size,
                                                      features: features)
                             toeplitz.transform(kvIn, groups: 1, channels: channels, into: kvSpectrum)
                             toeplitz.transform(gradientIn, groups: 1, channels: channels, into: gradientSpectrum)
                             if usesRelativePositions {
                                 toeplitz.accumulateCorrelation(gradientSpectrum: gradientSpectrum, inputSpectrum: kvSpectrum,
                                                                groups: 1, channels: channels,
-                                                               into: correlation + head * (n + 1) * 2)
+                                                               into: correlation + head * bins * 2)
                             }
                             // T = C·KV → ∂L/∂φ(q)ᵀ[r] += Σ_c ∂L/∂uᵀ[c] ⊙ T[r, c].
                             toeplitzProduct(toeplitz, kvSpectrum, by: headSpectrum, transposed: false, channels: channels,

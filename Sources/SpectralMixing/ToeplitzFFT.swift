@@ -7,20 +7,26 @@ import TensorCore
 ///
 ///     y = C x,   C_ij = c_{j−i},   t = j − i ∈ [−(N−1), N−1]        x, y: N tokens per channel
 ///
-/// C is the top-left N×N block of the 2N×2N circulant whose first row is
-/// r = [c_0, c_1, …, c_{N−1}, 0, c_{−(N−1)}, …, c_{−1}] (docs/models.md's layout; C_ij = r_{(j−i) mod 2N}).
-/// A circulant with first row r is a circular cross-correlation, so with x zero-padded to 2N
-/// and R, X their DFTs of length 2N: y = IDFT(conj(R) ⊙ X)[:N]. The causal variant sets
+/// C is the top-left N×N block of the L×L circulant whose first row is
+/// r = [c_0, c_1, …, c_{N−1}, 0, …, 0, c_{−(N−1)}, …, c_{−1}] (docs/models.md's layout;
+/// C_ij = r_{(j−i) mod L}), for any L ≥ 2N − 1: the offsets j − i ∈ [−(N−1), N−1] never wrap onto
+/// each other. A circulant with first row r is a circular cross-correlation, so with x zero-padded
+/// to L and R, X their DFTs of length L: y = IDFT(conj(R) ⊙ X)[:N]. The causal variant sets
 /// c_t = 0 for t > 0 (token i sees only j ≤ i).
+///
+/// L is the smallest even 7-smooth number (2^a·3^b·5^c·7^d) at or above 2N − 1, not 2N: FFTW's
+/// codelets cover the factors 2–7, and 2N is often far from them once a learned class token
+/// makes LRA's lengths odd — ListOps' 2 001 tokens gave 4 002 = 2·3·23·29 (now 4 032 = 2⁶·3²·7),
+/// Text's 4 001 gave 8 002 = 2·4001, a prime (now 8 064 = 2⁷·3²·7). Powers of two keep 2N.
 ///
 /// Backward, for upstream gradient g = ∂L/∂y:
 ///
 ///     ∂L/∂x = Cᵀ g,  (Cᵀ)_ij = c_{i−j}:  IDFT(R ⊙ G)[:N]           (no conjugate)
-///     ∂L/∂c_t = Σ_i Σ_channels g_i x_{i+t}:  IDFT(Σ_channels conj(G) ⊙ X)[t mod 2N]
+///     ∂L/∂c_t = Σ_i Σ_channels g_i x_{i+t}:  IDFT(Σ_channels conj(G) ⊙ X)[t mod L]
 ///
-/// Layout: every channel is one contiguous sequence, `[groups, channels, 2N]` padded (and
-/// `[groups, channels, N+1]` complex spectra), so each call is one FFTW plan over
-/// groups·channels contiguous transforms of length 2N (real FFTs, N + 1 bins). Each group
+/// Layout: every channel is one contiguous sequence, `[groups, channels, L]` padded (and
+/// `[groups, channels, L/2 + 1]` complex spectra), so each call is one FFTW plan over
+/// groups·channels contiguous transforms of length L (real FFTs, L/2 + 1 bins). Each group
 /// (a head, or a batch-and-head pair) has its own coefficients.
 public struct ToeplitzFFT: Sendable {
     /// N, the number of tokens.
@@ -33,19 +39,31 @@ public struct ToeplitzFFT: Sendable {
         precondition(length >= 1, "ToeplitzFFT: length must be at least 1, got \(length)")
         self.length = length
         self.causal = causal
+        transformLength = Self.fastLength(atLeast: 2 * length - 1)
     }
 
-    /// 2N, the circulant's size.
-    public var transformLength: Int { 2 * length }
-    /// N + 1 real-FFT bins of length 2N.
-    public var bins: Int { length + 1 }
+    /// L, the circulant's size: the smallest even 7-smooth number ≥ 2N − 1.
+    public let transformLength: Int
+    /// L/2 + 1 real-FFT bins of length L.
+    public var bins: Int { transformLength / 2 + 1 }
+
+    /// The smallest even number ≥ `minimum` with no prime factor above 7.
+    public static func fastLength(atLeast minimum: Int) -> Int {
+        var candidate = max(2, minimum + minimum % 2)
+        while true {
+            var rest = candidate
+            for p in [2, 3, 5, 7] { while rest % p == 0 { rest /= p } }
+            if rest == 1 { return candidate }
+            candidate += 2
+        }
+    }
     /// 2N − 1 coefficients, offset t at index t + N − 1.
     public var coefficientCount: Int { 2 * length - 1 }
 
     // MARK: - Steps on raw buffers
 
-    /// R / 2N for each group's coefficients `[groups, 2N−1]` → `spectra` `[groups, N+1, 2]`.
-    /// The 1/2N of the inverse transforms is folded in here.
+    /// R / L for each group's coefficients `[groups, 2N−1]` → `spectra` `[groups, L/2+1, 2]`.
+    /// The 1/L of the inverse transforms is folded in here.
     public func coefficientSpectra(_ coefficients: UnsafePointer<Float>, groups: Int,
                                    into spectra: UnsafeMutablePointer<Float>) {
         let n = length, size = transformLength
@@ -63,8 +81,8 @@ public struct ToeplitzFFT: Sendable {
         Kernels.scale(UnsafeMutableBufferPointer(start: spectra, count: groups * bins * 2), by: 1 / Float(size))
     }
 
-    /// DFT of `padded` `[groups, channels, 2N]` (entries N..<2N of every channel must be zero)
-    /// → `spectrum` `[groups, channels, N+1, 2]`. `padded` is left intact.
+    /// DFT of `padded` `[groups, channels, L]` (entries N..<L of every channel must be zero)
+    /// → `spectrum` `[groups, channels, L/2+1, 2]`. `padded` is left intact.
     public func transform(_ padded: UnsafeMutablePointer<Float>, groups: Int, channels: Int,
                           into spectrum: UnsafeMutablePointer<Float>) {
         FFT.realForward(input: padded, output: spectrum, outer: groups * channels, length: transformLength, inner: 1,
@@ -82,8 +100,8 @@ public struct ToeplitzFFT: Sendable {
         }
     }
 
-    /// Inverse DFT of `spectrum` `[groups, channels, N+1, 2]` (destroyed) → `padded`
-    /// `[groups, channels, 2N]`; entries 0..<N of each channel hold the product.
+    /// Inverse DFT of `spectrum` `[groups, channels, L/2+1, 2]` (destroyed) → `padded`
+    /// `[groups, channels, L]`; entries 0..<N of each channel hold the product.
     public func inverseTransform(_ spectrum: UnsafeMutablePointer<Float>, groups: Int, channels: Int,
                                  into padded: UnsafeMutablePointer<Float>) {
         FFT.realInverse(input: spectrum, output: padded, outer: groups * channels, length: transformLength, inner: 1,
@@ -91,7 +109,7 @@ public struct ToeplitzFFT: Sendable {
     }
 
     /// correlation[g, k] += Σ_channels conj(G[g, ch, k]) · X[g, ch, k]: the spectrum of
-    /// ∂L/∂c before the inverse transform (`correlation` `[groups, N+1, 2]`).
+    /// ∂L/∂c before the inverse transform (`correlation` `[groups, L/2+1, 2]`).
     public func accumulateCorrelation(gradientSpectrum: UnsafePointer<Float>, inputSpectrum: UnsafePointer<Float>,
                                       groups: Int, channels: Int, into correlation: UnsafeMutablePointer<Float>) {
         let bins = bins
@@ -107,7 +125,7 @@ public struct ToeplitzFFT: Sendable {
         }
     }
 
-    /// ∂L/∂c from `correlation` `[groups, N+1, 2]` (destroyed), *added* into `gradient`
+    /// ∂L/∂c from `correlation` `[groups, L/2+1, 2]` (destroyed), *added* into `gradient`
     /// `[groups, 2N−1]`; zero for t > 0 when causal.
     public func addCoefficientGradient(correlation: UnsafeMutablePointer<Float>, groups: Int,
                                        into gradient: UnsafeMutablePointer<Float>) {
@@ -172,7 +190,7 @@ public struct ToeplitzFFT: Sendable {
         return (x.shape[0], x.shape[1])
     }
 
-    /// Zero-pads each of the `channels` sequences of x to 2N and transforms them; `body`
+    /// Zero-pads each of the `channels` sequences of x to L and transforms them; `body`
     /// gets the padded buffer and the spectrum.
     func withPaddedSpectrum(of x: Tensor, channels: Int,
                             _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {

@@ -84,6 +84,7 @@ final class KernelizedAttentionTests: XCTestCase {
                      Case(length: 5, maxLength: 9, causal: false, positions: true, masked: true),
                      Case(length: 6, maxLength: 6, causal: false, positions: false, masked: true),
                      Case(length: 6, maxLength: 6, causal: true, positions: false, masked: true),
+                     Case(length: 11, maxLength: 13, causal: true, positions: true, masked: true),  // circulant 24, not 22
                      Case(length: 150, maxLength: 150, causal: true, positions: true, masked: true),
                      Case(length: 150, maxLength: 160, causal: false, positions: true, masked: true)]
         for c in cases {

@@ -41,7 +41,8 @@ final class ToeplitzFFTTests: XCTestCase {
     /// matrix (Double), full and causal, and
     /// the transposed product; odd, even and non-power-of-two N. rtol 1e-5, atol 1e-5.
     func testProductMatchesExplicitToeplitzMatrix() {
-        for (n, causal) in [(1, false), (5, false), (8, true), (12, false), (7, true)] {
+        // 11 and 13 embed in circulants of 24 and 28, not 2N (see `testCirculantSizeIsTheNextFastLength`).
+        for (n, causal) in [(1, false), (5, false), (8, true), (12, false), (7, true), (11, false), (13, true)] {
             let groups = 3, channels = 4
             let x = randomTensor([groups, channels, n], seed: UInt64(n))
             let c = randomTensor([groups, 2 * n - 1], seed: UInt64(100 + n))
@@ -69,7 +70,7 @@ final class ToeplitzFFTTests: XCTestCase {
 
     /// ∂L/∂c_t = Σ_i Σ_ch g_i x_{i+t} against the explicit sum; rtol 1e-5, atol 1e-5.
     func testCoefficientGradientMatchesExplicitSum() {
-        for (n, causal) in [(6, false), (9, true)] {
+        for (n, causal) in [(6, false), (9, true), (17, false), (11, true)] {
             let x = randomTensor([2, 3, n], seed: 1), g = randomTensor([2, 3, n], seed: 2)
             let c = randomTensor([2, 2 * n - 1], seed: 3)
             let dc = ToeplitzFFT(length: n, causal: causal).gradients(of: g, input: x, coefficients: c).coefficients
@@ -90,12 +91,33 @@ final class ToeplitzFFTTests: XCTestCase {
     }
 
     func testGradientsMatchFiniteDifferences() {
-        for (n, causal) in [(5, false), (6, true)] {
+        for (n, causal) in [(5, false), (6, true), (11, false)] {
             let arena = ParameterArena()
             let layer = ToeplitzProduct(arena: arena, groups: 2, length: n, causal: causal)
             arena.allocate(seed: 4)
             GradientCheck().assertMatchesFiniteDifferences(arena: arena, input: randomTensor([2, 3, n], seed: 5),
                                   forward: { layer.forward($0, context: $1) }, backward: { layer.backward($0) })
+        }
+    }
+
+    /// L is the smallest even 7-smooth number ≥ 2N − 1: 2N when that is one, else the next.
+    func testCirculantSizeIsTheNextFastLength() {
+        let sizes = [1: 2, 5: 10, 11: 24, 13: 28, 1024: 2048, 1025: 2058, 2001: 4032, 4001: 8064, 4096: 8192]
+        for (n, size) in sizes {
+            let toeplitz = ToeplitzFFT(length: n, causal: false)
+            XCTAssertEqual(toeplitz.transformLength, size, "N = \(n)")
+            XCTAssertEqual(toeplitz.bins, size / 2 + 1, "N = \(n)")
+        }
+        for minimum in 1...3000 {
+            let size = ToeplitzFFT.fastLength(atLeast: minimum)
+            var rest = size
+            for p in [2, 3, 5, 7] { while rest % p == 0 { rest /= p } }
+            XCTAssertTrue(size >= minimum && size % 2 == 0 && rest == 1, "\(minimum) → \(size)")
+            XCTAssertTrue(stride(from: max(2, minimum + minimum % 2), to: size, by: 2).allSatisfy { candidate in
+                var r = candidate
+                for p in [2, 3, 5, 7] { while r % p == 0 { r /= p } }
+                return r != 1
+            }, "\(minimum) → \(size) is not the smallest")
         }
     }
 }
