@@ -8,7 +8,8 @@ import TensorCore
 /// is never masked, and the head reads its final state (`Pooling.Kind.cls`).
 ///
 /// Initialised normal(0, 0.02), as the FFTNet code's `trunc_normal_(std=0.02)` (a cut at ±2
-/// absolute, 100 standard deviations, changes nothing) and timm's ViT. No weight decay.
+/// absolute, 100 standard deviations, changes nothing) and timm's ViT, or zeros (`std` 0,
+/// `model.class_token_std: 0`) as LRA's Transformer. No weight decay.
 ///
 /// Backward: the token's gradient is the sum over the batch of the gradient at position 0;
 /// the input gets the rest.
@@ -18,10 +19,11 @@ public final class ClassToken {
     public let dim: Int
     var shape: [Int] = []
 
-    public init(_ name: String = "cls_token", arena: ParameterArena, dim: Int) {
+    /// `std` 0 starts the token at zeros, as LRA's Transformer (`nn.initializers.zeros`).
+    public init(_ name: String = "cls_token", arena: ParameterArena, dim: Int, std: Float = 0.02) {
         self.arena = arena
         self.dim = dim
-        token = arena.register(name, shape: [1, 1, dim], initializer: .normal(std: 0.02), weightDecay: false)
+        token = arena.register(name, shape: [1, 1, dim], initializer: std > 0 ? .normal(std: std) : .zeros, weightDecay: false)
     }
 
     /// (B, N, D) → (B, N + 1, D) with the token at position 0.

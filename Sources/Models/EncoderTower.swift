@@ -73,11 +73,12 @@ public final class EncoderTower {
         case (false, _): embedding = nil
         case (true, .table):
             embedding = TokenEmbedding("embedding", arena: arena, vocabularySize: c.vocabularySize, dim: c.dim,
-                                       paddingIndex: c.paddingIndex >= 0 ? Int32(c.paddingIndex) : nil)
+                                       paddingIndex: c.paddingIndex >= 0 ? Int32(c.paddingIndex) : nil, std: c.embeddingStd)
         case (true, .scalar): embedding = ScalarTokenEmbedding("embedding", arena: arena, dim: c.dim)
         }
-        classToken = c.pooling.addsClassToken ? ClassToken(arena: arena, dim: c.dim) : nil
-        positions = PositionalEmbedding("position", arena: arena, maxLength: c.modelLength(tokens: c.maxLength), dim: c.dim)
+        classToken = c.pooling.addsClassToken ? ClassToken(arena: arena, dim: c.dim, std: c.classTokenStd) : nil
+        positions = PositionalEmbedding("position", arena: arena, maxLength: c.modelLength(tokens: c.maxLength), dim: c.dim,
+                                        kind: c.positions)
         embeddingDropout = Dropout(rate: c.dropout, streamID: 1)
         var firstParameters: [Int] = []
         var downsamplers: [DCTDownsampler?] = []

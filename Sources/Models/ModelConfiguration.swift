@@ -50,6 +50,12 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     /// How token ids become vectors: `table` (a learned row per id) or `scalar` (the id as a
     /// number through a Linear(1, D), as the FFTNet code's LRA model).
     public var embedding: EmbeddingKind = .table
+    /// Positions: `learned` (a table, normal(0, 0.02)) or `sinusoidal` (LRA's fixed table).
+    public var positions: PositionKind = .learned
+    /// The token table's initial standard deviation (LRA's `nn.Embed`: 1.0).
+    public var embeddingStd: Float = 0.02
+    /// The class token's initial standard deviation; 0: zeros (LRA's Transformer).
+    public var classTokenStd: Float = 0.02
     /// The classifier over the pooled vector: `linear`, or `mlp` (Linear → ReLU → Linear with
     /// `mlp_hidden` units, LRA's and the LUMIA code's head). Sequence classifiers only.
     public var head: HeadKind = .linear

@@ -17,6 +17,7 @@ extension MixerKind: ConfigurationChoice {}
 extension BlockKind: ConfigurationChoice {}
 extension Pooling.Kind: ConfigurationChoice {}
 extension EmbeddingKind: ConfigurationChoice {}
+extension PositionKind: ConfigurationChoice {}
 extension HeadKind: ConfigurationChoice {}
 extension TaskKind: ConfigurationChoice {}
 extension OptimizerKind: ConfigurationChoice {}

@@ -83,6 +83,8 @@ extension TrainingConfiguration {
             .within("model.feature_redraw_interval", 0...steps) { $0.model.featureRedrawInterval },
             .within("model.patch_size", 0...4096) { $0.model.patchSize },
             .within("model.norm_epsilon", 0.0...0.5) { $0.model.normEpsilon },
+            .within("model.embedding_std", Float(0)...100) { $0.model.embeddingStd },
+            .within("model.class_token_std", Float(0)...100, " (0: zeros)") { $0.model.classTokenStd },
             .within("data.sequence_length", 1...count) { $0.data.sequenceLength },
             .within("data.prefetch", 0...64, " (0 and 1: one batch ahead)") { $0.data.prefetch },
             .within("data.decode_threads", 0...threads, " (0: the rank's threads for image tasks)") { $0.data.decodeThreads },

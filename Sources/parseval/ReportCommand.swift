@@ -196,7 +196,9 @@ struct RunResult {
         mixer = m.downsample.isEmpty ? m.mixer.rawValue : m.mixer.definition.downsampledName
         block = configuration.model.block.rawValue
         recipe = ([block] + (m.pooling == .mean ? [] : [m.pooling.rawValue]) + (m.head == .linear ? [] : ["\(m.head.rawValue) head"])
-                  + (m.embedding == .table ? [] : ["\(m.embedding.rawValue) embedding"])).joined(separator: ", ")
+                  + (m.embedding == .table ? [] : ["\(m.embedding.rawValue) embedding"])
+                  + (m.positions == .learned ? [] : ["\(m.positions.rawValue) positions"])
+                  + (m.embeddingStd == 0.02 ? [] : ["embedding std \(m.embeddingStd)"])).joined(separator: ", ")
         classes = configuration.model.classes
         seed = configuration.training.seed
         let shape = configuration.data.taskShape

@@ -83,6 +83,9 @@ final class SequenceParallelTrainingTests: XCTestCase {
                 c.model.pooling = .cls
                 (c.data.sequenceLength, c.model.maxLength) = (length - 1, length - 1)
                 if mixer == .fftnet { (c.model.block, c.model.embedding) = (.paper, .scalar) }
+                if mixer == .fnet {  // LRA's initialisations: fixed sinusoids shifted per block, a zero token
+                    (c.model.positions, c.model.classTokenStd, c.model.embeddingStd, c.model.paddingIndex) = (.sinusoidal, 0, 1, -1)
+                }
             }
         }
     }

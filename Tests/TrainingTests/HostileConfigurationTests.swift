@@ -53,6 +53,7 @@ final class HostileConfigurationTests: XCTestCase {
             "model.heads": "0", "model.mlp_hidden": "-4", "model.dropout": "1", "model.classes": "1",
             "model.padding_index": "2147483648", "model.filter_knots": "-1", "model.random_features": "0",
             "model.feature_redraw_interval": "-1", "model.patch_size": "-16", "model.norm_epsilon": "0.6",
+            "model.embedding_std": "-0.02", "model.class_token_std": "101",
             "data.sequence_length": "0", "data.prefetch": "-1", "data.decode_threads": "-2", "data.image_size": "0",
             "data.standard_deviation": "[0.2, 0, 0.2]",
             "optimizer.learning_rate": "9.2e18", "optimizer.beta1": "1", "optimizer.beta2": "-0.1",
