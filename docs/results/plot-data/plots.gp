@@ -7,6 +7,8 @@ set title "listops: validation accuracy by optimizer step"
 set xlabel "optimizer step"; set ylabel "validation accuracy"
 unset logscale x
 plot "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s1.dat" using 1:3 with linespoints title "afno (paper, cls, mlp head) s1", \
+     "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s2.dat" using 1:3 with linespoints title "afno (paper, cls, mlp head) s2", \
+     "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s3.dat" using 1:3 with linespoints title "afno (paper, cls, mlp head) s3", \
      "docs/results/plot-data/listops-attention-paper-cls-mlp-head-s1.dat" using 1:3 with linespoints title "attention (paper, cls, mlp head) s1", \
      "docs/results/plot-data/listops-attention-paper-cls-mlp-head-s2.dat" using 1:3 with linespoints title "attention (paper, cls, mlp head) s2", \
      "docs/results/plot-data/listops-attention-pre_norm-s1.dat" using 1:3 with linespoints title "attention s1", \
@@ -30,6 +32,10 @@ plot "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s1.dat" using 1:3 w
      "docs/results/plot-data/listops-fourier_transformer-paper-cls-mlp-head-s3.dat" using 1:3 with linespoints title "fourier_transformer (paper, cls, mlp head) s3", \
      "docs/results/plot-data/listops-fourier_transformer-pre_norm-s1.dat" using 1:3 with linespoints title "fourier_transformer s1", \
      "docs/results/plot-data/listops-fourier_transformer-pre_norm-s2.dat" using 1:3 with linespoints title "fourier_transformer s2", \
+     "docs/results/plot-data/listops-gfnet-paper-cls-mlp-head-s1.dat" using 1:3 with linespoints title "gfnet (paper, cls, mlp head) s1", \
+     "docs/results/plot-data/listops-gfnet-paper-cls-mlp-head-s2.dat" using 1:3 with linespoints title "gfnet (paper, cls, mlp head) s2", \
+     "docs/results/plot-data/listops-gfnet-paper-cls-mlp-head-s3.dat" using 1:3 with linespoints title "gfnet (paper, cls, mlp head) s3", \
+     "docs/results/plot-data/listops-kernelized_rpe-paper-cls-mlp-head-sinusoidal-positions-embedding-std-1.0-s1.dat" using 1:3 with linespoints title "kernelized_rpe (paper, cls, mlp head, sinusoidal positions, embedding std 1.0) s1", \
      "docs/results/plot-data/listops-kernelized_rpe-pre_norm-s1.dat" using 1:3 with linespoints title "kernelized_rpe s1", \
      "docs/results/plot-data/listops-kernelized_rpe-pre_norm-s2.dat" using 1:3 with linespoints title "kernelized_rpe s2", \
      "docs/results/plot-data/listops-performer-paper-cls-mlp-head-s1.dat" using 1:3 with linespoints title "performer (paper, cls, mlp head) s1", \
@@ -43,6 +49,8 @@ set title "listops: validation accuracy by wall-clock seconds (log scale)"
 set xlabel "wall-clock seconds (log scale)"; set ylabel "validation accuracy"
 set logscale x
 plot "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s1.dat" using 2:3 with linespoints title "afno (paper, cls, mlp head) s1", \
+     "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s2.dat" using 2:3 with linespoints title "afno (paper, cls, mlp head) s2", \
+     "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s3.dat" using 2:3 with linespoints title "afno (paper, cls, mlp head) s3", \
      "docs/results/plot-data/listops-attention-paper-cls-mlp-head-s1.dat" using 2:3 with linespoints title "attention (paper, cls, mlp head) s1", \
      "docs/results/plot-data/listops-attention-paper-cls-mlp-head-s2.dat" using 2:3 with linespoints title "attention (paper, cls, mlp head) s2", \
      "docs/results/plot-data/listops-attention-pre_norm-s1.dat" using 2:3 with linespoints title "attention s1", \
@@ -66,6 +74,10 @@ plot "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s1.dat" using 2:3 w
      "docs/results/plot-data/listops-fourier_transformer-paper-cls-mlp-head-s3.dat" using 2:3 with linespoints title "fourier_transformer (paper, cls, mlp head) s3", \
      "docs/results/plot-data/listops-fourier_transformer-pre_norm-s1.dat" using 2:3 with linespoints title "fourier_transformer s1", \
      "docs/results/plot-data/listops-fourier_transformer-pre_norm-s2.dat" using 2:3 with linespoints title "fourier_transformer s2", \
+     "docs/results/plot-data/listops-gfnet-paper-cls-mlp-head-s1.dat" using 2:3 with linespoints title "gfnet (paper, cls, mlp head) s1", \
+     "docs/results/plot-data/listops-gfnet-paper-cls-mlp-head-s2.dat" using 2:3 with linespoints title "gfnet (paper, cls, mlp head) s2", \
+     "docs/results/plot-data/listops-gfnet-paper-cls-mlp-head-s3.dat" using 2:3 with linespoints title "gfnet (paper, cls, mlp head) s3", \
+     "docs/results/plot-data/listops-kernelized_rpe-paper-cls-mlp-head-sinusoidal-positions-embedding-std-1.0-s1.dat" using 2:3 with linespoints title "kernelized_rpe (paper, cls, mlp head, sinusoidal positions, embedding std 1.0) s1", \
      "docs/results/plot-data/listops-kernelized_rpe-pre_norm-s1.dat" using 2:3 with linespoints title "kernelized_rpe s1", \
      "docs/results/plot-data/listops-kernelized_rpe-pre_norm-s2.dat" using 2:3 with linespoints title "kernelized_rpe s2", \
      "docs/results/plot-data/listops-performer-paper-cls-mlp-head-s1.dat" using 2:3 with linespoints title "performer (paper, cls, mlp head) s1", \
@@ -124,13 +136,15 @@ plot "docs/results/plot-data/speed-accuracy-listops-afno-paper-cls-mlp-head.dat"
      "docs/results/plot-data/speed-accuracy-listops-fnet-pre_norm-cls-mlp-head.dat" using 1:2:3:4 with yerrorbars linetype 9 pointtype 7 pointsize 1.6 title "listops fnet (pre_norm, cls, mlp head)", \
      "docs/results/plot-data/speed-accuracy-listops-fourier_transformer.dat" using 1:2:3:4 with yerrorbars linetype 10 pointtype 7 pointsize 1.6 title "listops fourier_transformer", \
      "docs/results/plot-data/speed-accuracy-listops-fourier_transformer-paper-cls-mlp-head.dat" using 1:2:3:4 with yerrorbars linetype 11 pointtype 7 pointsize 1.6 title "listops fourier_transformer (paper, cls, mlp head)", \
-     "docs/results/plot-data/speed-accuracy-listops-kernelized_rpe.dat" using 1:2:3:4 with yerrorbars linetype 12 pointtype 7 pointsize 1.6 title "listops kernelized_rpe", \
-     "docs/results/plot-data/speed-accuracy-listops-performer.dat" using 1:2:3:4 with yerrorbars linetype 13 pointtype 7 pointsize 1.6 title "listops performer", \
-     "docs/results/plot-data/speed-accuracy-listops-performer-paper-cls-mlp-head.dat" using 1:2:3:4 with yerrorbars linetype 14 pointtype 7 pointsize 1.6 title "listops performer (paper, cls, mlp head)", \
+     "docs/results/plot-data/speed-accuracy-listops-gfnet-paper-cls-mlp-head.dat" using 1:2:3:4 with yerrorbars linetype 12 pointtype 7 pointsize 1.6 title "listops gfnet (paper, cls, mlp head)", \
+     "docs/results/plot-data/speed-accuracy-listops-kernelized_rpe.dat" using 1:2:3:4 with yerrorbars linetype 13 pointtype 7 pointsize 1.6 title "listops kernelized_rpe", \
+     "docs/results/plot-data/speed-accuracy-listops-kernelized_rpe-paper-cls-mlp-head-sinusoidal-positions-embedding-std-1.0.dat" using 1:2:3:4 with yerrorbars linetype 14 pointtype 7 pointsize 1.6 title "listops kernelized_rpe (paper, cls, mlp head, sinusoidal positions, embedding std 1.0)", \
+     "docs/results/plot-data/speed-accuracy-listops-performer.dat" using 1:2:3:4 with yerrorbars linetype 15 pointtype 7 pointsize 1.6 title "listops performer", \
+     "docs/results/plot-data/speed-accuracy-listops-performer-paper-cls-mlp-head.dat" using 1:2:3:4 with yerrorbars linetype 16 pointtype 7 pointsize 1.6 title "listops performer (paper, cls, mlp head)", \
      "docs/results/plot-data/speed-accuracy-pathfinder-attention.dat" using 1:2:3:4 with yerrorbars linetype 2 pointtype 5 pointsize 1.6 title "pathfinder attention", \
      "docs/results/plot-data/speed-accuracy-pathfinder-fftnet.dat" using 1:2:3:4 with yerrorbars linetype 4 pointtype 5 pointsize 1.6 title "pathfinder fftnet", \
      "docs/results/plot-data/speed-accuracy-pathfinder-fnet.dat" using 1:2:3:4 with yerrorbars linetype 7 pointtype 5 pointsize 1.6 title "pathfinder fnet", \
      "docs/results/plot-data/speed-accuracy-pathfinder-fourier_transformer.dat" using 1:2:3:4 with yerrorbars linetype 10 pointtype 5 pointsize 1.6 title "pathfinder fourier_transformer", \
-     "docs/results/plot-data/speed-accuracy-pathfinder-kernelized_rpe.dat" using 1:2:3:4 with yerrorbars linetype 12 pointtype 5 pointsize 1.6 title "pathfinder kernelized_rpe", \
-     "docs/results/plot-data/speed-accuracy-pathfinder-performer.dat" using 1:2:3:4 with yerrorbars linetype 13 pointtype 5 pointsize 1.6 title "pathfinder performer"
+     "docs/results/plot-data/speed-accuracy-pathfinder-kernelized_rpe.dat" using 1:2:3:4 with yerrorbars linetype 13 pointtype 5 pointsize 1.6 title "pathfinder kernelized_rpe", \
+     "docs/results/plot-data/speed-accuracy-pathfinder-performer.dat" using 1:2:3:4 with yerrorbars linetype 15 pointtype 5 pointsize 1.6 title "pathfinder performer"
 unset logscale x
