@@ -78,10 +78,13 @@ extension Parseval {
             }
             let data = "\(out)/plot-data"
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            // The key goes below the plot, one title a line (long recipe labels defeat columns),
+            // and the canvas grows with it: beside the plot, 20-odd series squeezed the plot to nothing.
+            func canvas(series: Int) -> String {
+                "set terminal pngcairo size 1200,\(600 + 16 * series) noenhanced\nset key outside below center vertical font \",9\"\n"
+            }
             var script = """
-                set terminal pngcairo size 1000,620 noenhanced
                 set grid
-                set key outside right
                 set yrange [0:1]
 
                 """
@@ -97,7 +100,7 @@ extension Parseval {
                 // A uniform guess, for scale: small budgets often end near it.
                 let chance = byTask[task]!.map(\.classes).max().map { $0 > 0 ? 1 / Double($0) : 0 } ?? 0
                 for (axis, column, label) in [("step", 1, "optimizer step"), ("time", 2, "wall-clock seconds (log scale)")] {
-                    script += """
+                    script += canvas(series: series.count + 1) + """
                         set output "\(out)/\(task)-accuracy-by-\(axis).png"
                         set title "\(task): validation accuracy by \(label)"
                         set xlabel "\(label)"; set ylabel "validation accuracy"
@@ -127,7 +130,7 @@ extension Parseval {
                 speedSeries.append((file, title, style))
             }
             if !speedSeries.isEmpty {
-                script += """
+                script += canvas(series: speedSeries.count) + """
                     set output "\(out)/speed-accuracy.png"
                     set title "Test accuracy (mean of seeds, bar: lowest to highest) against training throughput"
                     set xlabel "tokens/s (training, log scale)"; set ylabel "test accuracy"; set logscale x

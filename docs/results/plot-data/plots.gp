@@ -1,7 +1,7 @@
-set terminal pngcairo size 1000,620 noenhanced
 set grid
-set key outside right
 set yrange [0:1]
+set terminal pngcairo size 1200,1208 noenhanced
+set key outside below center vertical font ",9"
 set output "docs/results/listops-accuracy-by-step.png"
 set title "listops: validation accuracy by optimizer step"
 set xlabel "optimizer step"; set ylabel "validation accuracy"
@@ -44,6 +44,8 @@ plot "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s1.dat" using 1:3 w
      "docs/results/plot-data/listops-performer-pre_norm-s1.dat" using 1:3 with linespoints title "performer s1", \
      "docs/results/plot-data/listops-performer-pre_norm-s2.dat" using 1:3 with linespoints title "performer s2", \
      0.1 with lines dashtype 2 linecolor rgb "gray" title "chance (1/10)"
+set terminal pngcairo size 1200,1208 noenhanced
+set key outside below center vertical font ",9"
 set output "docs/results/listops-accuracy-by-time.png"
 set title "listops: validation accuracy by wall-clock seconds (log scale)"
 set xlabel "wall-clock seconds (log scale)"; set ylabel "validation accuracy"
@@ -87,6 +89,8 @@ plot "docs/results/plot-data/listops-afno-paper-cls-mlp-head-s1.dat" using 2:3 w
      "docs/results/plot-data/listops-performer-pre_norm-s2.dat" using 2:3 with linespoints title "performer s2", \
      0.1 with lines dashtype 2 linecolor rgb "gray" title "chance (1/10)"
 unset logscale x
+set terminal pngcairo size 1200,808 noenhanced
+set key outside below center vertical font ",9"
 set output "docs/results/pathfinder-accuracy-by-step.png"
 set title "pathfinder: validation accuracy by optimizer step"
 set xlabel "optimizer step"; set ylabel "validation accuracy"
@@ -104,6 +108,8 @@ plot "docs/results/plot-data/pathfinder-attention-pre_norm-s1.dat" using 1:3 wit
      "docs/results/plot-data/pathfinder-performer-pre_norm-s1.dat" using 1:3 with linespoints title "performer s1", \
      "docs/results/plot-data/pathfinder-performer-pre_norm-s2.dat" using 1:3 with linespoints title "performer s2", \
      0.5 with lines dashtype 2 linecolor rgb "gray" title "chance (1/2)"
+set terminal pngcairo size 1200,808 noenhanced
+set key outside below center vertical font ",9"
 set output "docs/results/pathfinder-accuracy-by-time.png"
 set title "pathfinder: validation accuracy by wall-clock seconds (log scale)"
 set xlabel "wall-clock seconds (log scale)"; set ylabel "validation accuracy"
@@ -122,6 +128,8 @@ plot "docs/results/plot-data/pathfinder-attention-pre_norm-s1.dat" using 2:3 wit
      "docs/results/plot-data/pathfinder-performer-pre_norm-s2.dat" using 2:3 with linespoints title "performer s2", \
      0.5 with lines dashtype 2 linecolor rgb "gray" title "chance (1/2)"
 unset logscale x
+set terminal pngcairo size 1200,952 noenhanced
+set key outside below center vertical font ",9"
 set output "docs/results/speed-accuracy.png"
 set title "Test accuracy (mean of seeds, bar: lowest to highest) against training throughput"
 set xlabel "tokens/s (training, log scale)"; set ylabel "test accuracy"; set logscale x
