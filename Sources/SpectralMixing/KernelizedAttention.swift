@@ -19,7 +19,8 @@ import TensorCore
 /// per head, for x: (B, N, D) → Q, K, V (B, N, D) → (B, N, D) → output projection. Both
 /// Toeplitz products are one `ToeplitzFFT` product over m·(d_h + 1) channels: V is extended
 /// with a column of ones, whose channel carries the denominator. Channels are processed in
-/// chunks of whole features so the length-2N buffers stay within `chunkBudget` floats, and the
+/// chunks of whole features so the length-L buffers (L ≥ 2N − 1, `ToeplitzFFT.transformLength`) stay
+/// within `chunkBudget` floats, and the
 /// work around the FFTs is channel-major: φ, V and the sums are transposed once per layer, so
 /// building the channels and contracting them with φ(q) are elementwise passes over positions.
 ///
@@ -62,7 +63,7 @@ public final class KernelizedAttention: TokenMixer {
     /// The draw `features` holds.
     var draws = 0
     static let epsilon: Float = 1e-6
-    /// Floats per length-2N work buffer of the Toeplitz products (at least one feature's
+    /// Floats per length-L work buffer of the Toeplitz products (at least one feature's
     /// d_h + 1 channels are processed at a time, whatever the budget).
     public var chunkBudget = 1 << 22
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Models
 import Training
 
 extension Parseval {
@@ -201,7 +202,7 @@ struct RunResult {
         recipe = ([block] + (m.pooling == .mean ? [] : [m.pooling.rawValue]) + (m.head == .linear ? [] : ["\(m.head.rawValue) head"])
                   + (m.embedding == .table ? [] : ["\(m.embedding.rawValue) embedding"])
                   + (m.positions == .learned ? [] : ["\(m.positions.rawValue) positions"])
-                  + (m.embeddingStd == 0.02 ? [] : ["embedding std \(m.embeddingStd)"])).joined(separator: ", ")
+                  + (m.embeddingStd == ModelConfiguration().embeddingStd ? [] : ["embedding std \(m.embeddingStd)"])).joined(separator: ", ")
         classes = configuration.model.classes
         seed = configuration.training.seed
         let shape = configuration.data.taskShape
